@@ -1,0 +1,279 @@
+"""Typed settings loaded from config.yaml.
+
+Every key is checked: an unknown key, a wrong type or an out-of-range value is a
+:class:`ConfigError` that names the file and the dotted key, so a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class CorpusSettings:
+    """Where the articles are and how big one may be."""
+
+    path: Path = Path("corpus")
+    aliases: Path | None = None  # default: <corpus path>/aliases.yaml when it exists
+    max_file_bytes: int = 2_000_000
+    max_files: int = 200_000
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """BM25 parameters (rank-bm25 ``BM25Okapi`` semantics) and how many passages to return."""
+
+    k1: float = 1.2
+    b: float = 0.75
+    epsilon: float = 0.25
+    top_k: int = 3
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """When to answer, and when a second or third passage is close enough to show."""
+
+    # Answer when the calibrated confidence of the best passage reaches this value (0..1).
+    min_confidence: float = 0.5
+    # Show extra passages only when their score is at least this fraction of the best score.
+    related_ratio: float = 0.8
+    max_passages: int = 3
+    max_question_chars: int = 500
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    """Word budgets for the three summary lengths."""
+
+    short_words: int = 60
+    medium_words: int = 120
+    long_words: int = 250
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    """How the bot connects to Discord and where it answers."""
+
+    token_env: str = "DISCORD_TOKEN"
+    api_url: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
+    answer_channels: tuple[int, ...] = ()
+    answer_in_thread: bool = False
+    admin_roles: tuple[int, ...] = ()
+    admin_users: tuple[int, ...] = ()
+    cooldown_seconds: float = 5.0
+    cooldown_questions: int = 3
+    dev_guild_id: int | None = None
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+    guild_ready_timeout: float = 2.0
+
+
+@dataclass(frozen=True)
+class AnalyticsSettings:
+    """The SQLite file that records questions and feedback."""
+
+    enabled: bool = True
+    path: Path = Path("data/summitbot.sqlite3")
+    store_question_text: bool = True
+    retention_days: int = 90
+    salt_env: str = "SUMMITBOT_HASH_SALT"
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    """Log level for the bot and discord.py."""
+
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings; ``source`` is the file they came from (None for built-in defaults)."""
+
+    corpus: CorpusSettings = field(default_factory=CorpusSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+    answers: AnswerSettings = field(default_factory=AnswerSettings)
+    summaries: SummarySettings = field(default_factory=SummarySettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    source: Path | None = None
+
+    @property
+    def aliases_path(self) -> Path:
+        """The alias file: configured, or ``aliases.yaml`` in the corpus folder."""
+        return self.corpus.aliases or self.corpus.path / "aliases.yaml"
+
+
+_LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
+
+# Range checks: dotted key -> (predicate, what the value must be).
+_CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
+    "corpus.max_file_bytes": (lambda v: v > 0, "a positive number of bytes"),
+    "corpus.max_files": (lambda v: v > 0, "a positive number"),
+    "search.k1": (lambda v: v >= 0, "a number >= 0"),
+    "search.b": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
+    "search.epsilon": (lambda v: v >= 0, "a number >= 0"),
+    "search.top_k": (lambda v: 1 <= v <= 25, "a whole number from 1 to 25"),
+    "answers.min_confidence": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
+    "answers.related_ratio": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
+    "answers.max_passages": (lambda v: 1 <= v <= 3, "a whole number from 1 to 3"),
+    "answers.max_question_chars": (lambda v: 1 <= v <= 4000, "a whole number from 1 to 4000"),
+    "summaries.short_words": (lambda v: v > 0, "a positive number of words"),
+    "summaries.medium_words": (lambda v: v > 0, "a positive number of words"),
+    "summaries.long_words": (lambda v: v > 0, "a positive number of words"),
+    "discord.cooldown_seconds": (lambda v: v >= 0, "a number of seconds >= 0"),
+    "discord.cooldown_questions": (lambda v: v >= 1, "a whole number >= 1"),
+    "discord.shard_count": (lambda v: v is None or v >= 1, "a whole number >= 1"),
+    "discord.guild_ready_timeout": (lambda v: v >= 0, "a number of seconds >= 0"),
+    "discord.token_env": (lambda v: bool(v.strip()), "the name of an environment variable"),
+    "analytics.retention_days": (lambda v: v >= 0, "a number of days >= 0 (0 keeps everything)"),
+    "logging.level": (lambda v: v.upper() in _LOG_LEVELS, "one of " + ", ".join(sorted(_LOG_LEVELS))),
+}
+
+
+def _type_name(tp: Any) -> str:
+    names = {int: "a whole number", float: "a number", bool: "true or false", str: "a string", Path: "a path"}
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("null" if a is type(None) else _type_name(a) for a in typing.get_args(tp))
+    if origin is tuple:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}s"
+    return names.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _coerce(value: Any, tp: Any, key: str, where: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` and convert it (paths, tuples)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: '{key}' must be {_type_name(tp)}, not {value!r}")
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: '{key}' must be {_type_name(tp)}, not {value!r}")
+        (item_tp, _) = typing.get_args(tp)
+        return tuple(_coerce(v, item_tp, f"{key}[{i}]", where) for i, v in enumerate(value))
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif tp is Path:
+        if isinstance(value, str) and value.strip():
+            return Path(value)
+    raise ConfigError(f"{where}: '{key}' must be {_type_name(tp)}, not {value!r}")
+
+
+def _build(cls: type, raw: Any, prefix: str, where: str) -> Any:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: '{prefix}' must be a mapping of keys, not {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"{where}: unknown key '{dotted}' (known keys here: {known})")
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            values[key] = _build(tp, value, dotted, where)
+            continue
+        values[key] = _coerce(value, tp, dotted, where)
+        check = _CHECKS.get(dotted)
+        if check and values[key] is not None and not check[0](values[key]):
+            raise ConfigError(f"{where}: '{dotted}' must be {check[1]}, not {value!r}")
+    return cls(**values)
+
+
+def parse_settings(text: str, where: str = "config.yaml", base_dir: Path | None = None) -> Settings:
+    """Parse YAML text into :class:`Settings`; relative paths are resolved against ``base_dir``."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}:{line}: not valid YAML ({problem})") from None
+    settings: Settings = _build(Settings, raw, "", where)
+    if settings.discord.shard_ids is not None and settings.discord.shard_count is None:
+        raise ConfigError(f"{where}: 'discord.shard_ids' needs 'discord.shard_count'")
+    if settings.discord.shard_ids and settings.discord.shard_count:
+        bad = [s for s in settings.discord.shard_ids if not 0 <= s < settings.discord.shard_count]
+        if bad:
+            raise ConfigError(f"{where}: 'discord.shard_ids' has ids outside 0..shard_count-1: {bad}")
+    if base_dir is not None:
+        settings = _resolve_paths(settings, base_dir)
+    return settings
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    def resolve(p: Path | None) -> Path | None:
+        return None if p is None else (p if p.is_absolute() else base / p)
+
+    corpus = dataclasses.replace(
+        settings.corpus, path=resolve(settings.corpus.path), aliases=resolve(settings.corpus.aliases)
+    )
+    analytics = dataclasses.replace(settings.analytics, path=resolve(settings.analytics.path))
+    return dataclasses.replace(settings, corpus=corpus, analytics=analytics)
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Load settings from ``path`` (relative paths inside resolve against its folder).
+
+    With no path: ``config.yaml`` in the current folder when present, otherwise the built-in
+    defaults with the corpus shipped beside the package.
+    """
+    if path is None:
+        candidate = Path("config.yaml")
+        if candidate.is_file():
+            path = candidate
+        else:
+            return _resolve_paths(Settings(), default_base_dir())
+    path = Path(path)
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: no such config file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read ({exc.strerror})") from None
+    settings = parse_settings(text, where, base_dir=path.resolve().parent)
+    return dataclasses.replace(settings, source=path)
+
+
+def default_base_dir() -> Path:
+    """The project checkout (parent of the package), where the shipped corpus lives."""
+    return Path(__file__).resolve().parent.parent
