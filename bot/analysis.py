@@ -1,0 +1,246 @@
+"""Text analysis: the one place that turns text into the terms that passages and questions are matched on.
+
+Tokens are Unicode-aware. Case is folded, except that acronyms (``US``, ``U.S.``, ``UN``) stay
+acronyms, so that the stopword list does not eat them: "US" is the United States, "us" a pronoun.
+Curly apostrophes and possessives are normalised (``China’s`` -> ``china``), English stopwords are
+dropped, words are Snowball-stemmed (PyStemmer), and alias groups from ``aliases.yaml`` map every
+name of one thing (U.S. / United States / America) onto a single term.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import Stemmer
+import yaml
+
+# NLTK's English stopword list, plus "us" (the pronoun; "US" the acronym is kept) and a few
+# auxiliaries and contraction stubs that carry no topic.
+STOPWORDS: frozenset[str] = frozenset(
+    """
+    a about above after again against ain all am an and any are aren as at be because been before
+    being below between both but by can couldn d did didn do does doesn doing don down during each
+    few for from further had hadn has hasn have haven having he her here hers herself him himself his
+    how i if in into is isn it its itself just ll m ma me mightn more most mustn my myself needn no nor
+    not now o of off on once only or other our ours ourselves out over own re s same shan she should
+    shouldn so some such t than that the their theirs them themselves then there these they this
+    those through to too under until up ve very was wasn we were weren what when where which while who
+    whom why will with won wouldn y you your yours yourself yourselves
+    us would could shall may might must also
+    """.split()
+)
+
+# Acronyms longer than this are treated as ordinary words written in capitals (a shouted "CHINESE").
+_MAX_ACRONYM_LEN = 5
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
+_WORD = r"[^\W_]+(?:['’][^\W_]+)*"
+# Single letters joined by dots: U.S., U.N., e.g. -- one token, not two one-letter words.
+_DOTTED = r"(?<![^\W_])[^\W\d_](?:\.[^\W\d_])+\.?"
+
+
+class AliasError(ValueError):
+    """An aliases file that cannot be used; the message names the file (and line when known)."""
+
+
+@dataclass(frozen=True)
+class Token:
+    """One analysed token: its term and where it stands in the text it came from."""
+
+    term: str
+    start: int
+    end: int
+
+
+def _fold(text: str) -> str:
+    """Unicode-normalise and case-fold one surface form; straighten apostrophes."""
+    return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
+
+
+def _is_acronym(surface: str) -> bool:
+    """All-capital short words (US, AI, NATO) and dotted letters (U.S., e.g.) are acronyms."""
+    if "." in surface:
+        return True
+    return 2 <= len(surface) <= _MAX_ACRONYM_LEN and surface.isupper()
+
+
+@dataclass
+class AliasTable:
+    """Groups of names that mean the same thing, each mapped to one canonical term.
+
+    ``groups`` keeps the names as written; single-word names replace the token's term, and
+    multi-word names are matched on term sequences (see :meth:`Analyzer.phrase_matches`).
+    """
+
+    groups: list[list[str]] = field(default_factory=list)
+
+    def canonical(self, index: int) -> str:
+        """The term shared by every name of group ``index``."""
+        return "~" + "_".join(_fold(self.groups[index][0]).replace(".", "").split())
+
+    @classmethod
+    def load(cls, path: Path) -> AliasTable:
+        """Read ``aliases.yaml`` (``groups: [[name, name, ...], ...]``); a missing file means no aliases."""
+        if not path.exists():
+            return cls()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise AliasError(f"{path}: not UTF-8 text") from None
+        except OSError as exc:
+            raise AliasError(f"{path}: cannot read ({exc.strerror})") from None
+        return cls.parse(text, str(path))
+
+    @classmethod
+    def parse(cls, text: str, where: str = "aliases.yaml") -> AliasTable:
+        """Parse and validate alias YAML; errors name ``where`` and the group."""
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" line {mark.line + 1}" if mark is not None else ""
+            raise AliasError(f"{where}:{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        if raw is None:
+            return cls()
+        if not isinstance(raw, dict) or set(raw) != {"groups"} or not isinstance(raw["groups"], list):
+            raise AliasError(f"{where}: expected one key 'groups' holding a list of name lists")
+        groups: list[list[str]] = []
+        for i, group in enumerate(raw["groups"], start=1):
+            if not isinstance(group, list) or len(group) < 2:
+                raise AliasError(f"{where}: group {i} must be a list of at least two names, not {group!r}")
+            names = []
+            for name in group:
+                if not isinstance(name, str) or not name.strip():
+                    raise AliasError(f"{where}: group {i} has a name that is not text: {name!r}")
+                names.append(name.strip())
+            groups.append(names)
+        return cls(groups)
+
+
+class Analyzer:
+    """Turns text into terms. One instance per corpus (it caches per surface word).
+
+    The same tokenizer pattern and per-word analysis serve three callers: :meth:`analyze` for
+    questions, :meth:`tokens` when character spans are needed (highlighting), and the index
+    builder, which applies :attr:`pattern` and :meth:`term_of` in bulk.
+    """
+
+    def __init__(self, aliases: AliasTable | None = None, language: str = "english") -> None:
+        self.aliases = aliases or AliasTable()
+        self._stemmer = Stemmer.Stemmer(language)
+        self._acronym_alias: dict[str, str] = {}
+        self._word_alias: dict[str, str] = {}
+        self.pattern: re.Pattern[str] = re.compile(_DOTTED + "|" + _WORD)
+        self._terms: dict[str, str | None] = {}
+        multi_word: list[tuple[str, str]] = []
+        for index, names in enumerate(self.aliases.groups):
+            canonical = self.aliases.canonical(index)
+            for name in names:
+                if len(name.split()) > 1:
+                    multi_word.append((name, canonical))
+                    continue
+                folded = _fold(name)
+                if _is_acronym(name):
+                    self._acronym_alias[folded.replace(".", "")] = canonical
+                    if "." in name:
+                        continue
+                self._word_alias.setdefault(folded, canonical)
+                self._word_alias.setdefault(self._stemmer.stemWord(folded), canonical)
+        # Multi-word names are matched on term sequences (after single-word aliases and stopwords),
+        # and add their group's term beside the words' own terms, so "governance initiative" still
+        # matches a passage that names the "Global AI Governance Initiative".
+        phrases: dict[tuple[str, ...], str] = {}
+        for name, canonical in multi_word:
+            seq = tuple(self._word_terms(name))
+            if len(seq) > 1 and canonical not in seq:
+                phrases.setdefault(seq, canonical)
+        self.phrases: list[tuple[tuple[str, ...], str]] = sorted(phrases.items(), key=lambda p: -len(p[0]))
+        self._phrase_starts: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for seq, canonical in self.phrases:
+            self._phrase_starts.setdefault(seq[0], []).append((seq, canonical))
+
+    def term_of(self, surface: str) -> str | None:
+        """The term for one token as matched by :attr:`pattern`, or None for a stopword."""
+        term = self._terms.get(surface, False)
+        if term is False:
+            term = self._analyze_surface(surface)
+            if len(self._terms) < 1_000_000:
+                self._terms[surface] = term
+        return term  # type: ignore[return-value]
+
+    def _analyze_surface(self, surface: str) -> str | None:
+        folded = _fold(surface)
+        if folded.endswith("'s"):
+            folded = folded[:-2]
+        folded = folded.replace("'", "")
+        if not folded:
+            return None
+        plain_surface = surface.translate(_APOSTROPHES)
+        if plain_surface.endswith(("'s", "'S")):
+            plain_surface = plain_surface[:-2]
+        if _is_acronym(plain_surface.replace("'", "")):
+            letters = folded.replace(".", "")
+            alias = self._acronym_alias.get(letters) or self._word_alias.get(letters)
+            return alias or letters
+        if folded in STOPWORDS:
+            return None
+        if len(folded) == 1 and folded.isascii() and not folded.isdigit():
+            return None
+        alias = self._word_alias.get(folded)
+        if alias:
+            return alias
+        stem = self._stemmer.stemWord(folded)
+        return self._word_alias.get(stem, stem)
+
+    @staticmethod
+    def is_shouting(text: str) -> bool:
+        """Text written all in capitals: its words are read as ordinary words, not acronyms."""
+        return text.isupper() and sum(ch.isalpha() for ch in text) > 6
+
+    def _word_terms(self, text: str) -> list[str]:
+        surfaces: Iterable[str] = self.pattern.findall(text)
+        if self.is_shouting(text):
+            surfaces = map(str.lower, surfaces)
+        term_of = self.term_of
+        return [t for t in map(term_of, surfaces) if t is not None]
+
+    def phrase_matches(self, terms: Sequence[str]) -> list[tuple[int, int, str]]:
+        """Alias phrases found in a term sequence: (first index, end index, group term)."""
+        found = []
+        starts = self._phrase_starts
+        if not starts:
+            return found
+        for i, term in enumerate(terms):
+            for seq, canonical in starts.get(term, ()):
+                if tuple(terms[i : i + len(seq)]) == seq:
+                    found.append((i, i + len(seq), canonical))
+        return found
+
+    def analyze(self, text: str) -> list[str]:
+        """The terms of ``text`` (stopwords dropped; alias-phrase terms appended), as it is indexed."""
+        terms = self._word_terms(text)
+        terms.extend(c for _, _, c in self.phrase_matches(terms))
+        return terms
+
+    def tokens(self, text: str) -> list[Token]:
+        """The analysed tokens of ``text`` with their character spans (for highlighting).
+
+        A matched alias phrase is one more token spanning the whole phrase.
+        """
+        shouting = self.is_shouting(text)
+        out = []
+        for match in self.pattern.finditer(text):
+            surface = match.group()
+            term = self.term_of(surface.lower() if shouting else surface)
+            if term is not None:
+                out.append(Token(term, match.start(), match.end()))
+        terms = [t.term for t in out]
+        out.extend(Token(c, out[i].start, out[j - 1].end) for i, j, c in self.phrase_matches(terms))
+        return out
+
+    def analyze_many(self, texts: Sequence[str]) -> list[list[str]]:
+        """:meth:`analyze` for each text."""
+        return [self.analyze(t) for t in texts]

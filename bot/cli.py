@@ -1,0 +1,264 @@
+"""The ``summitbot`` command line: run the bot, or ask, summarise, check and inspect offline.
+
+Exit codes: 0 success, 1 bad input (a one-line message per problem on stderr, no traceback),
+2 usage errors (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import textwrap
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.answers import Answer
+from bot.config import ConfigError, Settings, load_settings
+from bot.corpus import CorpusError
+from bot.engine import Engine, build_engine
+
+
+class CliError(Exception):
+    """A problem to report on stderr as one line per item, exiting 1."""
+
+    def __init__(self, *lines: str) -> None:
+        self.lines = lines
+        super().__init__(lines[0] if lines else "error")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        raise CliError(f"config error: {exc}") from None
+    if getattr(args, "corpus", None):
+        corpus = dataclasses.replace(settings.corpus, path=Path(args.corpus))
+        settings = dataclasses.replace(settings, corpus=corpus)
+    return settings
+
+
+def _engine(settings: Settings) -> Engine:
+    try:
+        return build_engine(settings)
+    except CorpusError as exc:
+        raise CliError(*(f"corpus error: {p}" for p in exc.problems)) from None
+
+
+# ---------------------------------------------------------------------------------------------- ask
+
+
+def _bold(text: str, tty: bool) -> str:
+    return f"\033[1m{text}\033[0m" if tty else f"**{text}**"
+
+
+def _marked(text: str, spans: Sequence[tuple[int, int]], tty: bool) -> str:
+    out, pos = [], 0
+    for start, end in sorted(spans):
+        if start < pos:
+            continue
+        out.append(text[pos:start])
+        out.append(_bold(text[start:end], tty))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def format_answer(answer: Answer, engine: Engine, tty: bool = False, width: int = 100) -> str:
+    """A readable, cited answer for the terminal (matched words in bold)."""
+    lines: list[str] = [f"Q: {answer.question.strip()}"]
+    if answer.answered:
+        lines.append("")
+    else:
+        titles = "; ".join(d.title for d in engine.corpus.documents[:5])
+        more = len(engine.corpus.documents) - 5
+        if more > 0:
+            titles += f"; and {more} more"
+        lines.append("")
+        lines.append("That is not in my sources. They cover: " + titles + ".")
+        if answer.passages:
+            lines.append("")
+            lines.append("Nearest passages (they do not answer the question):")
+    for rank, ranked in enumerate(answer.passages, start=1):
+        doc = ranked.passage.document
+        body = _marked(ranked.passage.text, ranked.highlight.spans, tty)
+        wrapped = textwrap.fill(body, width=width, initial_indent="    ", subsequent_indent="    ")
+        cite = f'    — "{doc.title}", {doc.source}, ¶{ranked.passage.paragraph}'
+        if doc.url:
+            cite += f" <{doc.url}>"
+        lines.append(f"[{rank}] {ranked.highlight.sentence}")
+        lines.append(wrapped)
+        lines.append(cite + f"  (score {ranked.score:.2f})")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _questions(values: Sequence[str], stdin: TextIO) -> Iterator[str]:
+    for value in values:
+        if value == "-":
+            for line in stdin:
+                if line.strip():
+                    yield line.rstrip("\n")
+        else:
+            yield value
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer questions from the arguments (or stdin with ``-``), as text or JSON lines."""
+    settings = _settings(args)
+    engine = _engine(settings)
+    top_k = args.top_k or settings.search.top_k
+    tty = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    width = min(shutil.get_terminal_size((100, 20)).columns, 110) - 2
+    for question in _questions(args.question, sys.stdin):
+        answer = engine.answer(question, top_k)
+        if args.json:
+            sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        else:
+            sys.stdout.write(format_answer(answer, engine, tty, width) + "\n")
+    return 0
+
+
+# -------------------------------------------------------------------------------------------- check
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate the config and the corpus, listing every problem."""
+    settings = _settings(args)
+    engine = _engine(settings)
+    groups = len(engine.analyzer.aliases.groups)
+    where = settings.source or "built-in defaults"
+    print(
+        f"OK: config {where}; corpus {settings.corpus.path}: {len(engine.corpus.documents)} documents, "
+        f"{len(engine.corpus.passages)} passages, {groups} alias groups."
+    )
+    return 0
+
+
+# -------------------------------------------------------------------------- summary, stats, run, sync
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print an extractive, cited summary of a document, a topic, or the whole corpus."""
+    from bot.summaries import SummaryError, format_summary, summarize
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    try:
+        summary = summarize(
+            engine, document=args.document, topic=args.topic, length=args.length, max_words=args.max_words
+        )
+    except SummaryError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(summary.to_json(), ensure_ascii=False))
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Print usage analytics from the SQLite file (or purge old rows)."""
+    from bot.store import run_stats_command
+
+    settings = _settings(args)
+    return run_stats_command(settings.analytics, days=args.days, csv_path=args.csv, purge=args.purge)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the Discord bot."""
+    from bot.discord_app.client import run_bot
+
+    settings = _settings(args)
+    return run_bot(settings)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Publish the slash commands, globally or to one guild."""
+    from bot.discord_app.client import sync_commands
+
+    settings = _settings(args)
+    return sync_commands(settings, guild_id=args.guild)
+
+
+# ------------------------------------------------------------------------------------------- parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="config file (default: ./config.yaml if present)")
+    with_corpus = argparse.ArgumentParser(add_help=False, parents=[common])
+    with_corpus.add_argument("--corpus", metavar="DIR", help="corpus folder (overrides corpus.path)")
+
+    parser = argparse.ArgumentParser(
+        prog="summitbot",
+        description="Answers questions about a news corpus with cited passages, on Discord or here.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", parents=[with_corpus], help="answer a question from the corpus")
+    ask.add_argument("question", nargs="+", help="the question ('-' reads one question per line from stdin)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    ask.add_argument("--top-k", type=_positive_int, metavar="N", help="passages to return (default: search.top_k)")
+    ask.set_defaults(func=cmd_ask)
+
+    summary = sub.add_parser("summary", parents=[with_corpus], help="summarise a document, a topic or all")
+    summary.add_argument("--document", metavar="ID", help="summarise this document")
+    summary.add_argument("--topic", metavar="TEXT", help="summarise what the corpus says on this topic")
+    summary.add_argument("--length", choices=["short", "medium", "long"], default="medium")
+    summary.add_argument("--max-words", type=_positive_int, metavar="N", help="exact word budget")
+    summary.add_argument("--json", action="store_true", help="JSON output")
+    summary.set_defaults(func=cmd_summary)
+
+    check = sub.add_parser("check", parents=[with_corpus], help="validate config and corpus")
+    check.set_defaults(func=cmd_check)
+
+    stats = sub.add_parser("stats", parents=[common], help="usage analytics from the SQLite file")
+    stats.add_argument("--days", type=_positive_int, default=30, metavar="N", help="days to cover (default 30)")
+    stats.add_argument("--csv", metavar="FILE", help="also write the figures to this CSV file")
+    stats.add_argument("--purge", action="store_true", help="delete rows older than analytics.retention_days")
+    stats.set_defaults(func=cmd_stats)
+
+    run = sub.add_parser("run", parents=[common], help="start the Discord bot (token from the environment)")
+    run.set_defaults(func=cmd_run)
+
+    sync = sub.add_parser("sync", parents=[common], help="publish slash commands to Discord")
+    sync.add_argument("--guild", type=int, metavar="ID", help="sync to this guild only (instant)")
+    sync.set_defaults(func=cmd_sync)
+    return parser
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    """Entry point of the ``summitbot`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        for line in exc.lines:
+            print(f"summitbot: {line}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

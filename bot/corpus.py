@@ -1,0 +1,338 @@
+"""The corpus: articles read from a folder, split into numbered passages.
+
+Two file forms are accepted:
+
+* ``.md``: YAML front matter (``title`` and ``source`` required; ``url``, ``published``, ``id``
+  optional) between ``---`` lines, then the body, whose blank-line-separated blocks are the passages.
+* ``.txt``: an article pasted as is, one paragraph per non-empty line; a last line ``Source: …`` or
+  ``Original Source: …`` names the source. The title comes from the file name.
+
+Loading never half-succeeds: :func:`load_corpus` returns a whole :class:`Corpus` or raises
+:class:`CorpusError` listing every problem, each with its file and line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ARTICLE_SUFFIXES = (".md", ".txt")
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SOURCE_LINE = re.compile(r"^\s*(?:original\s+)?source\s*:\s*(?P<source>\S.*?)\s*$", re.IGNORECASE)
+_LINK_REFUSED = "symbolic link: refused (corpus files must be real files inside the corpus folder)"
+_FRONT_KEYS = {"title", "source", "url", "published", "id"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one corpus file; ``line`` is 1-based, or None for the whole file."""
+
+    path: Path
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.message}"
+
+
+class CorpusError(Exception):
+    """A corpus that cannot be loaded; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        head = str(problems[0]) if problems else "corpus cannot be loaded"
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        super().__init__(head + more)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: its metadata and its paragraphs (passage texts, paragraph 1 first)."""
+
+    id: str
+    title: str
+    source: str
+    url: str | None
+    published: str | None
+    path: Path
+    paragraphs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One paragraph of one document, the unit that is indexed, ranked and cited."""
+
+    document: Document
+    paragraph: int  # 1-based
+    text: str
+
+    @property
+    def document_id(self) -> str:
+        """The id of the document this passage belongs to."""
+        return self.document.id
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """All documents, in file-name order, and their passages flattened in the same order."""
+
+    root: Path
+    documents: tuple[Document, ...]
+    passages: tuple[Passage, ...]
+
+    @classmethod
+    def from_documents(cls, root: Path, documents: list[Document]) -> Corpus:
+        """Build a corpus (and its flat passage list) from documents already parsed."""
+        passages = tuple(
+            Passage(doc, number, text) for doc in documents for number, text in enumerate(doc.paragraphs, start=1)
+        )
+        return cls(root, tuple(documents), passages)
+
+    def document(self, doc_id: str) -> Document | None:
+        """The document with this id, or None."""
+        for doc in self.documents:
+            if doc.id == doc_id:
+                return doc
+        return None
+
+
+def _line_of_offset(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _key_line(front_lines: list[str], key: str, first_line: int) -> int:
+    """The file line where ``key:`` is written in the front matter (or the front matter's start)."""
+    for i, line in enumerate(front_lines):
+        if re.match(rf"^{re.escape(key)}\s*:", line):
+            return first_line + i
+    return first_line - 1
+
+
+def _split_blocks(lines: list[str], first_line: int) -> list[tuple[int, str]]:
+    """Blank-line-separated blocks as (starting line, text joined with single spaces)."""
+    blocks: list[tuple[int, str]] = []
+    current: list[str] = []
+    start = first_line
+    for i, line in enumerate(lines):
+        if line.strip():
+            if not current:
+                start = first_line + i
+            current.append(line.strip())
+        elif current:
+            blocks.append((start, " ".join(current)))
+            current = []
+    if current:
+        blocks.append((start, " ".join(current)))
+    return blocks
+
+
+def _check_text(value: Any, key: str, path: Path, line: int, problems: list[Problem]) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        problems.append(Problem(path, line, f"front matter '{key}' must be non-empty text, not {value!r}"))
+        return None
+    return " ".join(value.split())
+
+
+def parse_markdown(path: Path, text: str) -> tuple[Document | None, list[Problem]]:
+    """Parse one ``.md`` article; returns the document, or None with the problems found."""
+    problems: list[Problem] = []
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        return None, [Problem(path, 1, "missing front matter: the file must start with a '---' line")]
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
+    except StopIteration:
+        return None, [Problem(path, 1, "front matter is not closed: no second '---' line")]
+    front_lines = lines[1:end]
+    try:
+        front = yaml.safe_load("\n".join(front_lines))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 2
+        problem = getattr(exc, "problem", None) or "syntax error"
+        return None, [Problem(path, line, f"front matter is not valid YAML ({problem})")]
+    if front is None:
+        front = {}
+    if not isinstance(front, dict):
+        return None, [Problem(path, 2, "front matter must be 'key: value' lines")]
+
+    def line_of(key: str) -> int:
+        return _key_line(front_lines, key, 2)
+
+    for key in front:
+        if key not in _FRONT_KEYS:
+            known = ", ".join(sorted(_FRONT_KEYS))
+            problems.append(Problem(path, line_of(str(key)), f"unknown front-matter key '{key}' ({known})"))
+    for key in ("title", "source"):
+        if key not in front or front[key] is None:
+            problems.append(Problem(path, 1, f"front matter is missing the required '{key}'"))
+    title = _check_text(front.get("title"), "title", path, line_of("title"), problems)
+    source = _check_text(front.get("source"), "source", path, line_of("source"), problems)
+    url = _check_text(front.get("url"), "url", path, line_of("url"), problems)
+    if url is not None and not re.match(r"^https?://\S+$", url):
+        problems.append(Problem(path, line_of("url"), f"'url' must start with http:// or https://, not {url!r}"))
+        url = None
+    published_raw = front.get("published")
+    published: str | None = None
+    if isinstance(published_raw, (dt.date, dt.datetime)):
+        published = published_raw.isoformat()
+    elif published_raw is not None:
+        published = _check_text(published_raw, "published", path, line_of("published"), problems)
+    doc_id = path.stem
+    if "id" in front:
+        given = _check_text(front.get("id"), "id", path, line_of("id"), problems)
+        if given is not None:
+            doc_id = given
+    if not _ID_RE.match(doc_id):
+        problems.append(
+            Problem(
+                path,
+                line_of("id") if "id" in front else None,
+                f"document id {doc_id!r} must be 1-64 letters, digits, '.', '_' or '-' "
+                "(set 'id' in the front matter or rename the file)",
+            )
+        )
+    blocks = _split_blocks(lines[end + 1 :], end + 2)
+    if not blocks:
+        problems.append(Problem(path, end + 1, "empty document: no paragraphs after the front matter"))
+    if problems:
+        return None, problems
+    doc = Document(
+        id=doc_id,
+        title=title or "",
+        source=source or "",
+        url=url,
+        published=published,
+        path=path,
+        paragraphs=tuple(text for _, text in blocks),
+    )
+    return doc, []
+
+
+def parse_text(path: Path, text: str) -> tuple[Document | None, list[Problem]]:
+    """Parse one pasted ``.txt`` article: a paragraph per non-empty line, a last ``Source:`` line."""
+    numbered = [(i + 1, line.strip()) for i, line in enumerate(text.splitlines()) if line.strip()]
+    if not numbered:
+        return None, [Problem(path, None, "empty document: no text")]
+    source = None
+    match = _SOURCE_LINE.match(numbered[-1][1])
+    if match:
+        source = match.group("source")
+        numbered = numbered[:-1]
+    if source is None:
+        return None, [
+            Problem(
+                path,
+                numbered[-1][0],
+                "no source: a .txt article must end with a line 'Source: …' or 'Original Source: …'",
+            )
+        ]
+    if not numbered:
+        return None, [Problem(path, 1, "empty document: only a source line")]
+    doc_id = path.stem
+    if not _ID_RE.match(doc_id):
+        return None, [Problem(path, None, f"file name {doc_id!r} cannot be a document id (use letters, digits, . _ -)")]
+    title = " ".join(re.sub(r"[_-]+", " ", path.stem).split()).strip()
+    # A leading "000 " numbering prefix is not part of a title.
+    title = re.sub(r"^\d+\s+", "", title) or path.stem
+    doc = Document(
+        id=doc_id,
+        title=title[:1].upper() + title[1:],
+        source=source,
+        url=None,
+        published=None,
+        path=path,
+        paragraphs=tuple(line for _, line in numbered),
+    )
+    return doc, []
+
+
+def read_article(path: Path, max_bytes: int) -> tuple[Document | None, list[Problem]]:
+    """Read, decode and parse one article file, refusing binary, non-UTF-8 and oversized files."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return None, [Problem(path, None, f"file is {size:,} bytes, over the {max_bytes:,}-byte cap")]
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(path, None, f"cannot read ({exc.strerror or exc})")]
+    if len(data) > max_bytes:  # grew while we looked
+        return None, [Problem(path, None, f"file is over the {max_bytes:,}-byte cap")]
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        return None, [Problem(path, _line_of_offset(data, nul), "binary file (contains a NUL byte), not text")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(path, _line_of_offset(data, exc.start), "not UTF-8 text")]
+    text = text.removeprefix("\ufeff")
+    if path.suffix.lower() == ".md":
+        return parse_markdown(path, text)
+    return parse_text(path, text)
+
+
+def _article_paths(root: Path, problems: list[Problem]) -> Iterator[Path]:
+    """Article files under ``root`` in sorted order; links or files outside ``root`` are refused."""
+    real_root = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        here = Path(dirpath)
+        for d in list(dirnames):
+            if (here / d).is_symlink():
+                problems.append(Problem(here / d, None, _LINK_REFUSED))
+                dirnames.remove(d)
+        for name in sorted(filenames):
+            if name.startswith(".") or not name.lower().endswith(ARTICLE_SUFFIXES):
+                continue
+            path = here / name
+            if path.is_symlink():
+                problems.append(Problem(path, None, _LINK_REFUSED))
+                continue
+            try:
+                path.resolve().relative_to(real_root)
+            except ValueError:
+                problems.append(Problem(path, None, "path points outside the corpus folder: refused"))
+                continue
+            yield path
+
+
+def load_corpus(root: Path, max_file_bytes: int = 2_000_000, max_files: int = 200_000) -> Corpus:
+    """Load every article under ``root``; raise :class:`CorpusError` listing all problems if any."""
+    root = Path(root)
+    if not root.is_dir():
+        raise CorpusError([Problem(root, None, "corpus folder does not exist or is not a folder")])
+    problems: list[Problem] = []
+    documents: list[Document] = []
+    seen: dict[str, Path] = {}
+    count = 0
+    for path in _article_paths(root, problems):
+        count += 1
+        if count > max_files:
+            problems.append(Problem(root, None, f"more than {max_files:,} article files (corpus.max_files)"))
+            break
+        doc, found = read_article(path, max_file_bytes)
+        problems.extend(found)
+        if doc is None:
+            continue
+        if doc.id in seen:
+            problems.append(Problem(path, None, f"duplicate document id {doc.id!r} (also used by {seen[doc.id]})"))
+            continue
+        seen[doc.id] = path
+        documents.append(doc)
+    if not problems and not documents:
+        problems.append(Problem(root, None, "no articles found (.md or .txt files)"))
+    if problems:
+        raise CorpusError(problems)
+    return Corpus.from_documents(root, documents)

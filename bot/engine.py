@@ -1,0 +1,100 @@
+"""The one object that holds a loaded corpus and everything built from it.
+
+:func:`build_engine` loads the corpus folder and alias file, analyses and indexes every passage,
+and returns an immutable :class:`Engine`. A reload builds a complete new engine and the caller
+swaps a single reference, so a question that started on the old engine finishes on it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.analysis import AliasError, AliasTable, Analyzer
+from bot.answers import Answer, AnswerEngine, AnswerPolicy
+from bot.config import Settings
+from bot.corpus import Corpus, CorpusError, Problem, load_corpus
+from bot.search import BM25Index, BM25Params
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A corpus with its analyzer, BM25 index and answer engine, ready to answer questions."""
+
+    settings: Settings
+    corpus: Corpus
+    analyzer: Analyzer
+    index: BM25Index
+    answers: AnswerEngine
+    build_seconds: float = 0.0
+    built_at: float = field(default_factory=time.time)
+
+    def answer(self, question: str, top_k: int | None = None) -> Answer:
+        """Answer a question with the configured (or given) number of passages."""
+        return self.answers.answer(question, top_k or self.settings.search.top_k)
+
+
+def build_engine(settings: Settings, corpus_dir: Path | None = None) -> Engine:
+    """Load, validate and index the corpus; raises :class:`CorpusError` listing every problem."""
+    started = time.perf_counter()
+    root = corpus_dir or settings.corpus.path
+    problems: list[Problem] = []
+    aliases_path = settings.corpus.aliases or Path(root) / "aliases.yaml"
+    aliases = AliasTable()
+    try:
+        aliases = AliasTable.load(aliases_path)
+    except AliasError as exc:
+        problems.append(Problem(aliases_path, None, str(exc).removeprefix(f"{aliases_path}: ")))
+    try:
+        corpus = load_corpus(root, settings.corpus.max_file_bytes, settings.corpus.max_files)
+    except CorpusError as exc:
+        raise CorpusError(problems + exc.problems) from None
+    if problems:
+        raise CorpusError(problems)
+    analyzer = Analyzer(aliases)
+    params = BM25Params(settings.search.k1, settings.search.b, settings.search.epsilon)
+    index = BM25Index.from_texts((p.text for p in corpus.passages), analyzer, params)
+    policy = AnswerPolicy(
+        min_confidence=settings.answers.min_confidence,
+        related_ratio=settings.answers.related_ratio,
+        max_passages=settings.answers.max_passages,
+    )
+    answers = AnswerEngine(corpus.passages, analyzer, index, policy)
+    return Engine(settings, corpus, analyzer, index, answers, time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class CorpusChange:
+    """What a reload changed: document ids added, removed and changed, and passage counts."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+    passages_before: int
+    passages_after: int
+
+    @property
+    def unchanged(self) -> bool:
+        """True when the new corpus has the same documents with the same content."""
+        return not (self.added or self.removed or self.changed)
+
+
+def corpus_change(old: Corpus, new: Corpus) -> CorpusChange:
+    """Compare two corpora document by document."""
+    before = {d.id: d for d in old.documents}
+    after = {d.id: d for d in new.documents}
+    return CorpusChange(
+        added=tuple(sorted(after.keys() - before.keys())),
+        removed=tuple(sorted(before.keys() - after.keys())),
+        changed=tuple(
+            sorted(
+                i
+                for i in before.keys() & after.keys()
+                if (before[i].paragraphs, before[i].title, before[i].source, before[i].url, before[i].published)
+                != (after[i].paragraphs, after[i].title, after[i].source, after[i].url, after[i].published)
+            )
+        ),
+        passages_before=len(old.passages),
+        passages_after=len(new.passages),
+    )
