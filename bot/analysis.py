@@ -101,8 +101,8 @@ class AliasTable:
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            line = f" line {mark.line + 1}" if mark is not None else ""
-            raise AliasError(f"{where}:{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+            line = f":{mark.line + 1}" if mark is not None else ""
+            raise AliasError(f"{where}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
         if raw is None:
             return cls()
         if not isinstance(raw, dict) or set(raw) != {"groups"} or not isinstance(raw["groups"], list):

@@ -222,9 +222,9 @@ def parse_settings(text: str, where: str = "config.yaml", base_dir: Path | None 
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
+        line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}:{line}: not valid YAML ({problem})") from None
+        raise ConfigError(f"{where}{line}: not valid YAML ({problem})") from None
     settings: Settings = _build(Settings, raw, "", where)
     if settings.discord.shard_ids is not None and settings.discord.shard_count is None:
         raise ConfigError(f"{where}: 'discord.shard_ids' needs 'discord.shard_count'")

@@ -7,6 +7,7 @@ swaps a single reference, so a question that started on the old engine finishes 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,7 @@ def build_engine(settings: Settings, corpus_dir: Path | None = None) -> Engine:
     try:
         aliases = AliasTable.load(aliases_path)
     except AliasError as exc:
-        problems.append(Problem(aliases_path, None, str(exc).removeprefix(f"{aliases_path}: ")))
+        problems.append(_alias_problem(aliases_path, exc))
     try:
         corpus = load_corpus(root, settings.corpus.max_file_bytes, settings.corpus.max_files)
     except CorpusError as exc:
@@ -62,6 +63,15 @@ def build_engine(settings: Settings, corpus_dir: Path | None = None) -> Engine:
     )
     answers = AnswerEngine(corpus.passages, analyzer, index, policy)
     return Engine(settings, corpus, analyzer, index, answers, time.perf_counter() - started)
+
+
+def _alias_problem(path: Path, exc: AliasError) -> Problem:
+    """Turn an alias-file error ("<path>[:<line>]: <message>") into a corpus :class:`Problem`."""
+    text = str(exc).removeprefix(str(path))
+    match = re.match(r"^:(\d+): (.*)$", text, re.DOTALL)
+    if match:
+        return Problem(path, int(match.group(1)), match.group(2))
+    return Problem(path, None, text.lstrip(": "))
 
 
 @dataclass(frozen=True)

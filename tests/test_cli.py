@@ -1,0 +1,114 @@
+"""The command line as a user runs it: real subprocesses, real files, exit codes and JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, stdin: str | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_ask_text_output_is_cited() -> None:
+    result = run("ask", "How many countries endorsed the Global AI Governance Initiative?")
+    assert result.returncode == 0, result.stderr
+    assert "www.ecns.cn" in result.stdout
+    assert "¶" in result.stdout
+    assert "58" in result.stdout
+
+
+def test_ask_json_contract() -> None:
+    result = run("ask", "--json", "What did JD Vance say about America first?")
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    obj = json.loads(line)
+    assert set(obj) == {"question", "answered", "passages"}
+    assert obj["answered"] is True
+    assert obj["passages"], "an answered question has passages"
+    first = obj["passages"][0]
+    assert set(first) == {"document", "title", "paragraph", "score", "text", "highlight", "source", "url"}
+    assert isinstance(first["paragraph"], int) and first["paragraph"] >= 1
+    assert isinstance(first["score"], float)
+    assert "Vance" in first["text"]
+    scores = [p["score"] for p in obj["passages"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_ask_batch_from_stdin_one_line_each() -> None:
+    questions = ["What is DeepSeek?", "Who won the 2022 World Cup?", "What did the UN General Assembly adopt?"]
+    result = run("ask", "--json", "-", stdin="\n".join(questions) + "\n")
+    assert result.returncode == 0, result.stderr
+    objs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["question"] for o in objs] == questions
+    assert objs[1]["answered"] is False
+
+
+def test_off_topic_questions_abstain_but_list_nearest() -> None:
+    result = run("ask", "--json", "What's the weather in Paris today?")
+    obj = json.loads(result.stdout)
+    assert obj["answered"] is False
+    text = run("ask", "What's the weather in Paris today?").stdout
+    assert "not in my sources" in text
+
+
+def test_top_k_option() -> None:
+    result = run("ask", "--json", "--top-k", "1", "China AI cooperation")
+    assert len(json.loads(result.stdout)["passages"]) <= 1
+
+
+def test_check_ok_and_errors(tmp_path: Path) -> None:
+    ok = run("check")
+    assert ok.returncode == 0 and ok.stdout.startswith("OK:")
+    (tmp_path / "a.md").write_text("no front matter\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("no source\n", encoding="utf-8")
+    bad = run("check", "--corpus", str(tmp_path))
+    assert bad.returncode == 1
+    lines = bad.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith("summitbot: corpus error:") for line in lines)
+    assert "Traceback" not in bad.stderr
+
+
+def test_bad_config_is_one_line_exit_1(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("search:\n  top_k: lots\n", encoding="utf-8")
+    result = run("ask", "--config", str(config), "question")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "search.top_k" in result.stderr and str(config) in result.stderr
+
+
+@pytest.mark.parametrize("args", [(), ("ask",), ("ask", "--top-k", "0", "q"), ("frobnicate",)])
+def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
+    assert run(*args).returncode == 2
+
+
+def test_runs_from_another_folder_on_the_shipped_corpus(tmp_path: Path) -> None:
+    result = run("ask", "--json", "What is DeepSeek?", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["answered"] is True
+
+
+def test_broken_alias_file_named_with_line(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("---\ntitle: T\nsource: s\n---\n\nBody text.\n", encoding="utf-8")
+    (tmp_path / "aliases.yaml").write_text("groups:\n  - [lonely]\n", encoding="utf-8")
+    result = run("check", "--corpus", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"summitbot: corpus error: {tmp_path / 'aliases.yaml'}: group 1 must be a list of at least two names, "
+        "not ['lonely']"
+    )

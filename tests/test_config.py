@@ -1,0 +1,52 @@
+"""Settings: the shipped config loads; unknown keys and wrong types are errors naming key and file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings, parse_settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_config_loads_and_resolves_paths() -> None:
+    settings = load_settings(REPO / "config.yaml")
+    assert settings.corpus.path == REPO / "corpus"
+    assert settings.aliases_path == REPO / "corpus" / "aliases.yaml"
+    assert settings.discord.token_env == "DISCORD_TOKEN"
+    assert 0 < settings.search.b <= 1
+
+
+def test_empty_config_gives_defaults() -> None:
+    settings = parse_settings("")
+    assert settings.search.top_k == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("serach:\n  k1: 1\n", "unknown key 'serach'"),
+        ("search:\n  k2: 1\n", "unknown key 'search.k2'"),
+        ("search:\n  top_k: three\n", "'search.top_k' must be a whole number"),
+        ("search:\n  b: 2\n", "'search.b' must be a number from 0 to 1"),
+        ("search: 5\n", "'search' must be a mapping"),
+        ("discord:\n  answer_channels: 123\n", "'discord.answer_channels' must be a list"),
+        ("discord:\n  answer_channels: [1, x]\n", "'discord.answer_channels[1]' must be a whole number"),
+        ("discord:\n  shard_ids: [0]\n", "'discord.shard_ids' needs 'discord.shard_count'"),
+        ("analytics:\n  enabled: yes please\n", "'analytics.enabled' must be true or false"),
+        ("logging:\n  level: LOUD\n", "'logging.level' must be one of"),
+        ("search: [unclosed\n", "my.yaml:2: not valid YAML"),
+    ],
+)
+def test_errors_name_the_key_and_file(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(text, "my.yaml")
+    assert str(info.value).startswith("my.yaml")
+    assert message in str(info.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_settings(tmp_path / "nope.yaml")
