@@ -1,0 +1,509 @@
+"""Extractive, cited summaries of one document, of a topic across the corpus, or of the whole corpus.
+
+Every sentence of a summary is a sentence of the corpus, quoted as written, with its citation
+(document id, title, paragraph number, source). Nothing is paraphrased.
+
+How sentences are chosen (one scoring for all three scopes):
+
+* **Centrality**: LexRank (continuous, damped PageRank) over the cosine similarity of sentences'
+  term vectors. Terms come from the project's :class:`~bot.analysis.Analyzer` (stems, aliases,
+  acronyms) and are weighted ``(1 + log tf) * idf`` with the engine index's IDF.
+* **Subject**: cosine similarity to the title's terms plus the centroid of the text, so that
+  sentences that say what the text is *about* (Wikipedia-style definitions, news leads) rise.
+* **Lead prior**: news puts the point first; the ``k``-th sentence of a document gets a bonus
+  ``lead / sqrt(1 + k)``, and the first sentence of each paragraph a smaller one.
+* **Topic relevance** (topic scope): BM25 of the topic's terms against each sentence, with the
+  index's IDF; only sentences that mention the topic are candidates.
+* **Redundancy**: greedy MMR selection; a sentence too similar to one already chosen is skipped.
+
+Budget: ``max_words`` (or the length's words from ``settings.summaries``) is never exceeded.
+Whole sentences are taken in score order while they fit; a sentence that does not fit is passed
+over for a shorter one. When not even the best sentence fits (a budget smaller than any good
+sentence), that sentence is cut at a word boundary and ends with "…" -- its words are still the
+source's own, in order, from its start.
+
+Output order: sentences of one document keep their original order; documents come in the order
+of their best sentence (topic scope) or corpus order (corpus scope).
+
+Cost is bounded: the topic scope reads only the top ``topic_passages`` passages by BM25; the
+corpus scope reads leads (the first sentences of each document) when the corpus has more than
+``max_candidates`` sentences. Per-document sentence analysis and scores are cached per engine.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bot.analysis import Analyzer
+from bot.corpus import Document, Passage
+from bot.sentences import split_sentences
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
+
+LENGTHS = ("short", "medium", "long")
+NOTHING_ON_TOPIC = "Nothing on that in my sources."
+ELLIPSIS = "…"
+
+
+class SummaryError(ValueError):
+    """A summary that cannot be made: unknown document, bad length, bad budget."""
+
+
+@dataclass(frozen=True)
+class SummarySentence:
+    """One quoted sentence and where it comes from."""
+
+    text: str
+    document: str
+    title: str
+    paragraph: int  # 1-based, as cited
+    source: str
+    url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The sentence as in ``summitbot summary --json``."""
+        return {
+            "text": self.text,
+            "document": self.document,
+            "title": self.title,
+            "paragraph": self.paragraph,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A summary: its scope (``document:<id>``, ``topic:<text>``, ``corpus``), sentences and words.
+
+    An empty summary carries a ``message`` saying why (e.g. nothing on the topic).
+    """
+
+    scope: str
+    sentences: tuple[SummarySentence, ...]
+    words: int
+    budget: int
+    message: str | None = None
+
+    @classmethod
+    def empty(cls, scope: str, message: str, budget: int = 0) -> Summary:
+        """A summary with no sentences and the reason why."""
+        return cls(scope, (), 0, budget, message)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when there is nothing to show."""
+        return not self.sentences
+
+    @property
+    def text(self) -> str:
+        """The sentences joined as one text."""
+        return " ".join(s.text for s in self.sentences)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"scope", "sentences": [...], "words"}`` plus ``"message"`` when empty."""
+        out: dict[str, Any] = {
+            "scope": self.scope,
+            "sentences": [s.to_json() for s in self.sentences],
+            "words": self.words,
+        }
+        if self.message is not None:
+            out["message"] = self.message
+        return out
+
+
+@dataclass(frozen=True)
+class SummaryParams:
+    """The few free parameters of sentence scoring (tuned on half of the SQuAD benchmark).
+
+    Score of a sentence = ``centrality + subject * sim(sentence, title+centroid) + lead prior
+    + topic * relevance``, all terms on a 0..1 scale; MMR skips a sentence whose cosine with a
+    chosen one exceeds ``max_overlap``.
+    """
+
+    damping: float = 0.15
+    subject: float = 1.0
+    lead: float = 0.5
+    paragraph_lead: float = 0.1
+    topic: float = 2.0
+    max_overlap: float = 0.5
+    min_words: int = 4
+    max_candidates: int = 400
+    topic_passages: int = 40
+    lead_sentences: int = 2
+
+
+DEFAULT_PARAMS = SummaryParams()
+
+
+def word_count(text: str) -> int:
+    """Words as counted for budgets: whitespace-separated pieces."""
+    return len(text.split())
+
+
+def trim_to_words(text: str, budget: int) -> str:
+    """``text`` cut to at most ``budget`` words at a word boundary, ending with "…" when cut."""
+    words = text.split()
+    if len(words) <= budget:
+        return text
+    if budget <= 0:
+        return ""
+    kept = " ".join(words[:budget]).rstrip(",;:-–—(\"“‘'")
+    return kept + ELLIPSIS
+
+
+# ------------------------------------------------------------------------------------- candidates
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that may be quoted: its text, passage, place in its document, and its terms."""
+
+    text: str
+    passage: Passage
+    position: int  # sentence number within the document, 0-based
+    first_in_paragraph: bool
+    terms: tuple[str, ...]
+    words: int
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """Sort key for original order: document, paragraph, position."""
+        return (self.passage.document.id, self.passage.paragraph, self.position)
+
+
+def document_candidates(doc: Document, passages: Sequence[Passage], analyzer: Analyzer) -> list[Candidate]:
+    """Every sentence of ``doc`` (its passages in order) as a candidate."""
+    out: list[Candidate] = []
+    position = 0
+    for passage in passages:
+        for i, sentence in enumerate(split_sentences(passage.text)):
+            out.append(
+                Candidate(sentence, passage, position, i == 0, tuple(analyzer.analyze(sentence)), word_count(sentence))
+            )
+            position += 1
+    return out
+
+
+# --------------------------------------------------------------------------------------- scoring
+
+
+def _vectors(term_lists: Sequence[Sequence[str]], idf: Callable[[str], float]) -> tuple[dict[str, int], np.ndarray]:
+    """L2-normalised ``(1 + log tf) * idf`` vectors, one row per term list (dense over their vocabulary)."""
+    vocab: dict[str, int] = {}
+    rows: list[dict[int, float]] = []
+    for terms in term_lists:
+        row: dict[int, float] = {}
+        for term, tf in Counter(terms).items():
+            tid = vocab.setdefault(term, len(vocab))
+            row[tid] = (1.0 + math.log(tf)) * max(idf(term), 0.0)
+        rows.append(row)
+    matrix = np.zeros((len(rows), max(len(vocab), 1)), dtype=np.float64)
+    for i, row in enumerate(rows):
+        if row:
+            matrix[i, list(row)] = list(row.values())
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vocab, matrix / norms
+
+
+def lexrank(sim: np.ndarray, damping: float) -> np.ndarray:
+    """Continuous LexRank: stationary distribution of the damped random walk on ``sim``, max 1."""
+    n = sim.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    weights = sim.copy()
+    np.fill_diagonal(weights, 0.0)
+    sums = weights.sum(axis=1, keepdims=True)
+    transition = np.where(sums > 0, weights / np.where(sums > 0, sums, 1.0), 1.0 / n)
+    matrix = damping / n + (1.0 - damping) * transition
+    p = np.full(n, 1.0 / n)
+    for _ in range(100):
+        nxt = matrix.T @ p
+        if np.abs(nxt - p).sum() < 1e-8:
+            p = nxt
+            break
+        p = nxt
+    top = p.max()
+    return p / top if top > 0 else p
+
+
+def _bm25_sentences(cands: Sequence[Candidate], query: Sequence[str], idf: Callable[[str], float]) -> np.ndarray:
+    """BM25 (k1 1.2, b 0.75) of the query terms against each sentence, with the corpus IDF."""
+    lengths = np.array([max(len(c.terms), 1) for c in cands], dtype=np.float64)
+    avg = lengths.mean() if len(cands) else 1.0
+    scores = np.zeros(len(cands))
+    k1, b = 1.2, 0.75
+    for term in set(query):
+        weight = max(idf(term), 0.0)
+        tf = np.array([c.terms.count(term) for c in cands], dtype=np.float64)
+        scores += weight * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths / avg))
+    return scores
+
+
+@dataclass
+class Scored:
+    """Candidates with their scores and pairwise similarity."""
+
+    cands: list[Candidate]
+    scores: np.ndarray
+    sim: np.ndarray
+
+
+def score_candidates(
+    cands: list[Candidate],
+    idf: Callable[[str], float],
+    params: SummaryParams = DEFAULT_PARAMS,
+    subject_terms: Sequence[str] = (),
+    query: Sequence[str] = (),
+) -> Scored:
+    """Score sentences by centrality, subject similarity, lead position and topic relevance."""
+    if not cands:
+        return Scored([], np.zeros(0), np.zeros((0, 0)))
+    lists: list[Sequence[str]] = [c.terms for c in cands]
+    centroid_terms = [t for c in cands for t in c.terms]
+    _, matrix = _vectors([*lists, list(subject_terms) + centroid_terms], idf)
+    sent, subject_vec = matrix[:-1], matrix[-1]
+    sim = sent @ sent.T
+    scores = lexrank(sim, params.damping)
+    subject = sent @ subject_vec
+    if subject.max() > 0:
+        scores = scores + params.subject * subject / subject.max()
+    positions = np.array([c.position for c in cands], dtype=np.float64)
+    scores = scores + params.lead / np.sqrt(1.0 + positions)
+    scores = scores + params.paragraph_lead * np.array([c.first_in_paragraph for c in cands], dtype=np.float64)
+    if query:
+        relevance = _bm25_sentences(cands, query, idf)
+        if relevance.max() > 0:
+            scores = scores + params.topic * relevance / relevance.max()
+    short = np.array([c.words < params.min_words or not c.terms for c in cands])
+    scores = np.where(short, scores - 100.0, scores)
+    return Scored(cands, scores, sim)
+
+
+def select(scored: Scored, budget: int, params: SummaryParams = DEFAULT_PARAMS, overflow: bool = False) -> list[int]:
+    """Greedy MMR: best-scored sentences that fit the word budget, skipping near-duplicates.
+
+    With ``overflow`` the last sentence may cross the budget (for callers that truncate, like the
+    benchmark); otherwise sentences that do not fit are passed over. Returns candidate indexes.
+    """
+    order = np.argsort(-scored.scores, kind="stable")
+    chosen: list[int] = []
+    used = 0
+    for i in order:
+        i = int(i)
+        if used >= budget:
+            break
+        cand = scored.cands[i]
+        if scored.scores[i] < -50 and chosen:
+            break
+        if chosen and scored.sim[i, chosen].max() > params.max_overlap:
+            continue
+        if used + cand.words > budget and not overflow:
+            continue
+        chosen.append(i)
+        used += cand.words
+    return chosen
+
+
+# ---------------------------------------------------------------------------------------- engine
+
+
+@dataclass
+class _EngineCache:
+    candidates: dict[str, list[Candidate]]
+    scored: dict[str, Scored]
+
+
+_CACHES: dict[int, _EngineCache] = {}
+
+
+def _cache(engine: Engine) -> _EngineCache:
+    """Per-engine cache of document sentences and scores, dropped when the engine is collected."""
+    key = id(engine)
+    cache = _CACHES.get(key)
+    if cache is None:
+        cache = _CACHES[key] = _EngineCache({}, {})
+        weakref.finalize(engine, _CACHES.pop, key, None)
+    return cache
+
+
+def _doc_candidates(engine: Engine, doc: Document) -> list[Candidate]:
+    cache = _cache(engine)
+    cands = cache.candidates.get(doc.id)
+    if cands is None:
+        passages = [p for p in engine.corpus.passages if p.document.id == doc.id]
+        cands = cache.candidates[doc.id] = document_candidates(doc, passages, engine.analyzer)
+    return cands
+
+
+def _title_terms(engine: Engine, doc: Document) -> list[str]:
+    return engine.analyzer.analyze(doc.title)
+
+
+def _budget(engine: Engine, length: str, max_words: int | None) -> int:
+    if max_words is not None:
+        if max_words < 1:
+            raise SummaryError(f"max_words must be at least 1, not {max_words}")
+        return max_words
+    if length not in LENGTHS:
+        raise SummaryError(f"unknown length {length!r}; use one of: {', '.join(LENGTHS)}")
+    settings = engine.settings.summaries
+    return {"short": settings.short_words, "medium": settings.medium_words, "long": settings.long_words}[length]
+
+
+def _build(scope: str, scored: Scored, chosen: list[int], budget: int, doc_order: Sequence[str]) -> Summary:
+    """Order the chosen sentences (documents in ``doc_order``, sentences in original order) and cite them."""
+    rank = {d: i for i, d in enumerate(doc_order)}
+    picked = sorted((scored.cands[i] for i in chosen), key=lambda c: (rank.get(c.passage.document.id, 1 << 30), c.key))
+    out: list[SummarySentence] = []
+    used = 0
+    for cand in picked:
+        text = cand.text
+        if used + cand.words > budget:  # only the single best sentence when nothing fits whole
+            text = trim_to_words(text, budget - used)
+            if not text:
+                break
+        doc = cand.passage.document
+        out.append(SummarySentence(text, doc.id, doc.title, cand.passage.paragraph, doc.source, doc.url))
+        used += word_count(text)
+    return Summary(scope, tuple(out), used, budget)
+
+
+def _choose(scored: Scored, budget: int, params: SummaryParams) -> list[int]:
+    chosen = select(scored, budget, params)
+    if not chosen and scored.cands:  # not one whole sentence fits: trim the best one
+        chosen = [int(np.argmax(scored.scores))]
+    return chosen
+
+
+def summarize(
+    engine: Engine,
+    document: str | None = None,
+    topic: str | None = None,
+    length: str = "medium",
+    max_words: int | None = None,
+    params: SummaryParams = DEFAULT_PARAMS,
+) -> Summary:
+    """Summarise one document (``document``), a topic across the corpus (``topic``), or the corpus.
+
+    ``length`` picks the word budget from ``settings.summaries`` (short/medium/long); ``max_words``
+    overrides it. With both ``document`` and ``topic``, the topic's sentences within that document.
+    Raises :class:`SummaryError` for an unknown document, length or budget; a topic the corpus
+    says nothing about gives an empty summary whose ``message`` says so.
+    """
+    budget = _budget(engine, length, max_words)
+    doc: Document | None = None
+    if document is not None:
+        doc = engine.corpus.document(document)
+        if doc is None:
+            known = [d.id for d in engine.corpus.documents]
+            shown = ", ".join(known[:10]) + (f", … ({len(known)} in all)" if len(known) > 10 else "")
+            raise SummaryError(f"no document {document!r}; known: {shown or 'none (the corpus is empty)'}")
+    idf = engine.index.idf_of
+    if topic is not None and topic.strip():
+        return _topic_summary(engine, topic.strip(), doc, budget, params)
+    if doc is not None:
+        return _document_summary(engine, doc, budget, params)
+    return _corpus_summary(engine, budget, params, idf)
+
+
+def _document_summary(engine: Engine, doc: Document, budget: int, params: SummaryParams) -> Summary:
+    scope = f"document:{doc.id}"
+    cache = _cache(engine)
+    scored = cache.scored.get(doc.id)
+    if scored is None:
+        cands = _doc_candidates(engine, doc)
+        scored = score_candidates(cands, engine.index.idf_of, params, _title_terms(engine, doc))
+        if params is DEFAULT_PARAMS:
+            cache.scored[doc.id] = scored
+    if not scored.cands:
+        return Summary.empty(scope, "That document has no text to summarise.", budget)
+    return _build(scope, scored, _choose(scored, budget, params), budget, [doc.id])
+
+
+def _topic_summary(engine: Engine, topic: str, doc: Document | None, budget: int, params: SummaryParams) -> Summary:
+    scope = f"topic:{topic}" if doc is None else f"topic:{topic}@document:{doc.id}"
+    terms = engine.analyzer.analyze(topic)
+    if not terms:
+        return Summary.empty(scope, f"{NOTHING_ON_TOPIC} (the topic has no searchable words)", budget)
+    index = engine.index
+    # The topic's information (IDF mass) the corpus has: words it never saw count as the rarest.
+    unique = list(dict.fromkeys(terms))
+    total = sum(index.idf_of(t) for t in unique)
+    present = [t for t in unique if index.contains(t)]
+    if not present or sum(index.idf_of(t) for t in present) < 0.5 * total:
+        missing = list(
+            dict.fromkeys(topic[t.start : t.end] for t in engine.analyzer.tokens(topic) if not index.contains(t.term))
+        )
+        return Summary.empty(scope, f"{NOTHING_ON_TOPIC} (no mention of: {', '.join(missing)})", budget)
+    exclude = None
+    if doc is not None:
+        exclude = np.array([p.document.id != doc.id for p in engine.corpus.passages])
+    top = index.top(present, params.topic_passages, exclude)
+    passages = engine.corpus.passages
+    cands: list[Candidate] = []
+    for pid, _ in top:
+        passage = passages[pid]
+        doc_cands = _doc_candidates(engine, passage.document)
+        cands.extend(c for c in doc_cands if c.passage.paragraph == passage.paragraph)
+    present_set = set(present)
+    cands = [c for c in cands if present_set.intersection(c.terms)]
+    if not cands:
+        return Summary.empty(scope, NOTHING_ON_TOPIC, budget)
+    cands = cands[: params.max_candidates]
+    scored = score_candidates(cands, index.idf_of, params, present, query=present)
+    chosen = _choose(scored, budget, params)
+    order: list[str] = []
+    for i in sorted(chosen, key=lambda i: -scored.scores[i]):
+        doc_id = scored.cands[i].passage.document.id
+        if doc_id not in order:
+            order.append(doc_id)
+    return _build(scope, scored, chosen, budget, order)
+
+
+def _corpus_summary(engine: Engine, budget: int, params: SummaryParams, idf: Callable[[str], float]) -> Summary:
+    scope = "corpus"
+    documents = engine.corpus.documents
+    if not documents:
+        return Summary.empty(scope, "The corpus is empty.", budget)
+    per_doc = [_doc_candidates(engine, d) for d in documents]
+    if sum(len(c) for c in per_doc) <= params.max_candidates:
+        cands = [c for group in per_doc for c in group]
+    else:  # leads of each document; beyond the cap, the leads nearest the corpus centroid
+        leads = [c for group in per_doc for c in group[: params.lead_sentences]]
+        if len(leads) > params.max_candidates:
+            _, matrix = _vectors([*(c.terms for c in leads), [t for c in leads for t in c.terms]], idf)
+            closeness = matrix[:-1] @ matrix[-1]
+            keep = np.sort(np.argsort(-closeness, kind="stable")[: params.max_candidates])
+            leads = [leads[i] for i in keep]
+        cands = leads
+    scored = score_candidates(cands, idf, params)
+    chosen = _choose(scored, budget, params)
+    return _build(scope, scored, chosen, budget, [d.id for d in documents])
+
+
+# ------------------------------------------------------------------------------------- rendering
+
+
+def format_summary(summary: Summary, width: int = 100) -> str:
+    """The summary for the terminal: each sentence with its citation, then the word count."""
+    import textwrap
+
+    lines = [f"Summary ({summary.scope}):", ""]
+    if summary.is_empty:
+        lines.append(summary.message or NOTHING_ON_TOPIC)
+        return "\n".join(lines)
+    for i, sent in enumerate(summary.sentences, start=1):
+        lines.append(textwrap.fill(sent.text, width=width, initial_indent=f"[{i}] ", subsequent_indent="    "))
+        lines.append(f'    — "{sent.title}", {sent.source}, ¶{sent.paragraph} ({sent.document})')
+    lines.append("")
+    lines.append(f"{summary.words} of {summary.budget} words; every sentence quoted from its source.")
+    return "\n".join(lines)
