@@ -8,10 +8,12 @@ How sentences are chosen (one scoring for all three scopes):
 * **Centrality**: LexRank (continuous, damped PageRank) over the cosine similarity of sentences'
   term vectors. Terms come from the project's :class:`~bot.analysis.Analyzer` (stems, aliases,
   acronyms) and are weighted ``(1 + log tf) * idf`` with the engine index's IDF.
-* **Subject**: cosine similarity to the title's terms plus the centroid of the text, so that
-  sentences that say what the text is *about* (Wikipedia-style definitions, news leads) rise.
-* **Lead prior**: news puts the point first; the ``k``-th sentence of a document gets a bonus
-  ``lead / sqrt(1 + k)``, and the first sentence of each paragraph a smaller one.
+* **Lead prior**: news (and encyclopaedia) text puts the point first: a sentence in paragraph
+  ``p`` gets ``lead / sqrt(p)``, and the first sentence of each paragraph (its topic sentence)
+  ``paragraph_lead`` more.
+* **Subject**: a sentence whose opening names the subject -- a title term (the topic's terms in
+  topic scope) among its first three terms, as in "Oxygen is a chemical element..." -- gets a
+  small bonus: such sentences say what the text is *about*.
 * **Topic relevance** (topic scope): BM25 of the topic's terms against each sentence, with the
   index's IDF; only sentences that mention the topic are candidates.
 * **Redundancy**: greedy MMR selection; a sentence too similar to one already chosen is skipped.
@@ -121,17 +123,19 @@ class Summary:
 
 @dataclass(frozen=True)
 class SummaryParams:
-    """The few free parameters of sentence scoring (tuned on half of the SQuAD benchmark).
+    """The few free parameters of sentence scoring (tuned on the even half of the SQuAD benchmark).
 
-    Score of a sentence = ``centrality + subject * sim(sentence, title+centroid) + lead prior
-    + topic * relevance``, all terms on a 0..1 scale; MMR skips a sentence whose cosine with a
-    chosen one exceeds ``max_overlap``.
+    Score of a sentence = ``centrality`` (LexRank, max 1) ``+ lead / sqrt(paragraph number)
+    + paragraph_lead * [first sentence of its paragraph] + subject * [a subject term among its
+    first subject_window terms] + topic * relevance`` (BM25, max 1). MMR skips a sentence whose
+    cosine with a chosen one exceeds ``max_overlap``.
     """
 
     damping: float = 0.15
-    subject: float = 1.0
-    lead: float = 0.5
-    paragraph_lead: float = 0.1
+    lead: float = 1.0
+    paragraph_lead: float = 1.0
+    subject: float = 0.15
+    subject_window: int = 3
     topic: float = 2.0
     max_overlap: float = 0.5
     min_words: int = 4
@@ -267,18 +271,16 @@ def score_candidates(
     """Score sentences by centrality, subject similarity, lead position and topic relevance."""
     if not cands:
         return Scored([], np.zeros(0), np.zeros((0, 0)))
-    lists: list[Sequence[str]] = [c.terms for c in cands]
-    centroid_terms = [t for c in cands for t in c.terms]
-    _, matrix = _vectors([*lists, list(subject_terms) + centroid_terms], idf)
-    sent, subject_vec = matrix[:-1], matrix[-1]
+    _, sent = _vectors([c.terms for c in cands], idf)
     sim = sent @ sent.T
     scores = lexrank(sim, params.damping)
-    subject = sent @ subject_vec
-    if subject.max() > 0:
-        scores = scores + params.subject * subject / subject.max()
-    positions = np.array([c.position for c in cands], dtype=np.float64)
-    scores = scores + params.lead / np.sqrt(1.0 + positions)
+    paragraphs = np.array([c.passage.paragraph for c in cands], dtype=np.float64)
+    scores = scores + params.lead / np.sqrt(paragraphs)
     scores = scores + params.paragraph_lead * np.array([c.first_in_paragraph for c in cands], dtype=np.float64)
+    subject = set(subject_terms)
+    if subject:
+        opens = np.array([bool(subject.intersection(c.terms[: params.subject_window])) for c in cands])
+        scores = scores + params.subject * opens
     if query:
         relevance = _bm25_sentences(cands, query, idf)
         if relevance.max() > 0:
@@ -415,15 +417,21 @@ def summarize(
     return _corpus_summary(engine, budget, params, idf)
 
 
-def _document_summary(engine: Engine, doc: Document, budget: int, params: SummaryParams) -> Summary:
-    scope = f"document:{doc.id}"
+def rank_document(engine: Engine, doc: Document, params: SummaryParams = DEFAULT_PARAMS) -> Scored:
+    """The scored sentences of one document (cached per engine for the default parameters)."""
     cache = _cache(engine)
-    scored = cache.scored.get(doc.id)
+    scored = cache.scored.get(doc.id) if params is DEFAULT_PARAMS else None
     if scored is None:
         cands = _doc_candidates(engine, doc)
         scored = score_candidates(cands, engine.index.idf_of, params, _title_terms(engine, doc))
         if params is DEFAULT_PARAMS:
             cache.scored[doc.id] = scored
+    return scored
+
+
+def _document_summary(engine: Engine, doc: Document, budget: int, params: SummaryParams) -> Summary:
+    scope = f"document:{doc.id}"
+    scored = rank_document(engine, doc, params)
     if not scored.cands:
         return Summary.empty(scope, "That document has no text to summarise.", budget)
     return _build(scope, scored, _choose(scored, budget, params), budget, [doc.id])
