@@ -1,0 +1,295 @@
+"""Questions: mentions, DMs and answer channels; ``/ask``; ``/help``; More passages and votes.
+
+Thin on purpose: read the event, check the cooldown and length, answer in a worker thread,
+send what :mod:`bot.discord_app.render` built, with mentions disabled on every send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.answers import Answer, AnswerEngine, RankedPassage
+from bot.discord_app import limits, render
+from bot.discord_app.client import NO_MENTIONS, send_private
+from bot.discord_app.components import answer_view
+from bot.engine import Engine
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import SummitBot
+
+log = logging.getLogger("summitbot.discord.questions")
+
+#: Passages per "More passages" page, and how deep the pages go.
+MORE_PAGE = 3
+MORE_MAX_RANK = 15
+VOTE_WAIT_SECONDS = 2.0
+
+
+@dataclass
+class Reply:
+    """What to send: content and/or embeds, and the buttons."""
+
+    content: str | None = None
+    embeds: list[discord.Embed] = dataclasses.field(default_factory=list)
+    view: discord.ui.View | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for send/reply/followup (only what is set; mentions always off)."""
+        out: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+        if self.content is not None:
+            out["content"] = self.content
+        if self.embeds:
+            out["embeds"] = self.embeds
+        if self.view is not None:
+            out["view"] = self.view
+        return out
+
+
+def more_passages(engine: Engine, question: str, offset: int, count: int) -> tuple[RankedPassage, ...]:
+    """Ranked passages ``offset`` .. ``offset + count - 1`` for a question, whether or not it was
+    answered (the answer engine's policy is relaxed to return every ranked passage)."""
+    policy = dataclasses.replace(engine.answers.policy, related_ratio=0.0, max_passages=offset + count)
+    relaxed = AnswerEngine(engine.corpus.passages, engine.analyzer, engine.index, policy)
+    return relaxed.answer(question, offset + count).passages[offset:]
+
+
+def _mention_pattern(bot_id: int, role_id: int | None) -> re.Pattern[str]:
+    role = f"|<@&{role_id}>" if role_id else ""
+    return re.compile(rf"<@!?{bot_id}>{role}")
+
+
+class Questions(commands.Cog):
+    """Answers questions wherever the bot is asked."""
+
+    def __init__(self, bot: SummitBot) -> None:
+        self.bot = bot
+
+    # -- the shared path ---------------------------------------------------------------------------
+
+    def _too_long(self, question: str) -> str | None:
+        limit = self.bot.settings.answers.max_question_chars
+        if len(question) <= limit:
+            return None
+        return (
+            f"That question is a bit long ({len(question):,} characters; the limit is {limit:,}). Could you shorten it?"
+        )
+
+    @staticmethod
+    def _wait_notice(retry_after: float) -> str:
+        return f"You're asking quickly. Please wait {max(1, round(retry_after))} s before the next question."
+
+    async def answer(self, question: str, *, user_id: int, guild_id: int | None, channel_id: int | None) -> Reply:
+        """Answer a question (search in a worker thread), record it, and build the reply."""
+        engine = self.bot.engine  # one reference for the whole request: a reload does not affect it
+        started = time.perf_counter()
+        result: Answer = await asyncio.to_thread(engine.answer, question)
+        latency_ms = (time.perf_counter() - started) * 1000
+        best = result.best
+        record = await self.bot.record_question(
+            user_id=user_id,
+            question=question,
+            answered=result.answered,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            doc_id=best.passage.document.id if best and result.answered else None,
+            paragraph=best.passage.paragraph if best and result.answered else None,
+            score=best.score if best else None,
+            latency_ms=latency_ms,
+        )
+        if not result.answered or best is None:
+            return Reply(content=render.render_not_found(engine.corpus.documents))
+        key = render.question_key(question)
+        self.bot.remember_question(key, question)
+        view = answer_view(
+            more_key=key,
+            more_offset=len(result.passages[:3]),
+            url=best.passage.document.url,
+            record=record,
+        )
+        return Reply(embeds=render.render_answer(result), view=view)
+
+    # -- messages ----------------------------------------------------------------------------------
+
+    def question_in(self, message: discord.Message) -> str | None:
+        """The question a message asks the bot, or None when the bot should stay quiet."""
+        me = self.bot.user
+        if me is None or message.author.bot or message.webhook_id is not None or message.author.id == me.id:
+            return None
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return None
+        content = message.content or ""
+        if message.guild is None:
+            return _mention_pattern(me.id, None).sub(" ", content).strip()
+        role = message.guild.self_role
+        role_id = role.id if role else None
+        if any(u.id == me.id for u in message.mentions) or (role_id and role_id in message.raw_role_mentions):
+            text = _mention_pattern(me.id, role_id).sub(" ", content)
+            return text.strip().lstrip(",:;").strip()
+        if self._in_answer_channel(message.channel):
+            return content.strip() or None
+        return None
+
+    def _in_answer_channel(self, channel: Any) -> bool:
+        settings = self.bot.settings.discord
+        if not settings.answer_channels or not self.bot.intents.message_content:
+            return False
+        if channel.id in settings.answer_channels:
+            return True
+        parent_id = getattr(channel, "parent_id", None)
+        return isinstance(channel, discord.Thread) and parent_id in settings.answer_channels
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Answer a mention, a DM, or a message in an answer channel."""
+        question = self.question_in(message)
+        if question is None:
+            return
+        try:
+            await self._answer_message(message, question)
+        except Exception:
+            log.exception("error answering message %s", message.id)
+            with contextlib.suppress(discord.HTTPException):
+                await message.reply(
+                    "Sorry, something went wrong while answering. The error has been logged.",
+                    mention_author=False,
+                    allowed_mentions=NO_MENTIONS,
+                )
+
+    async def _answer_message(self, message: discord.Message, question: str) -> None:
+        verdict = self.bot.cooldown.hit(message.author.id)
+        if not verdict.allowed:
+            if verdict.first_refusal:  # one notice per cooldown window, never one per message
+                await self._reply(message, Reply(content=self._wait_notice(verdict.retry_after)))
+            return
+        if not question:
+            hint = "Ask me a question about my sources, for example: *What did the summit agree?* (or try `/help`)."
+            await self._reply(message, Reply(content=hint))
+            return
+        problem = self._too_long(question)
+        if problem:
+            await self._reply(message, Reply(content=problem))
+            return
+        reply = await self.answer(
+            question,
+            user_id=message.author.id,
+            guild_id=message.guild.id if message.guild else None,
+            channel_id=message.channel.id,
+        )
+        await self._deliver(message, question, reply)
+
+    async def _reply(self, message: discord.Message, reply: Reply) -> discord.Message:
+        return await message.reply(mention_author=False, **reply.kwargs())
+
+    async def _deliver(self, message: discord.Message, question: str, reply: Reply) -> None:
+        """Reply, or answer in a new thread on the question when ``answer_in_thread`` is set."""
+        channel = message.channel
+        if self.bot.settings.discord.answer_in_thread and isinstance(channel, discord.TextChannel):
+            name = limits.trim(limits.one_line(question), limits.THREAD_NAME) or "Answer"
+            try:
+                thread = await message.create_thread(name=name, auto_archive_duration=1440)
+            except discord.HTTPException as exc:
+                log.warning("could not open a thread for message %s (%s); replying instead", message.id, exc)
+            else:
+                await thread.send(**reply.kwargs())
+                return
+        await self._reply(message, reply)
+
+    # -- /ask and /help ----------------------------------------------------------------------------
+
+    @app_commands.command(name="ask", description="Ask a question about my news sources")
+    @app_commands.describe(question="What you want to know", private="Only you see the answer")
+    async def ask(self, interaction: discord.Interaction[Any], question: str, private: bool = False) -> None:
+        """Answer a question, publicly or privately."""
+        verdict = self.bot.cooldown.hit(interaction.user.id)
+        if not verdict.allowed:
+            await send_private(interaction, self._wait_notice(verdict.retry_after))
+            return
+        question = question.strip()
+        problem = self._too_long(question)
+        if problem:
+            await send_private(interaction, problem)
+            return
+        await interaction.response.defer(ephemeral=private, thinking=True)
+        reply = await self.answer(
+            question,
+            user_id=interaction.user.id,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+        )
+        await interaction.followup.send(ephemeral=private, **reply.kwargs())
+
+    @app_commands.command(name="help", description="What I can do here")
+    async def help(self, interaction: discord.Interaction[Any]) -> None:
+        """Explain the commands (and the answer channels, when configured)."""
+        embed = render.render_help(self.bot.settings.discord.answer_channels, in_dm=interaction.guild_id is None)
+        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    # -- buttons -----------------------------------------------------------------------------------
+
+    def _question_for(self, interaction: discord.Interaction[Any], key: str) -> str | None:
+        question = self.bot.recent_questions.get(key)
+        if question is not None:
+            return question
+        message = interaction.message
+        for embed in reversed(message.embeds if message else []):
+            candidate = render.question_from_footer(embed.footer.text)
+            if candidate is not None and render.question_key(candidate) == key:
+                self.bot.remember_question(key, candidate)
+                return candidate
+        return None
+
+    async def show_more(self, interaction: discord.Interaction[Any], key: str, offset: int) -> None:
+        """The next passages for an answer's question, shown privately to the clicker."""
+        question = self._question_for(interaction, key)
+        if question is None:
+            await send_private(interaction, "I can't find that question any more; please ask it again.")
+            return
+        if offset >= MORE_MAX_RANK:
+            await send_private(interaction, "That's as far as I go for one question; try asking it differently.")
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        passages = await asyncio.to_thread(more_passages, self.bot.engine, question, offset, MORE_PAGE + 1)
+        page = passages[:MORE_PAGE]
+        next_offset = offset + len(page)
+        has_more = len(passages) > MORE_PAGE and next_offset < MORE_MAX_RANK
+        reply = Reply(
+            embeds=render.render_more(question, page, offset + 1),
+            view=answer_view(more_key=key, more_offset=next_offset) if has_more else None,
+        )
+        await interaction.followup.send(ephemeral=True, **reply.kwargs())
+
+    async def vote(self, interaction: discord.Interaction[Any], record: int, value: int) -> None:
+        """Store a 👍/👎 for one answer (one per person, changeable) and show the tally privately."""
+        analytics = self.bot.analytics
+        if analytics is None:
+            await send_private(interaction, "Thanks! Feedback is not being recorded on this bot right now.")
+            return
+        try:
+            result = await asyncio.wait_for(
+                analytics.record_vote(record, interaction.user.id, value), timeout=VOTE_WAIT_SECONDS
+            )
+        except asyncio.TimeoutError:
+            result = None
+        if result is None or not result.stored:
+            await send_private(interaction, "Sorry, I couldn't record that vote right now. Please try again later.")
+            return
+        mark = "👍" if value > 0 else "👎"
+        await send_private(
+            interaction, f"Thanks, your {mark} is recorded. This answer so far: 👍 {result.up} · 👎 {result.down}"
+        )
+
+
+async def setup(bot: SummitBot) -> None:
+    """Extension entry point."""
+    await bot.add_cog(Questions(bot))

@@ -1,0 +1,136 @@
+"""Discord's size limits, and the one place where text is cut to fit them or escaped for display.
+
+Every renderer goes through :func:`trim` (or :func:`trim_start`) and :func:`escape_text`, so a
+limit is never exceeded and user text never turns into markdown, links or pings.
+"""
+
+from __future__ import annotations
+
+import re
+
+import discord
+
+# Message and embed limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+CONTENT = 2000
+EMBED_TITLE = 256
+EMBED_DESCRIPTION = 4096
+EMBED_FIELDS = 25
+FIELD_NAME = 256
+FIELD_VALUE = 1024
+FOOTER = 2048
+AUTHOR_NAME = 256
+EMBED_TOTAL = 6000  # across every embed of one message
+EMBEDS_PER_MESSAGE = 10
+
+# Interaction limits.
+CHOICES = 25
+CHOICE_NAME = 100
+CHOICE_VALUE = 100
+CUSTOM_ID = 100
+BUTTON_LABEL = 80
+THREAD_NAME = 100
+
+ELLIPSIS = "…"
+
+# The end of a sentence: terminal punctuation, optional closing quotes/brackets, then whitespace.
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]*_]*(?=\s)")
+_SENTENCE_START = re.compile(r"(?<=[.!?…])[\"'”’)\]*_]*\s+")
+_URL = re.compile(r"<[^: >]+:/[^ >]+>|(?:https?|steam)://[^\s<]+[^<.,:;\"'\]\s]")
+# A markdown character not already escaped (an even run of backslashes before it escapes nothing).
+_UNESCAPED = re.compile(r"(?<!\\)((?:\\\\)*)([*_~|`\[\]])")
+
+
+def trim(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters, else cut at the last sentence end that keeps at
+    least half of the room (else at a word boundary, else anywhere) and ended with an ellipsis.
+
+    The result is never longer than ``limit``; a limit of 0 gives ``""``.
+    """
+    if len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    if limit <= 2:
+        return ELLIPSIS[:limit]
+    room = limit - 2  # " …"
+    head = text[: room + 1]
+    ends = [m.end() for m in _SENTENCE_END.finditer(head) if m.end() <= room]
+    if ends and ends[-1] >= room // 2:
+        return text[: ends[-1]].rstrip() + " " + ELLIPSIS
+    room = limit - 1  # "…"
+    cut = text[:room]
+    space = cut.rfind(" ")
+    if space >= room // 2:
+        cut = cut[:space]
+    cut = cut.rstrip()
+    # Never leave a lone escaping backslash before the ellipsis.
+    if cut.endswith("\\") and (len(cut) - len(cut.rstrip("\\"))) % 2 == 1:
+        cut = cut[:-1]
+    return cut + ELLIPSIS
+
+
+def trim_start(text: str, limit: int) -> str:
+    """Like :func:`trim` but keeps the end of ``text``: "… " then the last sentences that fit."""
+    if len(text) <= limit:
+        return text
+    if limit <= 2:
+        return ELLIPSIS[: max(limit, 0)]
+    room = limit - 2
+    tail_start = len(text) - room
+    starts = [m.end() for m in _SENTENCE_START.finditer(text) if m.end() >= tail_start]
+    if starts and len(text) - starts[0] >= room // 2:
+        return ELLIPSIS + " " + text[starts[0] :]
+    cut = text[len(text) - (limit - 1) :]
+    space = cut.find(" ")
+    if 0 <= space <= len(cut) // 2:
+        cut = cut[space + 1 :]
+    return ELLIPSIS + cut.lstrip()
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace (newlines included) turned into one space."""
+    return " ".join(text.split())
+
+
+def escape_text(text: str) -> str:
+    """Text safe to show in Discord markdown: no formatting, masked links, headings or mentions.
+
+    ``discord.utils.escape_markdown`` (links left intact) and ``escape_mentions``, then every
+    markdown character it left unescaped outside a URL (a lone ``*``, brackets of a masked link).
+    """
+    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    out: list[str] = []
+    pos = 0
+    for match in _URL.finditer(text):
+        out.append(_UNESCAPED.sub(r"\1\\\2", text[pos : match.start()]))
+        out.append(match.group())
+        pos = match.end()
+    out.append(_UNESCAPED.sub(r"\1\\\2", text[pos:]))
+    return "".join(out)
+
+
+def escape_trimmed(text: str, limit: int) -> str:
+    """Escape ``text`` (flattened to one line) and trim the result to ``limit``."""
+    return trim(escape_text(one_line(text)), limit)
+
+
+def embed_length(embed: discord.Embed) -> int:
+    """Characters that count toward the 6,000 per-message total (as Discord counts them)."""
+    return len(embed)
+
+
+def fits(embed: discord.Embed) -> bool:
+    """True when one embed respects every per-field limit and the total."""
+    data = embed.to_dict()
+    if len(data.get("title", "")) > EMBED_TITLE or len(data.get("description", "")) > EMBED_DESCRIPTION:
+        return False
+    fields = data.get("fields", [])
+    if len(fields) > EMBED_FIELDS:
+        return False
+    if any(len(f["name"]) > FIELD_NAME or len(f["value"]) > FIELD_VALUE for f in fields):
+        return False
+    if len(data.get("footer", {}).get("text", "")) > FOOTER:
+        return False
+    if len(data.get("author", {}).get("name", "")) > AUTHOR_NAME:
+        return False
+    return len(embed) <= EMBED_TOTAL

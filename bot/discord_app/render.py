@@ -1,0 +1,482 @@
+"""Pure renderers: answers, summaries, source lists and notices as Discord embeds and text.
+
+No network and no bot state: every function takes core objects and returns ``discord.Embed``
+objects or strings that respect Discord's limits (see :mod:`bot.discord_app.limits`). Corpus text
+and user text are escaped, so neither can add formatting, links or mentions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.answers import Answer, Highlight, RankedPassage
+from bot.corpus import Document, Problem
+from bot.discord_app import limits
+from bot.discord_app.limits import ELLIPSIS, escape_text, one_line, trim
+from bot.sentences import sentence_spans
+
+if TYPE_CHECKING:
+    from bot.engine import CorpusChange
+    from bot.summaries import Summary
+
+ANSWER_COLOUR = discord.Colour(0x2B6CB0)
+MISS_COLOUR = discord.Colour(0x718096)
+ERROR_COLOUR = discord.Colour(0xC53030)
+OK_COLOUR = discord.Colour(0x2F855A)
+
+#: Room for the best passage in an answer embed (the rest of 6,000 goes to the extra passages).
+BEST_PASSAGE_CHARS = 3000
+#: Room for each extra passage (an embed field value holds 1,024).
+EXTRA_PASSAGE_CHARS = 700
+#: The question as kept in an answer's footer (so a button can find it after a restart).
+FOOTER_QUESTION_CHARS = 1000
+FOOTER_PREFIX = "Q: "
+#: Documents listed per /sources page.
+SOURCES_PER_PAGE = 15
+
+
+# --------------------------------------------------------------------------------------- passages
+
+
+def _merged(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans in order, with neighbours separated only by spaces joined ("**JD Vance**")."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start >= merged[-1][1] and not text[merged[-1][1] : start].strip(" "):
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _bolded(text: str, start: int, end: int, spans: Sequence[tuple[int, int]]) -> str:
+    """``text[start:end]`` escaped, with each matched-word span inside it in bold."""
+    out: list[str] = []
+    pos = start
+    for span_start, span_end in _merged(text, spans):
+        a, b = max(span_start, start), min(span_end, end)
+        if b <= a or a < pos:
+            continue
+        out.append(escape_text(text[pos:a]))
+        out.append(f"**{escape_text(text[a:b])}**")
+        pos = b
+    out.append(escape_text(text[pos:end]))
+    return "".join(out)
+
+
+def _window(text: str, highlight: Highlight, start: int, end: int) -> str:
+    """``text[start:end]`` with matched words in bold, the best sentence underlined, and an
+    ellipsis where the window cuts the passage."""
+    spans = highlight.spans
+    hs, he = max(highlight.start, start), min(highlight.end, end)
+    if he > hs:
+        body = (
+            _bolded(text, start, hs, spans) + "__" + _bolded(text, hs, he, spans) + "__" + _bolded(text, he, end, spans)
+        )
+    else:
+        body = _bolded(text, start, end, spans)
+    if start > 0:
+        body = ELLIPSIS + " " + body.lstrip()
+    if end < len(text.rstrip()):
+        body = body.rstrip() + " " + ELLIPSIS
+    return body
+
+
+def passage_markup(text: str, highlight: Highlight, budget: int) -> str:
+    """A passage for Discord: question words in **bold**, the best sentence __underlined__.
+
+    When the whole passage does not fit in ``budget`` characters, the best sentence is kept with
+    as many neighbouring sentences as fit (cut at sentence boundaries, with "…"); a best sentence
+    longer than the budget is cut at a word boundary.
+    """
+    full = _window(text, highlight, 0, len(text))
+    if len(full) <= budget:
+        return full
+    spans = list(sentence_spans(text)) or [(0, len(text))]
+    index = next((i for i, (_, e) in enumerate(spans) if e > highlight.start), 0)
+    start, end = spans[index]
+    if len(_window(text, highlight, start, end)) > budget:
+        # Even the best sentence is too long: keep its start, cut at a word boundary.
+        low, high = start, end
+        while high - low > 1:
+            mid = (low + high) // 2
+            if len(_window(text, highlight, start, mid)) <= budget:
+                low = mid
+            else:
+                high = mid
+        cut = text.rfind(" ", start, low + 1)
+        stop = cut if cut > start + (low - start) // 2 else low
+        result = _window(text, highlight, start, stop)
+        return result if len(result) <= budget else trim(result, budget)
+    before, after = index - 1, index + 1
+    grew = True
+    while grew:
+        grew = False
+        if after < len(spans):
+            candidate = _window(text, highlight, start, spans[after][1])
+            if len(candidate) <= budget:
+                end = spans[after][1]
+                after += 1
+                grew = True
+        if before >= 0:
+            candidate = _window(text, highlight, spans[before][0], end)
+            if len(candidate) <= budget:
+                start = spans[before][0]
+                before -= 1
+                grew = True
+    return _window(text, highlight, start, end)
+
+
+def citation(document: Document, paragraph: int, *, link: bool = True) -> str:
+    """ "*Title*, source, ¶3" with a link to the article when it has a URL (escaped markdown)."""
+    title = escape_text(one_line(document.title))
+    line = f"*{title}*, {escape_text(one_line(document.source))}, ¶{paragraph}"
+    if link and document.url:
+        line += f" · [read the article]({document.url})"
+    return line
+
+
+def _plain_citation(document: Document, paragraph: int) -> str:
+    """The citation as plain text (for places where Discord shows no markdown, e.g. field names)."""
+    return f"{one_line(document.title)} — {one_line(document.source)}, ¶{paragraph}"
+
+
+# ---------------------------------------------------------------------------------------- answers
+
+
+def question_key(question: str) -> str:
+    """A short, stable hash of a question (10 hex digits) for button custom ids."""
+    return hashlib.sha256(one_line(question).encode("utf-8")).hexdigest()[:10]
+
+
+def footer_question(question: str) -> str:
+    """The footer that carries the question (footers show no markdown; mentions are defused)."""
+    flat = discord.utils.escape_mentions(one_line(question))
+    return FOOTER_PREFIX + trim(flat, FOOTER_QUESTION_CHARS)
+
+
+def question_from_footer(footer: str | None) -> str | None:
+    """The question kept in an answer footer by :func:`footer_question`, or None."""
+    if not footer or not footer.startswith(FOOTER_PREFIX):
+        return None
+    return footer[len(FOOTER_PREFIX) :].replace("@\u200b", "@")
+
+
+def _passage_embed_parts(ranked: RankedPassage, budget: int) -> str:
+    return passage_markup(ranked.passage.text, ranked.highlight, budget)
+
+
+def render_answer(answer: Answer) -> list[discord.Embed]:
+    """The reply to an answered question: the best passage with its citation, and up to two more
+    passages as fields. The question rides in the footer."""
+    best = answer.best
+    if best is None:
+        raise ValueError("render_answer needs an answer with at least one passage")
+    doc = best.passage.document
+    embed = discord.Embed(colour=ANSWER_COLOUR, title=trim(one_line(doc.title), limits.EMBED_TITLE), url=doc.url)
+    body = _passage_embed_parts(best, BEST_PASSAGE_CHARS)
+    embed.description = body + "\n\n— " + citation(doc, best.passage.paragraph)
+    for rank, extra in enumerate(answer.passages[1:3], start=2):
+        extra_doc = extra.passage.document
+        name = trim(f"{rank}. {_plain_citation(extra_doc, extra.passage.paragraph)}", limits.FIELD_NAME)
+        value = _passage_embed_parts(extra, EXTRA_PASSAGE_CHARS)
+        if extra_doc.url:
+            link = f"\n[read the article]({extra_doc.url})"
+            value = value if len(value) + len(link) > limits.FIELD_VALUE else value + link
+        embed.add_field(name=name, value=trim(value, limits.FIELD_VALUE), inline=False)
+    embed.set_footer(text=footer_question(answer.question))
+    return [shrink_to_total(embed)]
+
+
+def render_more(question: str, passages: Sequence[RankedPassage], first_rank: int) -> list[discord.Embed]:
+    """Further passages for a question ("More passages"), one embed each, within the total limit."""
+    if not passages:
+        return [
+            discord.Embed(colour=MISS_COLOUR, description="No more passages match this question.").set_footer(
+                text=footer_question(question)
+            )
+        ]
+    embeds: list[discord.Embed] = []
+    share = max(300, (limits.EMBED_TOTAL - 1200) // len(passages) - 300)
+    for rank, ranked in enumerate(passages, start=first_rank):
+        doc = ranked.passage.document
+        embed = discord.Embed(
+            colour=ANSWER_COLOUR,
+            title=trim(f"{rank}. {one_line(doc.title)}", limits.EMBED_TITLE),
+            url=doc.url,
+            description=_passage_embed_parts(ranked, min(share, 2000))
+            + "\n\n— "
+            + citation(doc, ranked.passage.paragraph),
+        )
+        embeds.append(embed)
+    embeds[-1].set_footer(text=footer_question(question))
+    return shrink_all(embeds)
+
+
+def document_list(documents: Sequence[Document], limit: int, *, separator: str = "; ") -> str:
+    """Document titles in italics, separated, with "and N more" when they do not all fit."""
+    shown: list[str] = []
+    for i, doc in enumerate(documents):
+        item = "*" + escape_text(trim(one_line(doc.title), 80)) + "*"
+        rest = len(documents) - i - 1
+        tail = f"{separator}and {rest} more" if rest else ""
+        if len(separator.join([*shown, item])) + len(tail) > limit:
+            more = len(documents) - i
+            return separator.join(shown) + (f"{separator}and {more} more" if shown else f"{more} documents")
+        shown.append(item)
+    return separator.join(shown)
+
+
+def render_not_found(documents: Sequence[Document]) -> str:
+    """The short reply when the sources do not answer: what they do cover, and where to look."""
+    head = "That's not in my sources. "
+    tail = " Try `/sources` for the full list."
+    if not documents:
+        return head + "No documents are loaded right now."
+    titles = document_list(documents[:5] if len(documents) > 5 else documents, 600)
+    more = len(documents) - 5
+    if more > 0:
+        titles += f"; and {more} more"
+    return trim(head + "They cover: " + titles + "." + tail, limits.CONTENT)
+
+
+# ------------------------------------------------------------------------------------ size guards
+
+
+def shrink_to_total(embed: discord.Embed, total: int = limits.EMBED_TOTAL) -> discord.Embed:
+    """Cut an embed's fields, then its description, until every limit and ``total`` hold."""
+    if embed.title and len(embed.title) > limits.EMBED_TITLE:
+        embed.title = trim(embed.title, limits.EMBED_TITLE)
+    if embed.description and len(embed.description) > limits.EMBED_DESCRIPTION:
+        embed.description = trim(embed.description, limits.EMBED_DESCRIPTION)
+    while len(embed.fields) > limits.EMBED_FIELDS:
+        embed.remove_field(-1)
+    while len(embed) > total and embed.fields:
+        embed.remove_field(-1)
+    if len(embed) > total and embed.description:
+        excess = len(embed) - total
+        embed.description = trim(embed.description, max(0, len(embed.description) - excess))
+    if len(embed) > total and embed.footer.text:
+        excess = len(embed) - total
+        embed.set_footer(text=trim(embed.footer.text, max(0, len(embed.footer.text) - excess)))
+    return embed
+
+
+def shrink_all(embeds: list[discord.Embed], total: int = limits.EMBED_TOTAL) -> list[discord.Embed]:
+    """Keep a message's embeds (at most 10) within the shared 6,000-character total."""
+    embeds = embeds[: limits.EMBEDS_PER_MESSAGE]
+    while len(embeds) > 1 and sum(len(e) for e in embeds) > total:
+        embeds.pop()
+    if embeds:
+        shrink_to_total(embeds[0], total - sum(len(e) for e in embeds[1:]))
+    return embeds
+
+
+# ---------------------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class SourcesPage:
+    """One page of the /sources listing."""
+
+    embed: discord.Embed
+    page: int
+    pages: int
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _source_line(doc: Document) -> str:
+    paragraphs = len(doc.paragraphs)
+    parts = [escape_text(one_line(doc.source))]
+    if doc.published:
+        parts.append(escape_text(doc.published))
+    parts.append(f"{paragraphs} paragraph{'s' if paragraphs != 1 else ''}")
+    title = escape_text(trim(one_line(doc.title), 200))
+    title = f"[{title}]({doc.url})" if doc.url else f"**{title}**"
+    return trim(f"{title} — " + ", ".join(parts) + f" · `{doc.id}`", 400)
+
+
+def render_sources(documents: Sequence[Document], page: int = 1) -> SourcesPage:
+    """Page ``page`` (1-based, clamped) of the documents: title, source, date, paragraph count."""
+    pages = max(1, math.ceil(len(documents) / SOURCES_PER_PAGE))
+    page = min(max(page, 1), pages)
+    chunk = documents[(page - 1) * SOURCES_PER_PAGE : page * SOURCES_PER_PAGE]
+    lines = [_source_line(doc) for doc in chunk]
+    passages = sum(len(d.paragraphs) for d in documents)
+    embed = discord.Embed(
+        colour=ANSWER_COLOUR, title=f"My sources ({_count(len(documents), 'document')}, {_count(passages, 'passage')})"
+    )
+    embed.description = trim("\n".join(lines), limits.EMBED_DESCRIPTION) if lines else "No documents are loaded."
+    footer = f"Page {page} of {pages}"
+    if pages > 1:
+        footer += " · /sources page:<n> for another page"
+    embed.set_footer(text=footer)
+    return SourcesPage(shrink_to_total(embed), page, pages)
+
+
+# ------------------------------------------------------------------------------------------- help
+
+
+def render_help(answer_channels: Iterable[int], *, in_dm: bool = False) -> discord.Embed:
+    """What the bot does, and where it answers without a mention."""
+    channels = list(answer_channels)
+    lines = [
+        "I answer questions about my news sources by quoting the passages that answer them, "
+        "with a citation for each (title, source, paragraph).",
+        "",
+        "**Ask**",
+        "• `/ask question:` — answer here (add `private:True` to see it alone)",
+        "• mention me with a question, or send me a direct message",
+    ]
+    if channels and not in_dm:
+        where = ", ".join(f"<#{c}>" for c in channels[:20])
+        lines.append(f"• in {where} (and their threads) just type the question, no mention needed")
+    lines += [
+        "",
+        "**Explore**",
+        "• `/summary` — a cited summary of one document, a topic, or everything",
+        "• `/sources` — the documents I know",
+        "• **More passages** under an answer shows the next results; 👍/👎 tell us if it helped",
+        "",
+        "**Admins**",
+        "• `/reload` — re-read the corpus folder  • `/stats` — usage figures",
+        "",
+        "If a question is not covered by the sources, I say so rather than guess.",
+    ]
+    embed = discord.Embed(colour=ANSWER_COLOUR, title="What I can do", description="\n".join(lines))
+    return shrink_to_total(embed)
+
+
+# ----------------------------------------------------------------------------------------- reload
+
+
+def _doc_ids(ids: Sequence[str], limit: int = 900) -> str:
+    return trim(", ".join(f"`{i}`" for i in ids), limit) if ids else "—"
+
+
+def render_reload(change: CorpusChange, seconds: float, documents: int) -> discord.Embed:
+    """What a successful /reload changed, and how long it took."""
+    if change.unchanged:
+        summary = "No documents changed."
+    else:
+        summary = f"{len(change.added)} added, {len(change.removed)} removed, {len(change.changed)} changed."
+    embed = discord.Embed(
+        colour=OK_COLOUR,
+        title="Corpus reloaded",
+        description=f"{summary}\nNow serving {documents} documents "
+        f"({change.passages_before} → {change.passages_after} passages). Took {seconds:.2f} s.",
+    )
+    if change.added:
+        embed.add_field(name="Added", value=_doc_ids(change.added), inline=False)
+    if change.removed:
+        embed.add_field(name="Removed", value=_doc_ids(change.removed), inline=False)
+    if change.changed:
+        embed.add_field(name="Changed", value=_doc_ids(change.changed), inline=False)
+    return shrink_to_total(embed)
+
+
+def _relative(problem: Problem, root: Path | None) -> str:
+    """A problem line with the path relative to the corpus folder (no server paths shown)."""
+    path = problem.path
+    if root is not None:
+        try:
+            path = Path(problem.path).resolve().relative_to(Path(root).resolve())
+        except (ValueError, OSError):
+            path = Path(problem.path.name)
+    where = f"{path}:{problem.line}" if problem.line else str(path)
+    return f"{where}: {problem.message}"
+
+
+def render_reload_failed(problems: Sequence[Problem], root: Path | None, documents: int) -> discord.Embed:
+    """Why a /reload failed; the previous corpus stays in service."""
+    lines: list[str] = []
+    used = 0
+    for i, problem in enumerate(problems):
+        line = "• " + escape_text(trim(one_line(_relative(problem, root)), 300))
+        if used + len(line) + 1 > 3500:
+            lines.append(f"… and {len(problems) - i} more problems")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    embed = discord.Embed(
+        colour=ERROR_COLOUR,
+        title="Reload failed: still serving the previous corpus",
+        description=f"Still answering from the {documents} documents loaded before.\n\n" + "\n".join(lines),
+    )
+    return shrink_to_total(embed)
+
+
+# -------------------------------------------------------------------------------------- summaries
+
+
+def render_summary(summary: Summary, heading: str) -> discord.Embed:
+    """A summary: its quoted sentences with numbered citations, then the list of citations."""
+    embed = discord.Embed(colour=ANSWER_COLOUR, title=trim(one_line(heading), limits.EMBED_TITLE))
+    if summary.is_empty:
+        embed.colour = MISS_COLOUR
+        embed.description = escape_text(summary.message or "Nothing to summarise.")
+        return embed
+    numbers: dict[tuple[str, int], int] = {}
+    refs: list[str] = []
+    parts: list[str] = []
+    for sentence in summary.sentences:
+        key = (sentence.document, sentence.paragraph)
+        if key not in numbers:
+            numbers[key] = len(numbers) + 1
+            line = f"`[{numbers[key]}]` *{escape_text(one_line(sentence.title))}*, "
+            line += f"{escape_text(one_line(sentence.source))}, ¶{sentence.paragraph}"
+            url = getattr(sentence, "url", None)
+            if url:
+                line += f" · [link]({url})"
+            refs.append(trim(line, 300))
+        parts.append(f"{escape_text(one_line(sentence.text))} `[{numbers[key]}]`")
+    body = trim(" ".join(parts), 3000)
+    sources = ""
+    for ref in refs:
+        if len(sources) + len(ref) + 1 > 900:
+            sources += f"\n… and {len(refs) - sources.count(chr(10)) - 1} more"
+            break
+        sources += ("\n" if sources else "") + ref
+    embed.description = body + "\n\n**Sources**\n" + sources
+    embed.set_footer(text=f"{summary.words} of {summary.budget} words · every sentence quoted from its source")
+    return shrink_to_total(embed)
+
+
+# ---------------------------------------------------------------------------------- autocomplete
+
+
+def document_choices(documents: Sequence[Document], current: str) -> list[tuple[str, str]]:
+    """Up to 25 (name, value) choices for a document option: ids/titles containing ``current``."""
+    needle = current.casefold().strip()
+    starts: list[Document] = []
+    contains: list[Document] = []
+    for doc in documents:
+        hay_id, hay_title = doc.id.casefold(), doc.title.casefold()
+        if not needle or hay_id.startswith(needle) or hay_title.startswith(needle):
+            starts.append(doc)
+        elif needle in hay_id or needle in hay_title:
+            contains.append(doc)
+        if len(starts) >= limits.CHOICES:
+            break
+    chosen = (starts + contains)[: limits.CHOICES]
+    return [
+        (trim(f"{one_line(doc.title)} ({doc.id})", limits.CHOICE_NAME), doc.id[: limits.CHOICE_VALUE]) for doc in chosen
+    ]
+
+
+# ---------------------------------------------------------------------------------------- notices
+
+
+def notice(text: str) -> str:
+    """A short message to a user, within the content limit."""
+    return trim(text, limits.CONTENT)
