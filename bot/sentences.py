@@ -2,13 +2,22 @@
 
 Built on sentencex (a maintained rule-based segmenter with per-language abbreviation lists),
 returning character spans so that callers can cite and highlight inside the original text.
+One repair on top: a break right after a title that always precedes a name ("Dr.", "Mr.",
+"Sen.") is undone, so "Dr. Who met Prof. Xu." stays one sentence.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from sentencex import segment
+
+# Titles written before a name never end a sentence: a break right after one is undone
+# ("Dr. Who ..."). "St." and "Jr." are left out: they may end a sentence ("... on Main St.").
+_TITLE_BEFORE_NAME = re.compile(
+    r"(?:^|[\s(\"“‘'])(?:Mr|Mrs|Ms|Messrs|Dr|Prof|Gen|Sen|Rep|Gov|Lt|Col|Capt|Sgt|Rev|Hon|Pres|Supt|Mt)\.$"
+)
 
 
 @lru_cache(maxsize=4096)
@@ -27,6 +36,13 @@ def sentence_spans(text: str, language: str = "en") -> tuple[tuple[int, int], ..
         end = start + len(stripped)
         spans.append((start, end))
         pos = end
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and _TITLE_BEFORE_NAME.search(text[merged[-1][0] : merged[-1][1]]):
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    spans = merged
     if not spans and text.strip():
         start = len(text) - len(text.lstrip())
         spans.append((start, len(text.rstrip())))
