@@ -163,11 +163,33 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    """Print usage analytics from the SQLite file (or purge old rows)."""
-    from bot.store import run_stats_command
+    """Print usage analytics from the SQLite file (optionally purge old rows, write a CSV)."""
+    import sqlite3
+
+    from bot.store import AnalyticsSchemaError, AnalyticsStore, format_stats, write_stats_csv
 
     settings = _settings(args)
-    return run_stats_command(settings.analytics, days=args.days, csv_path=args.csv, purge=args.purge)
+    path = settings.analytics.path
+    if not path.exists():
+        print(f"No questions recorded yet: there is no analytics database at {path}.")
+        return 0
+    try:
+        with AnalyticsStore.from_settings(settings.analytics) as store:
+            if args.purge:
+                removed = store.purge()
+                kept = settings.analytics.retention_days
+                print(f"Purged {removed} questions older than {kept} days." if kept else "Retention is 0: kept all.")
+            stats = store.stats(args.days)
+    except (sqlite3.Error, AnalyticsSchemaError, OSError) as exc:
+        raise CliError(f"analytics database {path}: {exc}") from None
+    print(format_stats(stats, limit=100_000))
+    if args.csv:
+        try:
+            written = write_stats_csv(stats, args.csv)
+        except OSError as exc:
+            raise CliError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
+        print(f"Wrote {written}.")
+    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:

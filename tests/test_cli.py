@@ -112,3 +112,30 @@ def test_broken_alias_file_named_with_line(tmp_path: Path) -> None:
         f"summitbot: corpus error: {tmp_path / 'aliases.yaml'}: group 1 must be a list of at least two names, "
         "not ['lonely']"
     )
+
+
+def test_stats_from_a_real_sqlite_file(tmp_path: Path) -> None:
+    from bot.config import load_settings
+    from bot.store import AnalyticsStore
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"analytics:\n  path: a.sqlite3\ncorpus:\n  path: {REPO / 'corpus'}\n", encoding="utf-8")
+    empty = run("stats", "--config", str(config))
+    assert empty.returncode == 0 and "No questions recorded yet" in empty.stdout
+    with AnalyticsStore.from_settings(load_settings(config).analytics) as store:
+        for user in range(4):
+            store.record_question(
+                user_id=user,
+                question="Weather today?" if user % 2 else "What is DeepSeek?",
+                answered=not user % 2,
+                doc_id="paris-summit-china-ai-governance",
+                paragraph=8,
+                score=2.5,
+                latency_ms=3,
+            )
+    csv_path = tmp_path / "stats.csv"
+    result = run("stats", "--config", str(config), "--days", "7", "--csv", str(csv_path))
+    assert result.returncode == 0, result.stderr
+    assert "Questions: 4, answered: 2 (50%)" in result.stdout
+    assert "2x `weather today`" in result.stdout
+    assert csv_path.read_text(encoding="utf-8").startswith("section,metric,value")
