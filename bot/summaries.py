@@ -17,6 +17,8 @@ How sentences are chosen (one scoring for all three scopes):
 * **Topic relevance** (topic scope): BM25 of the topic's terms against each sentence, with the
   index's IDF; only sentences that mention the topic are candidates.
 * **Redundancy**: greedy MMR selection; a sentence too similar to one already chosen is skipped.
+* **Out of context**: a sentence that opens by pointing back ("This stance...", "He said...")
+  loses ``dangling`` (it reads badly without its predecessor); neutral on the benchmark.
 
 Budget: ``max_words`` (or the length's words from ``settings.summaries``) is never exceeded.
 Whole sentences are taken in score order while they fit; a sentence that does not fit is passed
@@ -35,6 +37,7 @@ corpus scope reads leads (the first sentences of each document) when the corpus 
 from __future__ import annotations
 
 import math
+import re
 import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -138,6 +141,7 @@ class SummaryParams:
     subject_window: int = 3
     topic: float = 2.0
     max_overlap: float = 0.5
+    dangling: float = 0.5
     min_words: int = 4
     max_candidates: int = 400
     topic_passages: int = 40
@@ -145,6 +149,12 @@ class SummaryParams:
 
 
 DEFAULT_PARAMS = SummaryParams()
+
+
+# Sentences that open by pointing back ("This stance...", "He said...") read badly out of context.
+_DANGLING = re.compile(
+    r"^[\"“‘'(]*(?:This|These|That|Those|It|He|She|They|Such|Its|His|Her|Their)\b(?!\s+(?:is|was)\s+(?:a|an|the)\b)"
+)
 
 
 def word_count(text: str) -> int:
@@ -285,6 +295,8 @@ def score_candidates(
         relevance = _bm25_sentences(cands, query, idf)
         if relevance.max() > 0:
             scores = scores + params.topic * relevance / relevance.max()
+    dangling = np.array([bool(_DANGLING.match(c.text)) for c in cands], dtype=np.float64)
+    scores = scores - params.dangling * dangling
     short = np.array([c.words < params.min_words or not c.terms for c in cands])
     scores = np.where(short, scores - 100.0, scores)
     return Scored(cands, scores, sim)
@@ -458,10 +470,14 @@ def _topic_summary(engine: Engine, topic: str, doc: Document | None, budget: int
     top = index.top(present, params.topic_passages, exclude)
     passages = engine.corpus.passages
     cands: list[Candidate] = []
+    cache = _cache(engine)
     for pid, _ in top:
         passage = passages[pid]
-        doc_cands = _doc_candidates(engine, passage.document)
-        cands.extend(c for c in doc_cands if c.passage.paragraph == passage.paragraph)
+        doc_cands = cache.candidates.get(passage.document.id)
+        if doc_cands is not None:
+            cands.extend(c for c in doc_cands if c.passage.paragraph == passage.paragraph)
+        else:  # only this paragraph's sentences (position within the paragraph keeps the order)
+            cands.extend(document_candidates(passage.document, [passage], engine.analyzer))
     present_set = set(present)
     cands = [c for c in cands if present_set.intersection(c.terms)]
     if not cands:
@@ -478,24 +494,51 @@ def _topic_summary(engine: Engine, topic: str, doc: Document | None, budget: int
 
 
 def _corpus_summary(engine: Engine, budget: int, params: SummaryParams, idf: Callable[[str], float]) -> Summary:
+    """An overview: every sentence of a small corpus; the leads of the most typical documents of a big one."""
     scope = "corpus"
-    documents = engine.corpus.documents
-    if not documents:
+    cache = _cache(engine)
+    scored = cache.scored.get("\0corpus") if params is DEFAULT_PARAMS else None
+    if scored is None:
+        scored = score_candidates(_corpus_candidates(engine, params), idf, params)
+        if params is DEFAULT_PARAMS:
+            cache.scored["\0corpus"] = scored
+    if not scored.cands:
         return Summary.empty(scope, "The corpus is empty.", budget)
-    per_doc = [_doc_candidates(engine, d) for d in documents]
-    if sum(len(c) for c in per_doc) <= params.max_candidates:
-        cands = [c for group in per_doc for c in group]
-    else:  # leads of each document; beyond the cap, the leads nearest the corpus centroid
-        leads = [c for group in per_doc for c in group[: params.lead_sentences]]
-        if len(leads) > params.max_candidates:
-            _, matrix = _vectors([*(c.terms for c in leads), [t for c in leads for t in c.terms]], idf)
-            closeness = matrix[:-1] @ matrix[-1]
-            keep = np.sort(np.argsort(-closeness, kind="stable")[: params.max_candidates])
-            leads = [leads[i] for i in keep]
-        cands = leads
-    scored = score_candidates(cands, idf, params)
     chosen = _choose(scored, budget, params)
-    return _build(scope, scored, chosen, budget, [d.id for d in documents])
+    return _build(scope, scored, chosen, budget, [d.id for d in engine.corpus.documents])
+
+
+def _corpus_candidates(engine: Engine, params: SummaryParams) -> list[Candidate]:
+    """Sentences for the overview, at most ``max_candidates`` of them, read without touching the rest.
+
+    Small corpus (about ``max_candidates`` sentences or fewer): all sentences. Otherwise the first
+    ``lead_sentences`` sentences of paragraph 1 of each document; with more documents than fit,
+    only those whose paragraph 1 is most typical of the corpus (BM25 weight of its terms times
+    their document frequency, computed from the index postings in one pass).
+    """
+    corpus, index = engine.corpus, engine.index
+    documents = corpus.documents
+    if len(corpus.passages) * 4 <= params.max_candidates:
+        return [c for d in documents for c in _doc_candidates(engine, d)]
+    first = [i for i, p in enumerate(corpus.passages) if p.paragraph == 1]
+    limit = max(1, params.max_candidates // max(params.lead_sentences, 1))
+    if len(first) > limit and index.n_docs:
+        lengths = np.diff(index.offsets)
+        post_terms = np.repeat(np.arange(len(lengths)), lengths)
+        typical = np.bincount(
+            index.post_docs, weights=index.post_weights * index.df[post_terms], minlength=index.n_docs
+        )
+        first_arr = np.array(first)
+        keep = np.argsort(-typical[first_arr], kind="stable")[:limit]
+        first = sorted(int(i) for i in first_arr[keep])
+    out: list[Candidate] = []
+    for pid in first:
+        passage = corpus.passages[pid]
+        sentences = split_sentences(passage.text)[: params.lead_sentences]
+        for i, sentence in enumerate(sentences):
+            terms = tuple(engine.analyzer.analyze(sentence))
+            out.append(Candidate(sentence, passage, i, i == 0, terms, word_count(sentence)))
+    return out
 
 
 # ------------------------------------------------------------------------------------- rendering
