@@ -1,0 +1,565 @@
+"""End to end: the real discord.py client (our Bot subclass) against the loopback Discord stub.
+
+Each test starts a bot configured with ``discord.api_url``/``gateway_url`` pointing at a fresh stub
+and a private copy of the corpus, injects gateway events as a user would cause them, and asserts on
+the REST calls the bot made (content, embeds, components, flags, ``allowed_mentions``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import discord
+import discord.gateway
+import discord.http
+import pytest
+from discord_stub import ChannelType, DiscordStub, MessageFlag, run_bot
+
+from bot.config import AnalyticsSettings, CorpusSettings, DiscordSettings, Settings
+from bot.discord_app import limits
+from bot.discord_app.client import SummitBot, create_bot
+from bot.engine import build_engine
+
+SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+NO_PINGS = {"parse": []}
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """A private copy of the shipped corpus (tests add and break files in it)."""
+    target = tmp_path / "corpus"
+    shutil.copytree(SHIPPED_CORPUS, target)
+    return target
+
+
+@pytest.fixture
+def make_settings(corpus_dir: Path, tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for a bot on a given stub; keyword arguments override ``discord.*`` keys."""
+
+    def make(stub: DiscordStub, analytics: bool = True, **discord_keys: Any) -> Settings:
+        keys: dict[str, Any] = {
+            "api_url": stub.api_url,
+            "gateway_url": stub.gateway_url,
+            "guild_ready_timeout": 0.05,
+            "cooldown_questions": 1000,
+            "cooldown_seconds": 1.0,
+            "admin_users": (),
+        }
+        keys.update(discord_keys)
+        return Settings(
+            corpus=CorpusSettings(path=corpus_dir),
+            discord=DiscordSettings(**keys),
+            analytics=AnalyticsSettings(enabled=analytics, path=tmp_path / "data" / "analytics.sqlite3"),
+        )
+
+    return make
+
+
+@asynccontextmanager
+async def running(settings: Settings, stub: DiscordStub) -> AsyncIterator[SummitBot]:
+    """A started bot (waits for READY); closed and Discord's URLs restored afterwards."""
+    base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    bot = create_bot(settings, build_engine(settings))
+    try:
+        async with run_bot(bot, stub):
+            yield bot
+    finally:
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[DiscordStub]:
+    """A fresh stub; discord.py is pointed at it only by the bot's own settings."""
+    async with DiscordStub() as server:
+        yield server
+    assert not server.errors, server.errors
+
+
+def mention(stub: DiscordStub) -> str:
+    return f"<@{stub.bot_user.id}>"
+
+
+def show(rec: Any) -> None:
+    """Print what the user sees (run pytest -s to read it)."""
+    print("\n--- content:", rec.content)
+    for embed in rec.embeds:
+        print("--- embed:", embed)
+    print("--- components:", rec.components)
+
+
+def add_document(
+    corpus: Path, name: str, title: str, source: str, paragraphs: list[str], url: str | None = None
+) -> None:
+    """Write one article into a corpus folder."""
+    front = f'title: "{title}"\nsource: {source}\n' + (f"url: {url}\n" if url else "")
+    (corpus / f"{name}.md").write_text("---\n" + front + "---\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+
+
+def custom_ids(rec: Any) -> list[str]:
+    return [c.get("custom_id", "") for row in rec.components for c in row.get("components", [])]
+
+
+def no_pings(rec: Any) -> bool:
+    """The request disabled every mention, and Discord resolved no one to ping."""
+    sent = rec.allowed_mentions
+    message = rec.message or {}
+    return (
+        sent is not None
+        and sent.get("parse") == []
+        and not sent.get("users")
+        and not sent.get("roles")
+        and not message.get("mentions")
+        and not message.get("mention_roles")
+        and not message.get("mention_everyone")
+    )
+
+
+async def no_message(stub: DiscordStub, since: int, timeout: float = 0.5) -> bool:
+    """True when the bot posts nothing within ``timeout``."""
+    try:
+        rec = await stub.wait_for_message(since=since, timeout=timeout)
+    except TimeoutError:
+        return True
+    show(rec)
+    return False
+
+
+VANCE = "What did JD Vance say about America first?"
+
+
+# ------------------------------------------------------------------------------------ messages
+
+
+async def test_mention_gets_cited_answer_with_buttons(
+    stub: DiscordStub, make_settings: Callable[..., Settings]
+) -> None:
+    async with running(make_settings(stub), stub):
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        rec = await stub.wait_for_message(channel_id=stub.default_channel.id)
+    show(rec)
+    assert no_pings(rec)
+    assert rec.json.get("message_reference")  # a reply to the question
+    (embed,) = rec.embeds
+    description = embed["description"]
+    assert "__The **U.S.** opted not to sign" in description  # best sentence underlined, words in bold
+    assert "**JD Vance**" in description and "<@" not in description
+    citation = description.rsplit("\n", 1)[-1]
+    assert "China advances its Global AI Governance Initiative" in citation
+    assert "www.ecns.cn" in citation and "¶3" in citation
+    assert embed["footer"]["text"] == f"Q: {VANCE}"
+    ids = custom_ids(rec)
+    assert any(i.startswith("sb:more:") for i in ids)
+    assert any(i.endswith(":up") for i in ids) and any(i.endswith(":down") for i in ids)
+
+
+async def test_dm_is_answered(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    async with running(make_settings(stub), stub):
+        await stub.send_message(VANCE, guild=False, author=stub.member)
+        rec = await stub.wait_for_message(channel_id=stub.dm_channel_for(stub.member).id)
+    assert no_pings(rec)
+    assert "¶3" in rec.embeds[0]["description"]
+
+
+async def test_answer_channel_and_its_threads_need_no_mention(
+    stub: DiscordStub, make_settings: Callable[..., Settings]
+) -> None:
+    news = stub.channel("news")
+    thread = stub.add_channel("questions-thread", type=ChannelType.PUBLIC_THREAD, parent_id=news.id)
+    thread.owner_id = stub.member.id
+    async with running(make_settings(stub, answer_channels=(news.id,)), stub) as bot:
+        assert bot.intents.message_content
+        assert stub.intents is not None and stub.intents & discord.Intents(message_content=True).value
+        await stub.send_message(VANCE, channel_id=news.id)
+        rec = await stub.wait_for_message(channel_id=news.id)
+        assert "¶3" in rec.embeds[0]["description"]
+        await stub.send_message(VANCE, channel_id=thread.id)
+        rec = await stub.wait_for_message(channel_id=thread.id)
+        assert "¶3" in rec.embeds[0]["description"]
+        # Elsewhere, still only when mentioned.
+        mark = stub.mark()
+        await stub.send_message(VANCE, channel_id=stub.default_channel.id)
+        assert await no_message(stub, mark)
+
+
+async def test_without_answer_channels_no_intent_and_no_unprompted_answers(
+    stub: DiscordStub, make_settings: Callable[..., Settings]
+) -> None:
+    async with running(make_settings(stub), stub) as bot:
+        assert not bot.intents.message_content
+        assert stub.intents is not None and not stub.intents & discord.Intents(message_content=True).value
+        mark = stub.mark()
+        await stub.send_message(VANCE)
+        assert await no_message(stub, mark)
+        # A mention is still answered: Discord delivers its content without the intent.
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        rec = await stub.wait_for_message(since=mark)
+        assert "¶3" in rec.embeds[0]["description"]
+
+
+async def test_ignores_bots_and_itself(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    other_bot = stub.add_user("otherbot", bot=True)
+    stub.add_member(other_bot)
+    async with running(make_settings(stub), stub):
+        mark = stub.mark()
+        await stub.send_message(f"{mention(stub)} {VANCE}", author=other_bot)
+        await stub.send_message(f"{mention(stub)} {VANCE}", author=stub.bot_user)
+        assert await no_message(stub, mark)
+
+
+async def test_unrelated_question_is_not_in_my_sources(
+    stub: DiscordStub, make_settings: Callable[..., Settings]
+) -> None:
+    async with running(make_settings(stub), stub):
+        await stub.send_message(f"{mention(stub)} What is the best recipe for banana bread?")
+        rec = await stub.wait_for_message()
+    show(rec)
+    assert rec.content.startswith("That's not in my sources.")
+    assert "China advances its Global AI Governance Initiative" in rec.content
+    assert not rec.embeds and no_pings(rec)
+
+
+async def test_mentions_in_questions_ping_nobody(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    role = stub.member_role
+    async with running(make_settings(stub), stub):
+        for extra in ("@everyone", "@here", f"<@&{role.id}>", f"<@{stub.owner.id}>"):
+            mark = stub.mark()
+            await stub.send_message(f"{mention(stub)} {extra} {VANCE} [click](https://evil.example) {extra}")
+            rec = await stub.wait_for_message(since=mark)
+            assert no_pings(rec), rec.allowed_mentions
+        # Echoed user text cannot carry markdown links or mentions (the question rides in the footer).
+        mark = stub.mark()
+        await stub.send_message(f"{mention(stub)} @everyone banana [click](https://evil.example)")
+        rec = await stub.wait_for_message(since=mark)
+        assert no_pings(rec) and "[click]" not in rec.content
+
+
+async def test_answer_in_thread(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    async with running(make_settings(stub, answer_in_thread=True), stub):
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        created = await stub.wait_for_request(kind="create_thread")
+        rec = await stub.wait_for_message()
+    assert created.json["name"] == VANCE
+    assert rec.channel_id != stub.default_channel.id and "¶3" in rec.embeds[0]["description"]
+    assert no_pings(rec)
+
+
+async def test_cooldown_notice_once_per_window(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(stub, cooldown_questions=2, cooldown_seconds=60.0)
+    async with running(settings, stub):
+        mark = stub.mark()
+        for _ in range(5):
+            await stub.send_message(f"{mention(stub)} {VANCE}")
+        answers = [await stub.wait_for_message(since=mark) for _ in range(3)]
+        assert await no_message(stub, stub.mark(), timeout=0.5) or True
+        await asyncio.sleep(0.3)
+        sent = [r for r in stub.requests[mark:] if r.kind == "create_message" and r.ok]
+        notices = [r for r in sent if r.content and "asking quickly" in r.content]
+        assert len([r for r in sent if r.embeds]) == 2 and len(notices) == 1, sent
+        assert all(no_pings(r) for r in answers)
+        # A slash command in the same window gets a private notice.
+        ix = await stub.slash_command("ask", {"question": VANCE})
+        rec = await stub.wait_for_message(interaction=ix)
+        assert rec.ephemeral and "asking quickly" in rec.content
+
+
+async def test_too_long_question(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    async with running(make_settings(stub), stub):
+        long = "Why " + "really " * 100 + "?"
+        await stub.send_message(f"{mention(stub)} {long}")
+        rec = await stub.wait_for_message()
+        assert "a bit long" in rec.content and no_pings(rec)
+        ix = await stub.slash_command("ask", {"question": long})
+        rec = await stub.wait_for_message(interaction=ix)
+        assert rec.ephemeral and "a bit long" in rec.content
+
+
+async def test_long_passage_is_trimmed_within_limits(
+    stub: DiscordStub, make_settings: Callable[..., Settings], corpus_dir: Path
+) -> None:
+    filler = " ".join(f"Sentence number {i} talks about glaciers and meltwater in the valley." for i in range(70))
+    long_paragraph = filler + " The zebra migration crossed the Mara river in July. " + filler
+    assert len(long_paragraph) > 5000
+    add_document(corpus_dir, "long", "A very long article", "example.org", [long_paragraph, "Short second paragraph."])
+    async with running(make_settings(stub), stub):
+        await stub.send_message(f"{mention(stub)} When did the zebra migration cross the Mara river?")
+        rec = await stub.wait_for_message()
+    show(rec)
+    (embed,) = rec.embeds
+    assert len(embed["description"]) <= limits.EMBED_DESCRIPTION
+    assert len(discord.Embed.from_dict(embed)) <= limits.EMBED_TOTAL
+    assert "__The **zebra migration" in embed["description"] and "**Mara river**" in embed["description"]
+    body = embed["description"].split("\n\n— ")[0]
+    assert body.startswith("… ") and body.endswith(" …")
+    assert "A very long article" in embed["description"]
+
+
+async def test_fifty_questions_at_once(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    users = [stub.add_user(f"user{i}") for i in range(50)]
+    for user in users:
+        stub.add_member(user, roles=[stub.member_role])
+    async with running(make_settings(stub, cooldown_questions=3, cooldown_seconds=5.0), stub):
+        mark = stub.mark()
+        await asyncio.gather(*(stub.send_message(f"{mention(stub)} {VANCE}", author=u) for u in users))
+        replies = [await stub.wait_for_message(since=mark, timeout=20) for _ in users]
+    assert all("¶3" in r.embeds[0]["description"] for r in replies)
+    assert {str(r.json["message_reference"]["message_id"]) for r in replies} == {
+        m["id"] for m in stub.messages_in(stub.default_channel.id) if m["author"]["id"] != str(stub.bot_user.id)
+    }
+    assert stub.max_heartbeat_gap() < stub.heartbeat_interval * 1.5
+
+
+# ------------------------------------------------------------------------------- slash commands
+
+
+async def test_ask_public_and_private(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    async with running(make_settings(stub), stub):
+        ix = await stub.slash_command("ask", {"question": VANCE})
+        rec = await stub.wait_for_message(interaction=ix)
+        assert not rec.ephemeral and "¶3" in rec.embeds[0]["description"] and no_pings(rec)
+        ix = await stub.slash_command("ask", {"question": VANCE, "private": True})
+        response = await stub.wait_for_interaction_response(ix)
+        rec = await stub.wait_for_message(interaction=ix)
+        assert response.json["data"]["flags"] & MessageFlag.EPHEMERAL
+        assert rec.ephemeral and "¶3" in rec.embeds[0]["description"] and no_pings(rec)
+
+
+async def test_summary_with_autocomplete(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    async with running(make_settings(stub), stub):
+        ix = await stub.autocomplete("summary", {"document": "paris"}, "document")
+        choices = await stub.wait_for_autocomplete(ix)
+        assert choices and choices[0]["value"] == "paris-summit-china-ai-governance"
+        assert len(choices) <= 25 and all(len(c["name"]) <= 100 for c in choices)
+        ix = await stub.slash_command("summary", {"document": choices[0]["value"], "length": "short"})
+        rec = await stub.wait_for_message(interaction=ix)
+        show(rec)
+        embed = rec.embeds[0]
+        assert embed["title"].startswith("Summary: China advances")
+        assert "`[1]`" in embed["description"] and "¶" in embed["description"] and no_pings(rec)
+        ix = await stub.slash_command("summary", {"topic": "DeepSeek"})
+        rec = await stub.wait_for_message(interaction=ix)
+        assert "DeepSeek" in rec.embeds[0]["description"]
+        ix = await stub.slash_command("summary", {"document": "no-such-doc"})
+        rec = await stub.wait_for_message(interaction=ix)
+        assert rec.ephemeral and "don't know that document" in rec.content
+
+
+async def test_sources_and_help(stub: DiscordStub, make_settings: Callable[..., Settings], corpus_dir: Path) -> None:
+    for i in range(20):
+        add_document(corpus_dir, f"doc{i:02d}", f"Document number {i}", "example.org", [f"Paragraph of doc {i}."])
+    news = stub.channel("news")
+    async with running(make_settings(stub, answer_channels=(news.id,)), stub):
+        ix = await stub.slash_command("sources")
+        rec = await stub.wait_for_message(interaction=ix)
+        show(rec)
+        embed = rec.embeds[0]
+        assert "21 documents" in embed["title"] and embed["footer"]["text"].startswith("Page 1 of 2")
+        assert "**Document number 0** — example.org, 1 paragraph · `doc00`" in embed["description"]
+        ix = await stub.slash_command("sources", {"page": 2})
+        rec = await stub.wait_for_message(interaction=ix)
+        assert "Page 2 of 2" in rec.embeds[0]["footer"]["text"]
+        assert "www.ecns.cn, 9 paragraphs" in rec.embeds[0]["description"]
+        ix = await stub.slash_command("help")
+        rec = await stub.wait_for_message(interaction=ix)
+        show(rec)
+        assert f"<#{news.id}>" in rec.embeds[0]["description"] and "/ask" in rec.embeds[0]["description"]
+
+
+async def test_reload_by_admin_adds_document(
+    stub: DiscordStub, make_settings: Callable[..., Settings], corpus_dir: Path
+) -> None:
+    question = "Who won the 2031 lunar chess olympiad?"
+    async with running(make_settings(stub), stub) as bot:
+        await stub.send_message(f"{mention(stub)} {question}")
+        assert (await stub.wait_for_message()).content.startswith("That's not in my sources")
+        add_document(
+            corpus_dir,
+            "lunar-chess",
+            "Lunar chess olympiad results",
+            "moon.example",
+            ["The 2031 lunar chess olympiad was won by Ada Okafor after a tense final round."],
+            url="https://moon.example/chess",
+        )
+        old_engine = bot.engine
+        ix = await stub.slash_command("reload", user=stub.admin)
+        rec = await stub.wait_for_message(interaction=ix)
+        show(rec)
+        assert rec.ephemeral and rec.embeds[0]["title"] == "Corpus reloaded"
+        text = str(rec.embeds[0])
+        assert "1 added" in text and "`lunar-chess`" in text and "9 → 10 passages" in text
+        assert bot.engine is not old_engine
+        await stub.send_message(f"{mention(stub)} {question}")
+        rec = await stub.wait_for_message()
+        assert "Ada Okafor" in rec.embeds[0]["description"] and "Lunar chess olympiad results" in rec.embeds[0]["title"]
+        assert any(c.get("url") == "https://moon.example/chess" for row in rec.components for c in row["components"])
+
+
+async def test_reload_refused_for_non_admin(
+    stub: DiscordStub, make_settings: Callable[..., Settings], corpus_dir: Path
+) -> None:
+    async with running(make_settings(stub), stub) as bot:
+        commands = {c.name: c for c in bot.tree.get_commands()}
+        assert commands["reload"].default_permissions == discord.Permissions(manage_guild=True)
+        assert commands["stats"].default_permissions == discord.Permissions(manage_guild=True)
+        add_document(corpus_dir, "extra", "Extra", "example.org", ["Extra text."])
+        engine = bot.engine
+        ix = await stub.slash_command("reload", user=stub.member)
+        rec = await stub.wait_for_message(interaction=ix)
+        assert rec.ephemeral and "only admins" in rec.content
+        assert bot.engine is engine and len(bot.engine.corpus.documents) == 1
+        ix = await stub.slash_command("stats", user=stub.member)
+        rec = await stub.wait_for_message(interaction=ix)
+        assert rec.ephemeral and "only admins" in rec.content
+
+
+async def test_reload_by_configured_admin_user_and_role(
+    stub: DiscordStub, make_settings: Callable[..., Settings]
+) -> None:
+    helper_role = stub.add_role("Helpers", 0)
+    helper = stub.add_user("dave")
+    stub.add_member(helper, roles=[helper_role])
+    settings = make_settings(stub, admin_users=(stub.member.id,), admin_roles=(helper_role.id,))
+    async with running(settings, stub):
+        for user in (stub.member, helper):
+            ix = await stub.slash_command("reload", user=user)
+            rec = await stub.wait_for_message(interaction=ix)
+            assert rec.embeds and rec.embeds[0]["title"] == "Corpus reloaded", rec
+
+
+async def test_reload_with_broken_file_keeps_old_corpus(
+    stub: DiscordStub, make_settings: Callable[..., Settings], corpus_dir: Path
+) -> None:
+    async with running(make_settings(stub), stub) as bot:
+        engine = bot.engine
+        (corpus_dir / "broken.md").write_text("---\ntitle: [unclosed\n---\n\nText.\n", encoding="utf-8")
+        (corpus_dir / "nosource.md").write_text("---\ntitle: No source\n---\n\nText.\n", encoding="utf-8")
+        ix = await stub.slash_command("reload", user=stub.owner)
+        rec = await stub.wait_for_message(interaction=ix)
+        show(rec)
+        embed = rec.embeds[0]
+        assert embed["title"].startswith("Reload failed") and rec.ephemeral
+        assert "broken.md" in embed["description"] and "nosource.md" in embed["description"]
+        assert str(corpus_dir) not in embed["description"]  # no server paths
+        assert bot.engine is engine
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        rec = await stub.wait_for_message(since=stub.mark() - 1)
+        assert "¶3" in rec.embeds[0]["description"]
+
+
+async def test_concurrent_reloads_queue(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    async with running(make_settings(stub), stub) as bot:
+        outcomes = await asyncio.gather(*(bot.reload_corpus() for _ in range(3)))
+    assert all(o.ok and o.change is not None and o.change.unchanged for o in outcomes)
+
+
+async def test_stats_for_admin(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    async with running(make_settings(stub), stub):
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        await stub.wait_for_message()
+        await stub.send_message(f"{mention(stub)} banana bread recipe")
+        await stub.wait_for_message()
+        ix = await stub.slash_command("stats", user=stub.admin)
+        rec = await stub.wait_for_message(interaction=ix)
+    show(rec)
+    assert rec.ephemeral and "2" in rec.content and no_pings(rec)
+
+
+# ------------------------------------------------------------------------------------- buttons
+
+
+async def test_more_passages_and_votes(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    async with running(make_settings(stub), stub):
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        answer = await stub.wait_for_message()
+        more = next(i for i in custom_ids(answer) if i.startswith("sb:more:"))
+        ix = await stub.press_button(answer, more, user=stub.owner)
+        rec = await stub.wait_for_message(interaction=ix)
+        show(rec)
+        assert rec.ephemeral and len(rec.embeds) == 3 and no_pings(rec)
+        assert rec.embeds[0]["title"].startswith("2. ")
+        assert all(len(e["description"]) <= limits.EMBED_DESCRIPTION for e in rec.embeds)
+        assert rec.embeds[-1]["title"].startswith("4. ")
+        # Only four paragraphs mention these words: no further page is offered.
+        assert not any(i.startswith("sb:more:") for i in custom_ids(rec))
+        # A broader question pages on: ranks 2..4, then a button for ranks 5..7.
+        await stub.send_message(f"{mention(stub)} What is China doing on AI?")
+        broad = await stub.wait_for_message()
+        more = next(i for i in custom_ids(broad) if i.startswith("sb:more:"))
+        shown = 1 + len(broad.embeds[0].get("fields", []))
+        assert more.endswith(f":{shown}")
+        rec = await stub.wait_for_message(interaction=await stub.press_button(broad, more))
+        assert rec.embeds[0]["title"].startswith(f"{shown + 1}. ")
+        assert any(i.endswith(f":{shown + 3}") for i in custom_ids(rec))
+
+        up = next(i for i in custom_ids(answer) if i.endswith(":up"))
+        down = next(i for i in custom_ids(answer) if i.endswith(":down"))
+        ix = await stub.press_button(answer, up, user=stub.owner)
+        rec = await stub.wait_for_message(interaction=ix)
+        assert rec.ephemeral and "👍 1 · 👎 0" in rec.content
+        ix = await stub.press_button(answer, up, user=stub.admin)
+        assert "👍 2 · 👎 0" in (await stub.wait_for_message(interaction=ix)).content
+        ix = await stub.press_button(answer, down, user=stub.owner)  # a changed vote, not a second one
+        assert "👍 1 · 👎 1" in (await stub.wait_for_message(interaction=ix)).content
+
+
+async def test_buttons_work_after_restart(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(stub)
+    async with running(settings, stub):
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        answer = await stub.wait_for_message()
+    async with running(settings, stub):  # a new process: nothing in memory
+        more = next(i for i in custom_ids(answer) if i.startswith("sb:more:"))
+        ix = await stub.press_button(answer, more)
+        rec = await stub.wait_for_message(interaction=ix)
+        assert rec.ephemeral and rec.embeds[0]["title"].startswith("2. ")
+        up = next(i for i in custom_ids(answer) if i.endswith(":up"))
+        ix = await stub.press_button(answer, up)
+        assert "👍 1" in (await stub.wait_for_message(interaction=ix)).content
+
+
+# ------------------------------------------------------------------------------ errors, gateway
+
+
+async def test_errors_reach_user_privately_without_internals(
+    stub: DiscordStub, make_settings: Callable[..., Settings]
+) -> None:
+    async with running(make_settings(stub), stub) as bot:
+        bot._engine = None  # every engine access now raises RuntimeError
+        ix = await stub.slash_command("sources")
+        rec = await stub.wait_for_message(interaction=ix)
+        assert rec.ephemeral and rec.content.startswith("Sorry, something went wrong") and "Runtime" not in rec.content
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        rec = await stub.wait_for_message(since=stub.mark() - 1)
+        assert rec.content.startswith("Sorry, something went wrong") and no_pings(rec)
+
+
+async def test_gateway_reconnect_stays_on_configured_server(
+    stub: DiscordStub, make_settings: Callable[..., Settings]
+) -> None:
+    async with running(make_settings(stub), stub):
+        await stub.request_reconnect()
+        assert stub.connections[-1].path == "/gateway"  # pinned: not READY's resume_gateway_url
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        rec = await stub.wait_for_message()
+        assert "¶3" in rec.embeds[0]["description"]
+
+
+async def test_rest_faults_are_retried(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    async with running(make_settings(stub), stub):
+        stub.fail_next("POST", "/channels/*/messages", status=429, retry_after=0.2)
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        rec = await stub.wait_for_message(timeout=5)
+        assert "¶3" in rec.embeds[0]["description"]
+
+
+async def test_sharded_bot(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    async with running(make_settings(stub, shard_count=1, shard_ids=(0,)), stub) as bot:
+        assert isinstance(bot, discord.AutoShardedClient)
+        await stub.request_reconnect()
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        rec = await stub.wait_for_message()
+        assert "¶3" in rec.embeds[0]["description"]
