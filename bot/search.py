@@ -7,14 +7,21 @@ A question is then a handful of numpy scatter-adds over those postings.
 
 Shapes: ``offsets[t]:offsets[t+1]`` slices ``post_docs`` (int32 passage numbers) and
 ``post_weights`` (float64) for term id ``t``; ``doc_len`` is the analysed length of each passage.
+
+Building is the expensive part, so :meth:`BM25Index.from_texts` avoids Python work per token
+where it can: a passage whose text needs no regular expression (no dotted acronym, and every
+non-ASCII character a letter or digit or common punctuation) is split with ``bytes.translate``
+and ``bytes.split`` and its words are mapped to term ids by a C-level ``map`` over a dict; the
+index itself is one in-place sort of int64 ``(term, passage)`` keys.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,29 +50,51 @@ class BM25Index:
         params: BM25Params,
     ) -> None:
         """Build from one (term id, passage) pair per analysed token; ``vocab`` maps term -> id."""
+        keys = np.asarray(term_ids).astype(np.int64)
+        keys *= max(n_docs, 1)
+        keys += np.asarray(doc_ids)
+        self._build(vocab, keys, n_docs, params)
+
+    def _build(self, vocab: dict[str, int], keys: np.ndarray, n_docs: int, params: BM25Params) -> None:
+        """Fill the index from int64 ``term * n_docs + passage`` keys (sorted in place; negatives ignored)."""
         self.params = params
         self.vocab = vocab
         self.n_docs = n_docs
         n_terms = len(vocab)
-        self.doc_len = np.bincount(doc_ids, minlength=n_docs).astype(np.float64)
+        span = max(n_docs, 1)
+        keys.sort()
+        keys = keys[int(np.searchsorted(keys, 0)) :]  # stopwords carry term id -1
+        n = keys.size
+        # Unique (term, passage) pairs and their term frequency: runs of equal keys.
+        new = np.empty(n, dtype=bool)
+        if n:
+            new[0] = True
+            np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        del new
+        tf = np.diff(starts, append=n).astype(np.float64)
+        unique = keys[starts]
+        del keys, starts
+        self.offsets = np.searchsorted(unique, np.arange(n_terms + 1, dtype=np.int64) * span).astype(np.int64)
+        unique %= span
+        self.post_docs = unique.astype(np.int32)
+        del unique
+        self.df = np.diff(self.offsets)
+        self.doc_len = np.bincount(self.post_docs, weights=tf, minlength=n_docs).astype(np.float64)
         total = float(self.doc_len.sum())
         self.avgdl = total / n_docs if n_docs else 0.0
-        # Unique (term, passage) pairs with their term frequency, sorted term-major.
-        keys = term_ids.astype(np.int64) * max(n_docs, 1) + doc_ids.astype(np.int64)
-        keys, tf = np.unique(keys, return_counts=True)
-        post_terms = (keys // max(n_docs, 1)).astype(np.int64)
-        self.post_docs = (keys % max(n_docs, 1)).astype(np.int32)
-        del keys
-        df = np.bincount(post_terms, minlength=n_terms)
-        self.offsets = np.zeros(n_terms + 1, dtype=np.int64)
-        np.cumsum(df, out=self.offsets[1:])
-        self.df = df
-        self.idf = self._okapi_idf(df, n_docs, params.epsilon)
+        self.idf = self._okapi_idf(self.df, n_docs, params.epsilon)
         k1, b = params.k1, params.b
         avgdl = self.avgdl if self.avgdl > 0 else 1.0
-        tf = tf.astype(np.float64)
-        norm = k1 * (1.0 - b + b * self.doc_len[self.post_docs] / avgdl)
-        self.post_weights = self.idf[post_terms] * (tf * (k1 + 1.0) / (tf + norm))
+        # Same operations, in the same order, as BM25Okapi.get_scores, so each weight is identical.
+        doc_norm = k1 * (1.0 - b + b * self.doc_len / avgdl)
+        denom = doc_norm[self.post_docs]
+        denom += tf
+        tf *= k1 + 1.0
+        tf /= denom
+        del denom
+        tf *= np.repeat(self.idf, self.df)
+        self.post_weights = tf
 
     @staticmethod
     def _okapi_idf(df: np.ndarray, n_docs: int, epsilon: float) -> np.ndarray:
@@ -82,63 +111,78 @@ class BM25Index:
     @classmethod
     def from_tokenized(cls, docs: Sequence[Sequence[str]], params: BM25Params | None = None) -> BM25Index:
         """Index already-tokenized passages (as ``BM25Okapi(docs)`` would)."""
-        vocab: dict[str, int] = {}
+        vocab = _Vocab()
         term_ids = array("i")
-        doc_ids = array("i")
-        for i, doc in enumerate(docs):
-            for term in doc:
-                tid = vocab.get(term)
-                if tid is None:
-                    tid = vocab[term] = len(vocab)
-                term_ids.append(tid)
-            doc_ids.extend([i] * len(doc))
-        return cls(
-            vocab,
-            np.frombuffer(term_ids, dtype=np.int32),
-            np.frombuffer(doc_ids, dtype=np.int32),
-            len(docs),
-            params or BM25Params(),
-        )
+        counts = array("i")
+        for doc in docs:
+            term_ids.extend(map(vocab.__getitem__, doc))
+            counts.append(len(doc))
+        return cls._from_ids(dict(vocab), term_ids, counts, params or BM25Params())
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], analyzer: Analyzer, params: BM25Params | None = None) -> BM25Index:
-        """Analyse and index raw passage texts in bulk (the fast path of :meth:`Analyzer.analyze`)."""
+        """Analyse and index raw passage texts in bulk, with the terms :meth:`Analyzer.analyze` gives."""
         vocab: dict[str, int] = {}
-        surface_ids: dict[str, int] = {}
         term_of = analyzer.term_of
 
-        def surface_id(surface: str) -> int:
+        def term_id(surface: str) -> int:
             term = term_of(surface)
             if term is None:
-                tid = -1
-            else:
-                tid = vocab.get(term, -1)
-                if tid < 0:
-                    tid = vocab[term] = len(vocab)
-            surface_ids[surface] = tid
+                return -1
+            tid = vocab.get(term)
+            if tid is None:
+                tid = vocab[term] = len(vocab)
             return tid
 
+        by_text = _Surfaces(term_id)
+        by_bytes = _Surfaces(lambda raw: term_id(raw.decode("utf-8")))
+        split = _fast_splitter(analyzer)
         findall = analyzer.pattern.findall
         is_shouting = analyzer.is_shouting
         ids = array("i")
         counts = array("i")
-        n_docs = 0
-        lookup = surface_ids.get
+        get_text, get_bytes = by_text.__getitem__, by_bytes.__getitem__
         for text in texts:
-            surfaces = findall(text)
-            if is_shouting(text):
-                surfaces = [s.lower() for s in surfaces]
             before = len(ids)
-            ids.extend([tid if (tid := lookup(s)) is not None else surface_id(s) for s in surfaces])
+            shouting = is_shouting(text)
+            words = split(text, shouting) if split is not None else None
+            if words is not None:
+                ids.extend(map(get_bytes, words))
+            elif shouting:
+                ids.extend(map(get_text, [s.lower() for s in findall(text)]))
+            else:
+                ids.extend(map(get_text, findall(text)))
             counts.append(len(ids) - before)
-            n_docs += 1
-        term_ids = np.frombuffer(ids, dtype=np.int32)
-        doc_ids = np.repeat(np.arange(n_docs, dtype=np.int32), np.frombuffer(counts, dtype=np.int32))
-        keep = term_ids >= 0
-        term_ids, doc_ids = term_ids[keep], doc_ids[keep]
+        del by_text, by_bytes
         if analyzer.phrases:
-            term_ids, doc_ids = _add_phrase_terms(analyzer, vocab, term_ids, doc_ids)
-        return cls(vocab, term_ids, doc_ids, n_docs, params or BM25Params())
+            return cls._from_ids(vocab, ids, counts, params or BM25Params(), analyzer)
+        return cls._from_ids(vocab, ids, counts, params or BM25Params())
+
+    @classmethod
+    def _from_ids(
+        cls,
+        vocab: dict[str, int],
+        ids: array,
+        counts: array,
+        params: BM25Params,
+        analyzer: Analyzer | None = None,
+    ) -> BM25Index:
+        """Index from every passage's term ids in order (-1 for stopwords) and its token count."""
+        n_docs = len(counts)
+        span = max(n_docs, 1)
+        term_ids = np.frombuffer(ids, dtype=np.int32) if len(ids) else np.zeros(0, np.int32)
+        per_doc = np.frombuffer(counts, dtype=np.int32) if n_docs else np.zeros(0, np.int32)
+        keys = term_ids.astype(np.int64)
+        keys *= span
+        keys += np.repeat(np.arange(n_docs, dtype=np.int32), per_doc)
+        if analyzer is not None:
+            extra = _phrase_keys(analyzer, vocab, keys, span)
+            if extra.size:
+                keys = np.concatenate([keys, extra])
+        del term_ids, per_doc, ids, counts
+        self = cls.__new__(cls)
+        self._build(vocab, keys, n_docs, params)
+        return self
 
     def query_weights(self, terms: Sequence[str]) -> list[tuple[int, int]]:
         """(term id, count) for each distinct query term the index knows."""
@@ -168,16 +212,28 @@ class BM25Index:
         weights = self.query_weights(terms)
         if not weights or k <= 0:
             return []
+        slices = [(int(self.offsets[tid]), int(self.offsets[tid + 1]), count) for tid, count in weights]
+        slices = [s for s in slices if s[1] > s[0]]
+        if not slices:
+            return []
         scores = np.zeros(self.n_docs, dtype=np.float64)
-        matched = np.zeros(self.n_docs, dtype=bool)
-        for tid, count in weights:
-            lo, hi = self.offsets[tid], self.offsets[tid + 1]
-            docs = self.post_docs[lo:hi]
-            scores[docs] += count * self.post_weights[lo:hi] if count != 1 else self.post_weights[lo:hi]
-            matched[docs] = True
+        post_docs, post_weights = self.post_docs, self.post_weights
+        for lo, hi, count in slices:
+            if count == 1:
+                scores[post_docs[lo:hi]] += post_weights[lo:hi]
+            else:
+                scores[post_docs[lo:hi]] += count * post_weights[lo:hi]
+        if len(slices) == 1:
+            candidates = post_docs[slices[0][0] : slices[0][1]]  # already sorted and distinct
+        elif sum(hi - lo for lo, hi, _ in slices) * 8 < self.n_docs:
+            candidates = np.unique(np.concatenate([post_docs[lo:hi] for lo, hi, _ in slices]))
+        else:
+            matched = np.zeros(self.n_docs, dtype=bool)
+            for lo, hi, _ in slices:
+                matched[post_docs[lo:hi]] = True
+            candidates = np.flatnonzero(matched)
         if exclude is not None:
-            matched &= ~exclude
-        candidates = np.flatnonzero(matched)
+            candidates = candidates[~exclude[candidates]]
         if candidates.size == 0:
             return []
         cand_scores = scores[candidates]
@@ -209,27 +265,106 @@ class BM25Index:
         return sum(a.nbytes for a in arrays)
 
 
-def _add_phrase_terms(
-    analyzer: Analyzer, vocab: dict[str, int], term_ids: np.ndarray, doc_ids: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Append an alias-group term for each alias phrase found in a passage's term sequence."""
-    extra_terms: list[np.ndarray] = []
-    extra_docs: list[np.ndarray] = []
-    n = len(term_ids)
+class _Vocab(dict):
+    """term -> id, giving each new term the next id on first lookup (``map``-able ``__getitem__``)."""
+
+    def __missing__(self, term: str) -> int:
+        tid = self[term] = len(self)
+        return tid
+
+
+class _Surfaces(dict):
+    """surface word -> term id (-1 for a stopword), filled on first lookup by ``resolve``."""
+
+    def __init__(self, resolve: Callable) -> None:
+        super().__init__()
+        self.resolve = resolve
+
+    def __missing__(self, surface: str | bytes) -> int:
+        tid = self[surface] = self.resolve(surface)
+        return tid
+
+
+# The tokenizer pattern the byte fast path reproduces; any other pattern disables it.
+_KNOWN_PATTERN = r"(?<![^\W_])[^\W\d_](?:\.[^\W\d_])+\.?" + "|" + r"[^\W_]+(?:['’][^\W_]+)*"
+# ASCII letters and digits stay, as do the apostrophe (a joiner) and every byte of a multi-byte
+# UTF-8 character (which, once checked, is a letter or digit); any other ASCII byte separates words.
+_BYTE_TABLE = bytes(c if (c < 128 and chr(c).isalnum()) or c == 39 or c >= 128 else 32 for c in range(256))
+# Common non-ASCII punctuation and spaces, which separate words just like ASCII punctuation.
+_UNICODE_SEPARATORS = tuple(
+    "\u00a0\u00ab\u00bb\u00b7\u2010\u2011\u2012\u2013\u2014\u2015\u2018\u201c\u201d\u201e\u2022\u2026"
+    "\u2009\u200a\u202f\u2032\u2033\u00a7\u00b0\u20ac\u00a3"
+)
+# A non-ASCII character that is not a letter or digit (not safe for the byte path).
+_NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w]")
+# A dot followed by a letter: a possible dotted acronym ("U.S."), which only the regex handles.
+_DOT_LETTER = re.compile(rb"\.[A-Za-z\x80-\xff]")
+# An apostrophe that does not join two word characters is a separator.
+_LONE_APOSTROPHE = re.compile(rb"(?<![A-Za-z0-9\x80-\xff])'|'(?![A-Za-z0-9\x80-\xff])")
+
+
+def _fast_splitter(analyzer: Analyzer) -> Callable[[str, bool], list[bytes] | None] | None:
+    """A function giving a passage's words as UTF-8 bytes (None: use the regex), if the pattern allows."""
+    if analyzer.pattern.pattern != _KNOWN_PATTERN or analyzer.pattern.flags != re.UNICODE:
+        return None
+    table = _BYTE_TABLE
+    separators = _UNICODE_SEPARATORS
+    odd = _NON_ASCII_NON_WORD.search
+    dot_letter = _DOT_LETTER.search
+    lone_apostrophe = _LONE_APOSTROPHE.sub
+
+    def split(text: str, shouting: bool) -> list[bytes] | None:
+        """The regex's words of ``text`` (lower-cased if ``shouting``), or None when unsure."""
+        if text.isascii():
+            raw = text.encode("ascii")
+            if shouting:
+                raw = raw.lower()
+        else:
+            if shouting:
+                return None
+            for sep in separators:
+                if sep in text:
+                    text = text.replace(sep, " ")
+            if "’" in text:
+                text = text.replace("’", "'")  # the same joiner for the pattern and the same term
+            if odd(text):
+                return None
+            raw = text.encode("utf-8")
+        if b"." in raw and dot_letter(raw):
+            return None
+        if b"'" in raw:
+            raw = lone_apostrophe(b" ", raw)
+        return raw.translate(table).split()
+
+    return split
+
+
+def _phrase_keys(analyzer: Analyzer, vocab: dict[str, int], keys: np.ndarray, span: int) -> np.ndarray:
+    """Keys of the alias-group term added for each alias phrase found in a passage's term sequence.
+
+    ``keys`` are ``term * span + passage`` per token in passage order, with stopwords negative; a
+    phrase is matched on the sequence without stopwords, within one passage.
+    """
+    words = keys[keys >= 0]
+    if words.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    terms = words // span
+    docs = words - terms * span
+    del words
+    n = terms.size
+    extra: list[np.ndarray] = []
     for seq, canonical in analyzer.phrases:
         ids = [vocab.get(t) for t in seq]
-        if any(i is None for i in ids) or n < len(seq):
+        length = len(seq)
+        if any(i is None for i in ids) or n < length:
             continue
-        span = len(seq)
-        hit = term_ids[: n - span + 1] == ids[0]
-        for offset in range(1, span):
-            hit &= term_ids[offset : n - span + 1 + offset] == ids[offset]
-            hit &= doc_ids[offset : n - span + 1 + offset] == doc_ids[: n - span + 1]
-        where = np.flatnonzero(hit)
+        where = np.flatnonzero(terms[: n - length + 1] == ids[0])
+        for offset in range(1, length):
+            if where.size == 0:
+                break
+            nxt = where + offset
+            where = where[(terms[nxt] == ids[offset]) & (docs[nxt] == docs[where])]
         if where.size:
             cid = vocab.setdefault(canonical, len(vocab))
-            extra_terms.append(np.full(where.size, cid, dtype=np.int32))
-            extra_docs.append(doc_ids[where])
-    if not extra_terms:
-        return term_ids, doc_ids
-    return np.concatenate([term_ids, *extra_terms]), np.concatenate([doc_ids, *extra_docs])
+            extra.append(cid * span + docs[where])
+    return np.concatenate(extra) if extra else np.zeros(0, dtype=np.int64)

@@ -1,0 +1,164 @@
+"""BM25Index against rank-bm25's BM25Okapi: scores, top-k ranking, bulk analysis, exclusion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rank_bm25 import BM25Okapi
+
+from bot.analysis import AliasTable, Analyzer
+from bot.search import _UNICODE_SEPARATORS, BM25Index, BM25Params
+
+WORDS = [f"w{i}" for i in range(12)]
+docs_strategy = st.lists(st.lists(st.sampled_from(WORDS), min_size=0, max_size=12), min_size=1, max_size=25)
+query_strategy = st.lists(st.sampled_from([*WORDS, "unknown", "zz"]), min_size=0, max_size=6)
+params_strategy = st.builds(
+    BM25Params,
+    k1=st.floats(0.05, 3.0, allow_nan=False),
+    b=st.floats(0.0, 1.0, allow_nan=False),
+    epsilon=st.floats(0.0, 1.0, allow_nan=False),
+)
+
+
+def reference_top(docs: list[list[str]], scores: np.ndarray, query: list[str], k: int) -> list[int]:
+    """BM25Okapi's ranking: passages holding a query term, by descending score, ties by position."""
+    terms = set(query)
+    candidates = [i for i, doc in enumerate(docs) if terms & set(doc)]
+    return sorted(candidates, key=lambda i: (-scores[i], i))[:k]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(docs=docs_strategy, query=query_strategy, params=params_strategy, k=st.integers(1, 8))
+def test_scores_and_top_equal_bm25okapi(docs: list[list[str]], query: list[str], params: BM25Params, k: int) -> None:
+    """get_scores equals BM25Okapi.get_scores; top(q, k) equals sorting those scores."""
+    if not any(docs):  # BM25Okapi divides by the total length
+        return
+    index = BM25Index.from_tokenized(docs, params)
+    okapi = BM25Okapi(docs, k1=params.k1, b=params.b, epsilon=params.epsilon)
+    expected = okapi.get_scores(query)
+    assert np.allclose(index.get_scores(query), expected, rtol=1e-9, atol=1e-12)
+    top = index.top(query, k)
+    want = reference_top(docs, expected, query, k)
+    got = [i for i, _ in top]
+    # Ranks agree; where BM25Okapi's own float sums differ only by rounding, either order is right.
+    assert len(got) == len(want)
+    for (i, score), j in zip(top, want, strict=True):
+        assert i == j or np.isclose(expected[i], expected[j], rtol=1e-12, atol=1e-12)
+        assert np.isclose(score, expected[i], rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(docs=docs_strategy, query=query_strategy, data=st.data())
+def test_top_exclude_mask(docs: list[list[str]], query: list[str], data: st.DataObject) -> None:
+    """Excluded passages never appear; the rest keep BM25Okapi's order."""
+    if not any(docs):
+        return
+    exclude = np.array(data.draw(st.lists(st.booleans(), min_size=len(docs), max_size=len(docs))), dtype=bool)
+    index = BM25Index.from_tokenized(docs)
+    scores = BM25Okapi(docs).get_scores(query)
+    got = [i for i, _ in index.top(query, 5, exclude=exclude)]
+    kept = [d if not exclude[i] else [] for i, d in enumerate(docs)]
+    want = reference_top(kept, scores, query, 5)
+    assert not any(exclude[i] for i in got)
+    assert len(got) == len(want)
+    for i, j in zip(got, want, strict=True):
+        assert i == j or np.isclose(scores[i], scores[j], rtol=1e-12, atol=1e-12)
+
+
+def test_empty_query_and_edge_cases() -> None:
+    """An empty or all-unknown query finds nothing; k <= 0 returns nothing."""
+    index = BM25Index.from_tokenized([["a", "b"], ["b", "c"], []])
+    assert index.top([], 3) == []
+    assert index.top(["nope"], 3) == []
+    assert index.top(["a"], 0) == []
+    assert np.array_equal(index.get_scores([]), np.zeros(3))
+    assert [i for i, _ in index.top(["b", "b", "a"], 3)] == [0, 1]
+    assert index.contains("a") and not index.contains("nope")
+    assert index.doc_len.tolist() == [2.0, 2.0, 0.0]
+    assert index.top(["a", "c"], 3, exclude=np.array([True, True, False])) == []
+
+
+ALIASES = AliasTable.parse(
+    "groups:\n"
+    "  - [United States, U.S., America, US]\n"
+    "  - [Global AI Governance Initiative, GAIGI]\n"
+    "  - [Xi Jinping, President Xi]\n"
+)
+
+REAL_TEXTS = [
+    "President Xi Jinping met U.S. officials in Beijing on Tuesday.",
+    "The United States and China’s “leaders” discussed the Global AI Governance Initiative — again…",
+    "AMERICA IS SHOUTING ABOUT THE UNITED STATES AND CHINA TODAY",
+    "US tariffs, e.g. on chips, hit the U.N. and the EU; it's 'quoted' don''t _under_score_ text.",
+    "Ça va? Naïve café in Zürich: 3.5% growth, ²³ and Ⅳ, x’y ’lead trail’ a’’b.",
+    "ÉCOLE NORMALE SUPÉRIEURE EST LÀ, SAYS THE UNITED STATES",
+    "governance initiative without the global part; AI ai Ai.",
+    "tab\tseparated\u2028line and\u00a0nbsp and soft\u00adhyphen and mid·dot",
+    "",
+    "the and of",
+    "Numbers 2024 and 1,000,000 and 3.14 and v2.0 and A.B.C. and i.e., fine.",
+    "Quotes: 'single' and \"double\" and `back` and ‘curly’ and “curly”.",
+    "Global AI Governance Initiative global ai governance initiative GAIGI",
+]
+
+text_strategy = st.text(
+    alphabet=st.sampled_from(
+        [*"abcUSXi .,'’‘“”—-_\n\t0123456789", "é", "É", "ß", "Ⅳ", "\u00a0", "\u00ad", "·", "…", "ç", "İ"]
+    ),
+    max_size=60,
+) | st.sampled_from(REAL_TEXTS)
+
+
+def assert_same_index(a: BM25Index, b: BM25Index) -> None:
+    """Two indexes hold the same terms with the same postings, weights and lengths."""
+    assert set(a.vocab) == set(b.vocab)
+    assert a.n_docs == b.n_docs
+    assert np.array_equal(a.doc_len, b.doc_len)
+    for term, tid in a.vocab.items():
+        other = b.vocab[term]
+        lo, hi = a.offsets[tid], a.offsets[tid + 1]
+        olo, ohi = b.offsets[other], b.offsets[other + 1]
+        assert np.array_equal(a.post_docs[lo:hi], b.post_docs[olo:ohi]), term
+        assert np.allclose(a.post_weights[lo:hi], b.post_weights[olo:ohi], rtol=1e-12), term
+
+
+@pytest.mark.parametrize("aliases", [None, ALIASES])
+def test_from_texts_equals_analyze_many_on_real_texts(aliases: AliasTable | None) -> None:
+    """The bulk path gives exactly the terms of ``analyze`` (aliases, phrases, shouting, punctuation)."""
+    analyzer = Analyzer(aliases)
+    params = BM25Params(1.2, 0.75, 0.25)
+    bulk = BM25Index.from_texts(REAL_TEXTS, analyzer, params)
+    one_by_one = BM25Index.from_tokenized(Analyzer(aliases).analyze_many(REAL_TEXTS), params)
+    assert_same_index(bulk, one_by_one)
+    if aliases is not None:
+        assert bulk.contains("~global_ai_governance_initiative")
+        assert bulk.contains("~united_states")
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(text_strategy, min_size=1, max_size=8))
+def test_from_texts_equals_analyze_many_random(texts: list[str]) -> None:
+    """Random texts mixing ASCII, accents, curly quotes, dots and shouting tokenize identically."""
+    bulk = BM25Index.from_texts(texts, Analyzer(ALIASES))
+    one_by_one = BM25Index.from_tokenized(Analyzer(ALIASES).analyze_many(texts))
+    assert_same_index(bulk, one_by_one)
+
+
+def test_unicode_separators_are_not_word_characters() -> None:
+    """Every character the byte path treats as a separator is one for the tokenizer pattern too."""
+    pattern = Analyzer().pattern
+    for ch in _UNICODE_SEPARATORS:
+        assert not ch.isalnum()
+        assert pattern.findall(f"a{ch}b") == ["a", "b"]
+
+
+def test_public_constructor_matches_from_tokenized() -> None:
+    """``BM25Index(vocab, term_ids, doc_ids, ...)`` builds the same index as ``from_tokenized``."""
+    docs = [["a", "b", "a"], ["c"], ["b", "c", "d", "d"]]
+    vocab = {"a": 0, "b": 1, "c": 2, "d": 3}
+    term_ids = np.array([vocab[t] for d in docs for t in d], dtype=np.int32)
+    doc_ids = np.array([i for i, d in enumerate(docs) for _ in d], dtype=np.int32)
+    params = BM25Params()
+    assert_same_index(BM25Index(vocab, term_ids, doc_ids, len(docs), params), BM25Index.from_tokenized(docs, params))
