@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import dataclasses
 import logging
 import re
@@ -19,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers import Answer, AnswerEngine, RankedPassage
+from bot.answers import Answer, RankedPassage
 from bot.discord_app import limits, render
 from bot.discord_app.client import NO_MENTIONS, send_private
 from bot.discord_app.components import answer_view
@@ -59,8 +60,8 @@ class Reply:
 def more_passages(engine: Engine, question: str, offset: int, count: int) -> tuple[RankedPassage, ...]:
     """Ranked passages ``offset`` .. ``offset + count - 1`` for a question, whether or not it was
     answered (the answer engine's policy is relaxed to return every ranked passage)."""
-    policy = dataclasses.replace(engine.answers.policy, related_ratio=0.0, max_passages=offset + count)
-    relaxed = AnswerEngine(engine.corpus.passages, engine.analyzer, engine.index, policy)
+    relaxed = copy.copy(engine.answers)  # shares the index and caches; only the policy differs
+    relaxed.policy = dataclasses.replace(engine.answers.policy, related_ratio=0.0, max_passages=offset + count)
     return relaxed.answer(question, offset + count).passages[offset:]
 
 
