@@ -8,7 +8,11 @@ the REST calls the bot made (content, embeds, components, flags, ``allowed_menti
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import signal
+import sys
+from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -563,3 +567,89 @@ async def test_sharded_bot(stub: DiscordStub, make_settings: Callable[..., Setti
         await stub.send_message(f"{mention(stub)} {VANCE}")
         rec = await stub.wait_for_message()
         assert "¶3" in rec.embeds[0]["description"]
+
+
+# --------------------------------------------------------------------------------- run and sync
+
+
+def write_config(tmp_path: Path, corpus_dir: Path, stub: DiscordStub, **discord_keys: Any) -> Path:
+    """A config.yaml pointing at the stub (analytics off)."""
+    lines = [
+        f"corpus:\n  path: {corpus_dir}",
+        "analytics:\n  enabled: false",
+        "discord:",
+        f"  api_url: {stub.api_url}",
+        f"  gateway_url: {stub.gateway_url}",
+        "  guild_ready_timeout: 0.05",
+        "  token_env: SUMMITBOT_TEST_TOKEN",
+        *(f"  {key}: {value}" for key, value in discord_keys.items()),
+    ]
+    path = tmp_path / "config.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+async def summitbot(*args: str, token: str | None) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if k != "SUMMITBOT_TEST_TOKEN"}
+    if token is not None:
+        env["SUMMITBOT_TEST_TOKEN"] = token
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", *args, env=env, stdout=PIPE, stderr=PIPE)
+
+
+async def test_sync_publishes_commands(stub: DiscordStub, corpus_dir: Path, tmp_path: Path) -> None:
+    config = write_config(tmp_path, corpus_dir, stub)
+    proc = await summitbot("sync", "--config", str(config), "--guild", str(stub.guild.id), token="t0ken.sync")
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    assert "Synced 6 commands to guild" in out.decode()
+    names = {c["name"] for c in stub.registered_commands(stub.guild.id)}
+    assert names == {"ask", "summary", "sources", "help", "reload", "stats"}
+    assert not [r for r in stub.requests if r.path.startswith("/gateway")]  # HTTP only, no gateway
+    proc = await summitbot("sync", "--config", str(config), token="t0ken.sync")
+    await asyncio.wait_for(proc.communicate(), 30)
+    assert {c["name"] for c in stub.registered_commands()} == names
+
+
+async def test_dev_guild_sync_at_start(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+    async with running(make_settings(stub, dev_guild_id=stub.guild.id), stub):
+        await stub.wait_for_request(kind="bulk_overwrite_commands")
+        assert {c["name"] for c in stub.registered_commands(stub.guild.id)} >= {"ask", "reload"}
+        ix = await stub.slash_command("ask", {"question": VANCE})
+        assert "¶3" in (await stub.wait_for_message(interaction=ix)).embeds[0]["description"]
+
+
+async def test_run_without_token_or_with_rejected_token(corpus_dir: Path, tmp_path: Path) -> None:
+    async with DiscordStub(token="the.right.token") as guarded:
+        config = write_config(tmp_path, corpus_dir, guarded)
+        proc = await summitbot("run", "--config", str(config), token=None)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 1 and err.decode().count("\n") == 1  # before any logging starts
+        assert "SUMMITBOT_TEST_TOKEN" in err.decode()
+        proc = await summitbot("run", "--config", str(config), token="a.wrong.secret")
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        explanations = [line for line in err.decode().splitlines() if line.startswith("summitbot:")]
+        assert proc.returncode == 1 and len(explanations) == 1, err.decode()
+        assert "rejected the token" in explanations[0] and "a.wrong.secret" not in err.decode()
+        assert "Traceback" not in err.decode()
+
+
+async def test_run_with_broken_corpus_exits_1(stub: DiscordStub, corpus_dir: Path, tmp_path: Path) -> None:
+    (corpus_dir / "bad.md").write_text("no front matter\n", encoding="utf-8")
+    proc = await summitbot("run", "--config", str(write_config(tmp_path, corpus_dir, stub)), token="t")
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1 and "bad.md:1" in err.decode() and "Traceback" not in err.decode()
+
+
+async def test_run_answers_and_stops_cleanly_on_sigterm(stub: DiscordStub, corpus_dir: Path, tmp_path: Path) -> None:
+    config = write_config(tmp_path, corpus_dir, stub)
+    proc = await summitbot("run", "--config", str(config), token="t0ken.run")
+    try:
+        await stub.wait_until_connected(timeout=20)
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        rec = await stub.wait_for_message(timeout=10)
+        assert "¶3" in rec.embeds[0]["description"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, err.decode()
+    assert "t0ken.run" not in err.decode() and "Traceback" not in err.decode()

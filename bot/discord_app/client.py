@@ -132,6 +132,8 @@ class SummitBot(commands.Bot):
         **options: Any,
     ) -> None:
         ds = settings.discord
+        # The bot never joins voice: no warnings about missing voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         if ds.shard_count is not None:
             options.setdefault("shard_count", ds.shard_count)
             if ds.shard_ids is not None:

@@ -180,7 +180,7 @@ def render_answer(answer: Answer) -> list[discord.Embed]:
     if best is None:
         raise ValueError("render_answer needs an answer with at least one passage")
     doc = best.passage.document
-    embed = discord.Embed(colour=ANSWER_COLOUR, title=trim(one_line(doc.title), limits.EMBED_TITLE), url=doc.url)
+    embed = discord.Embed(colour=ANSWER_COLOUR, title=limits.escape_trimmed(doc.title, limits.EMBED_TITLE), url=doc.url)
     body = _passage_embed_parts(best, BEST_PASSAGE_CHARS)
     embed.description = body + "\n\n— " + citation(doc, best.passage.paragraph)
     for rank, extra in enumerate(answer.passages[1:3], start=2):
@@ -209,7 +209,7 @@ def render_more(question: str, passages: Sequence[RankedPassage], first_rank: in
         doc = ranked.passage.document
         embed = discord.Embed(
             colour=ANSWER_COLOUR,
-            title=trim(f"{rank}. {one_line(doc.title)}", limits.EMBED_TITLE),
+            title=limits.escape_trimmed(f"{rank}. {doc.title}", limits.EMBED_TITLE),
             url=doc.url,
             description=_passage_embed_parts(ranked, min(share, 2000))
             + "\n\n— "
@@ -421,7 +421,7 @@ def render_reload_failed(problems: Sequence[Problem], root: Path | None, documen
 
 def render_summary(summary: Summary, heading: str) -> discord.Embed:
     """A summary: its quoted sentences with numbered citations, then the list of citations."""
-    embed = discord.Embed(colour=ANSWER_COLOUR, title=trim(one_line(heading), limits.EMBED_TITLE))
+    embed = discord.Embed(colour=ANSWER_COLOUR, title=limits.escape_trimmed(heading, limits.EMBED_TITLE))
     if summary.is_empty:
         embed.colour = MISS_COLOUR
         embed.description = escape_text(summary.message or "Nothing to summarise.")
