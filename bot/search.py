@@ -218,11 +218,12 @@ class BM25Index:
             return []
         scores = np.zeros(self.n_docs, dtype=np.float64)
         post_docs, post_weights = self.post_docs, self.post_weights
-        for lo, hi, count in slices:
-            if count == 1:
-                scores[post_docs[lo:hi]] += post_weights[lo:hi]
+        for n, (lo, hi, count) in enumerate(slices):
+            weights_here = post_weights[lo:hi] if count == 1 else count * post_weights[lo:hi]
+            if n == 0:  # 0 + w == w: assigning the first term's weights saves a gather
+                scores[post_docs[lo:hi]] = weights_here
             else:
-                scores[post_docs[lo:hi]] += count * post_weights[lo:hi]
+                scores[post_docs[lo:hi]] += weights_here
         if len(slices) == 1:
             candidates = post_docs[slices[0][0] : slices[0][1]]  # already sorted and distinct
         elif sum(hi - lo for lo, hi, _ in slices) * 8 < self.n_docs:
