@@ -343,7 +343,7 @@ async def test_summary_with_autocomplete(stub: DiscordStub, make_settings: Calla
         show(rec)
         embed = rec.embeds[0]
         assert embed["title"].startswith("Summary: China advances")
-        assert "`[1]`" in embed["description"] and "¶" in embed["description"] and no_pings(rec)
+        assert "`[1 ¶1]`" in embed["description"] and "`[1]` *China advances" in embed["description"] and no_pings(rec)
         ix = await stub.slash_command("summary", {"topic": "DeepSeek"})
         rec = await stub.wait_for_message(interaction=ix)
         assert "DeepSeek" in rec.embeds[0]["description"]

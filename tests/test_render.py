@@ -205,7 +205,7 @@ def test_summary_embed_within_limits_and_cited() -> None:
         for i in range(30)
     )
     embed = render.render_summary(Summary("corpus", sentences, 900, 1000), "Summary of all my sources")
-    assert limits.fits(embed) and "`[1]`" in embed.description and "\\*long\\*" in embed.description
+    assert limits.fits(embed) and "`[1 ¶1]`" in embed.description and "\\*long\\*" in embed.description
     empty = render.render_summary(Summary.empty("topic:x", "Nothing on that in my sources."), "Summary")
     assert empty.description == "Nothing on that in my sources."
 

@@ -48,6 +48,7 @@ COGS = (
 RECORD_WAIT_SECONDS = 0.5
 #: Questions remembered for "More passages" (the answer's footer is the fallback after a restart).
 RECENT_QUESTIONS = 4096
+PURGE_EVERY_SECONDS = 24 * 3600
 _DEFAULT_GATEWAY = "wss://gateway.discord.gg/"
 
 
@@ -156,6 +157,7 @@ class SummitBot(commands.Bot):
         self.cooldown = Cooldown(ds.cooldown_questions, ds.cooldown_seconds)
         self.recent_questions: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._background: set[asyncio.Future[Any]] = set()
+        self._purge_task: asyncio.Task[None] | None = None
         self._pin_gateway_after_ready()
 
     # -- the engine ------------------------------------------------------------------------------
@@ -242,6 +244,9 @@ class SummitBot(commands.Bot):
                 self.analytics = open_analytics(self.settings.analytics)
             except Exception:
                 log.exception("analytics could not be opened; answering without it")
+            else:
+                if self.analytics is not None and self.settings.analytics.retention_days > 0:
+                    self._purge_task = asyncio.create_task(self._purge_daily(), name="summitbot-analytics-purge")
         guild_id = self.settings.discord.dev_guild_id
         if self.sync_on_start and guild_id:
             guild = discord.Object(id=guild_id)
@@ -264,8 +269,20 @@ class SummitBot(commands.Bot):
         """Unhandled errors in event handlers: log the traceback, keep running."""
         log.exception("unhandled error in %s", event_method)
 
+    async def _purge_daily(self) -> None:
+        """Delete analytics rows older than ``analytics.retention_days`` once a day (opening purges too)."""
+        while True:
+            await asyncio.sleep(PURGE_EVERY_SECONDS)
+            if self.analytics is None:
+                return
+            deleted = await self.analytics.purge()
+            if deleted:
+                log.info("analytics: purged %d old questions", deleted)
+
     async def close(self) -> None:
         """Close analytics (waiting for queued writes) and the connection."""
+        if self._purge_task is not None:
+            self._purge_task.cancel()
         if self.analytics is not None:
             analytics, self.analytics = self.analytics, None
             try:

@@ -340,7 +340,8 @@ def render_help(answer_channels: Iterable[int], *, in_dm: bool = False) -> disco
     ]
     if channels and not in_dm:
         where = ", ".join(f"<#{c}>" for c in channels[:20])
-        lines.append(f"• in {where} (and their threads) just type the question, no mention needed")
+        threads = "its threads" if len(channels) == 1 else "their threads"
+        lines.append(f"• in {where} (and {threads}) just type the question, no mention needed")
     lines += [
         "",
         "**Explore**",
@@ -360,6 +361,10 @@ def render_help(answer_channels: Iterable[int], *, in_dm: bool = False) -> disco
 # ----------------------------------------------------------------------------------------- reload
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
 def _doc_ids(ids: Sequence[str], limit: int = 900) -> str:
     return trim(", ".join(f"`{i}`" for i in ids), limit) if ids else "—"
 
@@ -373,8 +378,8 @@ def render_reload(change: CorpusChange, seconds: float, documents: int) -> disco
     embed = discord.Embed(
         colour=OK_COLOUR,
         title="Corpus reloaded",
-        description=f"{summary}\nNow serving {documents} documents "
-        f"({change.passages_before} → {change.passages_after} passages). Took {seconds:.2f} s.",
+        description=f"{summary}\nNow serving {_count(documents, 'document')} "
+        f"({change.passages_before} → {change.passages_after} passages). Took {_duration(seconds)}.",
     )
     if change.added:
         embed.add_field(name="Added", value=_doc_ids(change.added), inline=False)
@@ -411,7 +416,7 @@ def render_reload_failed(problems: Sequence[Problem], root: Path | None, documen
     embed = discord.Embed(
         colour=ERROR_COLOUR,
         title="Reload failed: still serving the previous corpus",
-        description=f"Still answering from the {documents} documents loaded before.\n\n" + "\n".join(lines),
+        description=f"Still answering from the {_count(documents, 'document')} loaded before.\n\n" + "\n".join(lines),
     )
     return shrink_to_total(embed)
 
@@ -426,25 +431,25 @@ def render_summary(summary: Summary, heading: str) -> discord.Embed:
         embed.colour = MISS_COLOUR
         embed.description = escape_text(summary.message or "Nothing to summarise.")
         return embed
-    numbers: dict[tuple[str, int], int] = {}
+    numbers: dict[str, int] = {}  # document id -> its number in the source list
     refs: list[str] = []
     parts: list[str] = []
     for sentence in summary.sentences:
-        key = (sentence.document, sentence.paragraph)
-        if key not in numbers:
-            numbers[key] = len(numbers) + 1
-            line = f"`[{numbers[key]}]` *{escape_text(one_line(sentence.title))}*, "
-            line += f"{escape_text(one_line(sentence.source))}, ¶{sentence.paragraph}"
+        if sentence.document not in numbers:
+            numbers[sentence.document] = len(numbers) + 1
+            line = f"`[{numbers[sentence.document]}]` *{escape_text(one_line(sentence.title))}*, "
+            line += escape_text(one_line(sentence.source))
             url = getattr(sentence, "url", None)
             if url:
-                line += f" · [link]({url})"
+                line += f" · [read the article]({url})"
             refs.append(trim(line, 300))
-        parts.append(f"{escape_text(one_line(sentence.text))} `[{numbers[key]}]`")
+        marker = f"`[{numbers[sentence.document]} ¶{sentence.paragraph}]`"
+        parts.append(f"{escape_text(one_line(sentence.text))} {marker}")
     body = trim(" ".join(parts), 3000)
     sources = ""
-    for ref in refs:
+    for shown, ref in enumerate(refs):
         if len(sources) + len(ref) + 1 > 900:
-            sources += f"\n… and {len(refs) - sources.count(chr(10)) - 1} more"
+            sources += f"\n… and {len(refs) - shown} more"
             break
         sources += ("\n" if sources else "") + ref
     embed.description = body + "\n\n**Sources**\n" + sources
