@@ -1,0 +1,40 @@
+"""The README stays true: its test command is what CI runs, and its documented commands exist."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from bot.cli import build_parser
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _shell_blocks(text: str) -> list[str]:
+    return re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    test_commands = [b.strip() for b in _shell_blocks(readme) if "pytest" in b]
+    assert len(test_commands) == 1
+    assert test_commands[0] in ci.splitlines()
+
+
+def test_readme_ask_command_uses_the_real_cli() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    ask = next(b for b in _shell_blocks(readme) if "summitbot ask" in b)
+    question = re.search(r'summitbot ask "([^"]+)"', ask)
+    assert question is not None
+    args = build_parser().parse_args(["ask", question.group(1)])
+    assert args.command == "ask"
+
+
+def test_every_documented_subcommand_exists() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^summitbot (\w+)", readme, flags=re.MULTILINE))
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert documented <= set(subparsers.choices)
+    assert {"ask", "summary", "check", "stats", "run", "sync"} <= documented
