@@ -34,7 +34,7 @@ log = logging.getLogger("summitbot.discord.questions")
 #: Passages per "More passages" page, and how deep the pages go.
 MORE_PAGE = 3
 MORE_MAX_RANK = 15
-VOTE_WAIT_SECONDS = 2.0
+VOTE_WAIT_SECONDS = 1.5  # leaves time to answer within Discord's 3 s
 
 
 @dataclass
