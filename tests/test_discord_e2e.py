@@ -656,3 +656,18 @@ async def test_run_answers_and_stops_cleanly_on_sigterm(stub: DiscordStub, corpu
         _, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0, err.decode()
     assert "t0ken.run" not in err.decode() and "Traceback" not in err.decode()
+
+
+async def test_broken_analytics_database_never_stops_answers(
+    stub: DiscordStub, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    (tmp_path / "data" / "analytics.sqlite3").mkdir(parents=True)  # a folder where the file should be
+    async with running(make_settings(stub), stub):
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        rec = await stub.wait_for_message()
+        assert "¶3" in rec.embeds[0]["description"]
+        assert not any(i.startswith("sb:vote:") for i in custom_ids(rec))  # nothing to vote on
+        assert any(i.startswith("sb:more:") for i in custom_ids(rec))
+        ix = await stub.slash_command("stats", user=stub.admin)
+        rec = await stub.wait_for_message(interaction=ix)
+        assert rec.ephemeral and "not available" in rec.content
