@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> None:
     print(_row("anchor: rank-bm25, \\w\\w+ + Lucene stopwords + Snowball, norm. cut", anchor(pool, stem_tokens, True)))
     runs = project_runs(pool, args.k1, args.b)
     bm25_only = RankModel((1.0, *[0.0] * (len(FEATURES) - 1)), DEFAULT_MODEL.confidence)
-    print(_row(f"project BM25 only (k1={args.k1}, b={args.b}, analyzer)", _ranking_only(evaluate(runs, bm25_only, everyone, 2.0))))
+    bm25_row = _ranking_only(evaluate(runs, bm25_only, everyone, 2.0))
+    print(_row(f"project BM25 only (k1={args.k1}, b={args.b}, analyzer)", bm25_row))
     for thr in (args.min_confidence, 0.27):
         print(_row(f"project shipped (rerank + abstention @ {thr})", shipped(runs, everyone, thr)))
 
