@@ -1,0 +1,183 @@
+"""The answer engine: abstention, related passages, best sentence and highlights, JSON contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.analysis import Analyzer
+from bot.answers import FEATURES, Answer, AnswerEngine, AnswerPolicy, RankedPassage
+from bot.corpus import Corpus, Document
+from bot.search import BM25Index
+
+ARTICLES = {
+    "volcanoes": (
+        "Volcanoes",
+        [
+            "Mount Etna is an active stratovolcano on the east coast of Sicily. It is one of the most active "
+            "volcanoes in the world. Its eruptions have been recorded since 1500 BC.",
+            "Lava flows from Etna destroyed the town of Mascali in 1928. The eruption lasted for several weeks "
+            "and the villagers were evacuated before the lava arrived.",
+            "Volcanologists monitor Etna with seismometers and satellite radar. Sulfur dioxide emissions rise "
+            "before many eruptions, which helps forecasters warn nearby communities.",
+        ],
+    ),
+    "bees": (
+        "Honey bees",
+        [
+            "Honey bees live in colonies ruled by a single queen. Worker bees forage for nectar and pollen. "
+            "Drones mate with queens from other colonies.",
+            "A strong colony can hold sixty thousand bees in summer. In winter the workers cluster around the "
+            "queen and shiver their flight muscles to keep the hive warm.",
+            "Beekeepers harvest honey in late summer. Honey is made from nectar that the bees evaporate and store "
+            "in wax combs.",
+        ],
+    ),
+    "railways": (
+        "Railways",
+        [
+            "The Stockton and Darlington Railway opened in 1825 as the first public railway to use steam "
+            "locomotives. George Stephenson engineered the line.",
+            "Standard gauge track measures 1,435 millimetres between the rails. Most railways in Europe and "
+            "North America use it.",
+            "High-speed trains in Japan, the Shinkansen, began service in 1964 between Tokyo and Osaka.",
+        ],
+    ),
+}
+
+
+def make_engine(policy: AnswerPolicy | None = None) -> AnswerEngine:
+    """A small three-article corpus, indexed."""
+    docs = [
+        Document(doc_id, title, "test", None, None, Path(f"{doc_id}.md"), tuple(paragraphs))
+        for doc_id, (title, paragraphs) in ARTICLES.items()
+    ]
+    corpus = Corpus.from_documents(Path("corpus"), docs)
+    analyzer = Analyzer()
+    index = BM25Index.from_texts([p.text for p in corpus.passages], analyzer)
+    return AnswerEngine(corpus.passages, analyzer, index, policy or AnswerPolicy())
+
+
+@pytest.fixture(scope="module")
+def engine() -> AnswerEngine:
+    return make_engine()
+
+
+@pytest.mark.parametrize(
+    ("question", "paragraph", "document"),
+    [
+        ("Which town did lava from Etna destroy in 1928?", 2, "volcanoes"),
+        ("How do worker bees keep the hive warm in winter?", 2, "bees"),
+        ("When did the Shinkansen high-speed trains begin service?", 3, "railways"),
+        ("Who engineered the Stockton and Darlington Railway?", 1, "railways"),
+    ],
+)
+def test_on_topic_questions_are_answered_from_the_right_passage(
+    engine: AnswerEngine, question: str, paragraph: int, document: str
+) -> None:
+    answer = engine.answer(question)
+    assert answer.answered, answer.confidence
+    assert answer.reason is None
+    assert 0.0 <= answer.confidence <= 1.0
+    assert answer.best is not None
+    assert (answer.best.passage.document.id, answer.best.passage.paragraph) == (document, paragraph)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What's the weather in Paris today?",
+        "Who won the 2022 World Cup?",
+        "What is the capital of Mongolia?",
+        "How do I reset my router password?",
+    ],
+)
+def test_off_topic_questions_are_refused(engine: AnswerEngine, question: str) -> None:
+    answer = engine.answer(question)
+    assert not answer.answered
+    assert answer.reason in {"low-confidence", "no-match"}
+    assert answer.confidence < engine.policy.min_confidence
+
+
+def test_refused_answer_still_lists_nearest_passages(engine: AnswerEngine) -> None:
+    answer = engine.answer("Which volcano erupted in Iceland in 2010 and stopped European flights?")
+    assert not answer.answered
+    assert answer.passages, "the nearest passages are shown even when not answered"
+    assert answer.to_json()["passages"]
+
+
+def test_min_confidence_is_a_probability_threshold() -> None:
+    question = "Which town did lava from Etna destroy in 1928?"
+    assert make_engine(AnswerPolicy(min_confidence=0.0)).answer(question).answered
+    never = make_engine(AnswerPolicy(min_confidence=1.0)).answer(question)
+    assert not never.answered and never.reason == "low-confidence"
+
+
+def test_related_passages_only_when_close(engine: AnswerEngine) -> None:
+    answer = engine.answer("Who engineered the Stockton and Darlington Railway?", top_k=3)
+    assert answer.answered
+    best = answer.passages[0].score
+    assert all(p.score >= best * engine.policy.related_ratio for p in answer.passages[1:])
+    strict = make_engine(AnswerPolicy(related_ratio=1.0)).answer("Who engineered the Stockton and Darlington Railway?")
+    assert len(strict.passages) == 1
+    loose = make_engine(AnswerPolicy(related_ratio=0.0, max_passages=3)).answer(
+        "Who engineered the Stockton and Darlington Railway?", top_k=3
+    )
+    assert len(loose.passages) >= 2  # every passage sharing a term, not just the best
+    scores = [p.score for p in loose.passages]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_best_sentence_and_highlight_spans(engine: AnswerEngine) -> None:
+    answer = engine.answer("How do the workers keep the hive warm?")
+    assert answer.best is not None
+    text = answer.best.passage.text
+    hl = answer.best.highlight
+    assert hl.sentence.startswith("In winter the workers cluster")
+    assert text[hl.start : hl.end] == hl.sentence
+    assert {w.lower() for w in hl.words} >= {"workers", "hive", "warm"}
+    for start, end in hl.spans:
+        assert text[start:end].lower() in {w.lower() for w in hl.words}
+    assert len(set(hl.words)) == len(hl.words)
+
+
+def test_rank_features_and_depth(engine: AnswerEngine) -> None:
+    ranking = engine.rank("Lava from Etna destroyed Mascali", depth=5)
+    assert ranking.candidates
+    assert len(ranking.candidates) <= 5
+    for c in ranking.candidates:
+        assert len(c.features) == len(FEATURES)
+        assert all(0.0 <= f <= 1.0 + 1e-9 for f in c.features)
+    scores = [c.score for c in ranking.candidates]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_json_contract(engine: AnswerEngine) -> None:
+    for question in ("Which town did lava from Etna destroy in 1928?", "Who won the 2022 World Cup?"):
+        out = engine.answer(question).to_json()
+        assert set(out) == {"question", "answered", "passages"}
+        assert isinstance(out["question"], str) and isinstance(out["answered"], bool)
+        for p in out["passages"]:
+            assert set(p) == {"document", "title", "paragraph", "score", "text", "highlight", "source", "url"}
+            assert isinstance(p["document"], str) and isinstance(p["title"], str)
+            assert isinstance(p["paragraph"], int) and isinstance(p["score"], float)
+            assert isinstance(p["text"], str) and isinstance(p["source"], str)
+            assert p["url"] is None or isinstance(p["url"], str)
+            assert set(p["highlight"]) == {"sentence", "words"}
+            assert isinstance(p["highlight"]["sentence"], str)
+            assert all(isinstance(w, str) for w in p["highlight"]["words"])
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["", "   ", "?!...", "the of and", "x" * 10_000, "Etna " * 2_000, "🌋🐝🚂", "Ünïcödé ñame’s?"],
+)
+def test_odd_questions_do_not_crash(engine: AnswerEngine, question: str) -> None:
+    answer = engine.answer(question)
+    assert isinstance(answer, Answer)
+    assert 0.0 <= answer.confidence <= 1.0
+    assert all(isinstance(p, RankedPassage) for p in answer.passages)
+    if not engine.analyzer.analyze(question):
+        assert not answer.answered and answer.reason == "empty"
+    answer.to_json()
