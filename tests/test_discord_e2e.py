@@ -235,6 +235,11 @@ async def test_mentions_in_questions_ping_nobody(stub: DiscordStub, make_setting
             await stub.send_message(f"{mention(stub)} {extra} {VANCE} [click](https://evil.example) {extra}")
             rec = await stub.wait_for_message(since=mark)
             assert no_pings(rec), rec.allowed_mentions
+            # The mention is not part of the question: the question is still answered, from ¶3.
+            mark = stub.mark()
+            await stub.send_message(f"{mention(stub)} {extra} {VANCE}")
+            rec = await stub.wait_for_message(since=mark)
+            assert no_pings(rec) and rec.embeds and "¶3" in rec.embeds[0]["description"], extra
         # Echoed user text cannot carry markdown links or mentions (the question rides in the footer).
         mark = stub.mark()
         await stub.send_message(f"{mention(stub)} @everyone banana [click](https://evil.example)")

@@ -65,6 +65,16 @@ def more_passages(engine: Engine, question: str, offset: int, count: int) -> tup
     return relaxed.answer(question, offset + count).passages[offset:]
 
 
+# Discord markup that is not part of what is asked: user/role/channel mentions, @everyone/@here,
+# custom emoji and slash-command mentions. Left in, "@everyone" would count as a word the corpus lacks.
+_DISCORD_MARKUP = re.compile(r"<(?:@[!&]?|#)\d+>|<a?:\w+:\d+>|</[\w -]+:\d+>|@(?:everyone|here)\b")
+
+
+def searchable_question(text: str) -> str:
+    """The question without Discord mentions and emoji markup, whitespace collapsed."""
+    return " ".join(_DISCORD_MARKUP.sub(" ", text).split())
+
+
 def _mention_pattern(bot_id: int, role_id: int | None) -> re.Pattern[str]:
     role = f"|<@&{role_id}>" if role_id else ""
     return re.compile(rf"<@!?{bot_id}>{role}")
@@ -92,6 +102,7 @@ class Questions(commands.Cog):
 
     async def answer(self, question: str, *, user_id: int, guild_id: int | None, channel_id: int | None) -> Reply:
         """Answer a question (search in a worker thread), record it, and build the reply."""
+        question = searchable_question(question)
         engine = self.bot.engine  # one reference for the whole request: a reload does not affect it
         started = time.perf_counter()
         result: Answer = await asyncio.to_thread(engine.answer, question)
