@@ -12,6 +12,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import signal
@@ -103,6 +104,16 @@ async def send_private(interaction: discord.Interaction[Any], text: str) -> None
 # ------------------------------------------------------------------------------------------ bot
 
 
+def freeze_heap() -> None:
+    """Exempt every object alive now (above all the engine) from the cyclic garbage collector.
+
+    A 100,000-passage engine is ~135,000 tracked objects; without this each full collection walks
+    them all and stalls the event loop for 50-200 ms. The engine holds no reference cycles, so a
+    frozen engine that a reload replaced is still freed by reference counting.
+    """
+    gc.freeze()
+
+
 @dataclasses.dataclass(frozen=True)
 class ReloadOutcome:
     """The result of a corpus reload: the change (None on failure), problems, and the time taken."""
@@ -187,6 +198,7 @@ class SummitBot(commands.Bot):
                 problem = Problem(self.settings.corpus.path, None, "unexpected error while loading (see the log)")
                 return ReloadOutcome(None, (problem,), time.perf_counter() - started, before, unexpected=True)
             self._engine = new
+            freeze_heap()
             seconds = time.perf_counter() - started
             change = corpus_change(new.corpus, new.corpus) if old is None else corpus_change(old.corpus, new.corpus)
             log.info(
@@ -247,6 +259,7 @@ class SummitBot(commands.Bot):
             else:
                 if self.analytics is not None and self.settings.analytics.retention_days > 0:
                     self._purge_task = asyncio.create_task(self._purge_daily(), name="summitbot-analytics-purge")
+        freeze_heap()
         guild_id = self.settings.discord.dev_guild_id
         if self.sync_on_start and guild_id:
             guild = discord.Object(id=guild_id)
