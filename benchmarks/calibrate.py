@@ -11,21 +11,29 @@ on ``--fit-fold`` and reported on the other fold (held out) and on the full set;
 * Reranker: a linear score over :data:`bot.answers.FEATURES`, fitted as a pairwise logistic
   regression (RankNet, no intercept): for each question whose gold passage is among BM25's top
   candidates, "gold beats each other candidate" on the feature differences.
-* Abstention: a logistic regression over :data:`bot.answers.CONFIDENCE_FEATURES` of the best
-  reranked passage; positives are questions asked of the pool that holds their article, negatives
-  are the same questions asked of the pool without it (rebuilt index). Classes weigh equally.
+* Abstention: a logistic regression over :data:`bot.answers.CONFIDENCE_FEATURES` (built from the
+  question's :data:`bot.answers.SIGNALS`, computed by the engine with the shipped reranker);
+  positives are questions asked of the pool that holds their article, negatives are the same
+  questions asked of the pool without it (rebuilt index). Classes weigh equally. The intercept is
+  then shifted so that a confidence of 0.5 answers ``--own-rate`` (95%) of the fitting fold's own
+  questions: ``answers.min_confidence: 0.5`` is that operating point.
+
+If the refitted reranker differs from the shipped one, the signals are collected again with it
+(they depend on which passage the reranker puts first).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.squad import DEFAULT_DATA, Pool, Runs, collect, load_pool
 from bot.analysis import Analyzer
-from bot.answers import CONFIDENCE_FEATURES, DEFAULT_MODEL, FEATURES, AnswerEngine, RankModel
+from bot.answers import CONFIDENCE_FEATURES, DEFAULT_MODEL, SIGNALS, AnswerEngine, RankModel, confidence_input
 from bot.corpus import Passage
 from bot.search import BM25Index, BM25Params
 
@@ -87,9 +95,10 @@ def fit_rerank(runs: Runs, mask: np.ndarray, l2: float = 1e-3, iterations: int =
     return w
 
 
-def confidence_inputs(top_features: np.ndarray) -> np.ndarray:
-    """The columns of the best passage's features that the abstention model reads."""
-    return top_features[:, [FEATURES.index(name) for name in CONFIDENCE_FEATURES]]
+def signal_inputs(signals: np.ndarray, names: Sequence[str] = CONFIDENCE_FEATURES) -> np.ndarray:
+    """The abstention model's inputs (columns ``names``) from a (questions, SIGNALS) array."""
+    named = {name: signals[:, i] for i, name in enumerate(SIGNALS)}
+    return np.column_stack([np.asarray(confidence_input(n, named), dtype=np.float64) for n in names])
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iterations: int = 50) -> np.ndarray:
@@ -111,25 +120,49 @@ def predict(coef: np.ndarray | tuple[float, ...], x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(coef[0] + x @ coef[1:])))
 
 
-def fit_model(runs: Runs, fold: int) -> RankModel:
-    """Reranker and abstention model fitted on the questions of one fold."""
+def fit_confidence(
+    runs: Runs, mask: np.ndarray, names: Sequence[str] = CONFIDENCE_FEATURES, own_rate: float | None = 0.95
+) -> np.ndarray:
+    """Class-balanced logistic abstention model over ``names`` fitted on the masked questions.
+
+    With ``own_rate``, the intercept is shifted so that 0.5 answers that share of their own questions.
+    """
+    own_x, other_x = signal_inputs(runs.own_signals, names), signal_inputs(runs.other_signals, names)
+    x = np.vstack([own_x[mask], other_x[mask]])
+    y = np.r_[np.ones(mask.sum()), np.zeros(mask.sum())]
+    coef = fit_logistic(x, y)
+    if own_rate is not None:
+        t = float(np.quantile(predict(coef, own_x[mask]), 1.0 - own_rate))
+        coef[0] -= math.log(t / (1.0 - t))
+    return coef
+
+
+def fit_model(runs: Runs, fold: int, own_rate: float = 0.95) -> RankModel:
+    """Reranker and abstention model fitted on the questions of one fold.
+
+    The abstention model reads the signals in ``runs``, i.e. those of the reranker that collected them.
+    """
     mask = runs.fold == fold
     weights = fit_rerank(runs, mask)
-    _, own_top, _ = reranked(runs, weights)
-    _, other_top, _ = reranked(runs, weights, other=True)
-    x = np.vstack([confidence_inputs(own_top[mask]), confidence_inputs(other_top[mask])])
-    y = np.r_[np.ones(mask.sum()), np.zeros(mask.sum())]
-    conf = fit_logistic(x, y)
-    return RankModel(tuple(round(float(v), 3) for v in weights), tuple(round(float(v), 3) for v in conf))
+    conf = fit_confidence(runs, mask, CONFIDENCE_FEATURES, own_rate)
+    return RankModel(
+        tuple(round(float(v), 3) for v in weights), tuple(round(float(v), 3) for v in conf), CONFIDENCE_FEATURES
+    )
+
+
+def confidences(runs: Runs, model: RankModel) -> tuple[np.ndarray, np.ndarray]:
+    """The model's confidence for every question asked of its own pool and of the pool without its article."""
+    names = model.confidence_features
+    return (
+        predict(model.confidence, signal_inputs(runs.own_signals, names)),
+        predict(model.confidence, signal_inputs(runs.other_signals, names)),
+    )
 
 
 def evaluate(runs: Runs, model: RankModel, mask: np.ndarray, min_confidence: float) -> dict[str, float]:
     """Ranking metrics and answered rates (own / other articles) of a model on the masked questions."""
-    weights = np.asarray(model.rerank)
-    ranked, own_top, _ = reranked(runs, weights)
-    _, other_top, _ = reranked(runs, weights, other=True)
-    own_p = predict(model.confidence, confidence_inputs(own_top))
-    other_p = predict(model.confidence, confidence_inputs(other_top))
+    ranked, _, _ = reranked(runs, np.asarray(model.rerank))
+    own_p, other_p = confidences(runs, model)
     out = ranking_metrics(ranked[mask], runs.gold[mask])
     out["own answered"] = float((own_p[mask] >= min_confidence).mean())
     out["other answered"] = float((other_p[mask] >= min_confidence).mean())
@@ -138,14 +171,13 @@ def evaluate(runs: Runs, model: RankModel, mask: np.ndarray, min_confidence: flo
 
 def threshold_for(runs: Runs, model: RankModel, mask: np.ndarray, own_rate: float) -> float:
     """The confidence threshold that answers ``own_rate`` of the masked own-article questions."""
-    _, own_top, _ = reranked(runs, np.asarray(model.rerank))
-    own_p = predict(model.confidence, confidence_inputs(own_top))[mask]
-    return float(np.quantile(own_p, 1.0 - own_rate))
+    own_p, _ = confidences(runs, model)
+    return float(np.quantile(own_p[mask], 1.0 - own_rate))
 
 
-def project_runs(pool: Pool, k1: float = 1.2, b: float = 0.75) -> Runs:
-    """Collect the project's features on the pool (own and leave-one-article-out)."""
-    return collect(pool, engine_maker(Analyzer(), BM25Params(k1, b, 0.25), DEFAULT_MODEL))
+def project_runs(pool: Pool, k1: float = 1.2, b: float = 0.75, model: RankModel = DEFAULT_MODEL) -> Runs:
+    """Collect the project's features and signals on the pool (own and leave-one-article-out)."""
+    return collect(pool, engine_maker(Analyzer(), BM25Params(k1, b, 0.25), model))
 
 
 def _fmt(row: dict[str, float]) -> str:
@@ -159,20 +191,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fit-fold", type=int, default=0, choices=(0, 1))
     parser.add_argument("--k1", type=float, default=1.2)
     parser.add_argument("--b", type=float, default=0.75)
+    parser.add_argument("--own-rate", type=float, default=0.95, help="own questions answered at 0.5 (fitting fold)")
     args = parser.parse_args(argv)
     pool = load_pool(args.data)
     runs = project_runs(pool, args.k1, args.b)
+    rerank = fit_model(runs, args.fit_fold, args.own_rate).rerank
+    if rerank != DEFAULT_MODEL.rerank:  # the signals depend on the reranker: collect them with the new one
+        print(f"reranker changed ({rerank}); collecting the signals again")
+        runs = project_runs(pool, args.k1, args.b, RankModel(rerank, DEFAULT_MODEL.confidence))
     everyone = np.ones(len(runs.gold), dtype=bool)
     for fold in (args.fit_fold, 1 - args.fit_fold):
-        model = fit_model(runs, fold)
+        model = fit_model(runs, fold, args.own_rate)
         held = runs.fold != fold
-        thr = threshold_for(runs, model, runs.fold == fold, 0.96)
         print(f"fit on fold {fold}: {model}")
-        print(f"  threshold for 0.96 own answered on the fitting fold: {thr:.3f}")
-        for label, t in (("0.5", 0.5), (f"{thr:.3f}", thr)):
-            print(f"  held-out fold {1 - fold} @ {label}: {_fmt(evaluate(runs, model, held, t))}")
-            print(f"  full set         @ {label}: {_fmt(evaluate(runs, model, everyone, t))}")
-    print(f"\nShip (fitted on fold {args.fit_fold}):\nDEFAULT_MODEL = {fit_model(runs, args.fit_fold)}")
+        print(f"  held-out fold {1 - fold} @ 0.5: {_fmt(evaluate(runs, model, held, 0.5))}")
+        print(f"  full set         @ 0.5: {_fmt(evaluate(runs, model, everyone, 0.5))}")
+    print(f"\nShip (fitted on fold {args.fit_fold}):\nDEFAULT_MODEL = {fit_model(runs, args.fit_fold, args.own_rate)}")
 
 
 if __name__ == "__main__":

@@ -32,17 +32,19 @@ import Stemmer
 from rank_bm25 import BM25Okapi
 
 from benchmarks.calibrate import (
-    confidence_inputs,
+    confidences,
     evaluate,
+    fit_confidence,
     fit_model,
     fit_rerank,
     predict,
     project_runs,
     ranking_metrics,
     reranked,
+    signal_inputs,
 )
 from benchmarks.squad import DEFAULT_DATA, Pool, Runs, load_pool
-from bot.answers import CONFIDENCE_FEATURES, DEFAULT_MODEL, FEATURES, RankModel
+from bot.answers import CONFIDENCE_FEATURES, DEFAULT_MODEL, FEATURES, SIGNALS, RankModel
 
 LUCENE_STOPWORDS = frozenset(
     "a an and are as at be but by for if in into is it no not of on or such that the their then there these "
@@ -101,19 +103,36 @@ def shipped(runs: Runs, mask: np.ndarray, min_confidence: float) -> dict[str, fl
     return out
 
 
-def single_cut(runs: Runs, weights: np.ndarray, column: int, own_rate: float = 0.96) -> dict[str, float]:
-    """Abstain on one feature of the best passage, threshold set on fold 0 for ``own_rate`` answered."""
-    _, own_top, own_score = reranked(runs, weights)
-    _, other_top, other_score = reranked(runs, weights, other=True)
-    own_x = own_score if column < 0 else own_top[:, column]
-    other_x = other_score if column < 0 else other_top[:, column]
-    threshold = np.quantile(own_x[runs.fold == 0], 1.0 - own_rate)
+QPP = ("nqc", "wig", "clarity", "ratio", "same_doc", "doc_share")
+TERM_LEVEL = ("rare_idf", "rare_passage", "rare_document", "full_document", "specific_passage", "specific_document")
+PREVIOUS = ("coverage", "sentence", "document", "bm25")  # the abstention model shipped before
+
+
+def hinges(runs: Runs, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Piecewise-linear inputs: each signal plus hinges at its fold-0 quartiles (both classes)."""
+    out: list[str] = []
+    for name in names:
+        out.append(name)
+        column = SIGNALS.index(name)
+        values = np.r_[runs.own_signals[runs.fold == 0, column], runs.other_signals[runs.fold == 0, column]]
+        for knot in sorted({round(float(q), 3) for q in np.quantile(values, (0.25, 0.5, 0.75))}):
+            if knot < values.max():
+                out.append(f"{name}>{knot}")
+    return tuple(out)
+
+
+def approach(runs: Runs, names: tuple[str, ...], own_rate: float = 0.95) -> dict[str, float]:
+    """Class-balanced logistic model over ``names`` fitted on fold 0, cut to answer ``own_rate`` of fold 0."""
+    coef = fit_confidence(runs, runs.fold == 0, names, own_rate=None)
+    own_p = predict(coef, signal_inputs(runs.own_signals, names))
+    other_p = predict(coef, signal_inputs(runs.other_signals, names))
+    threshold = np.quantile(own_p[runs.fold == 0], 1.0 - own_rate)
     held = runs.fold == 1
     return {
-        "own answered (fold 1)": float((own_x[held] >= threshold).mean()),
-        "other answered (fold 1)": float((other_x[held] >= threshold).mean()),
-        "own answered (full)": float((own_x >= threshold).mean()),
-        "other answered (full)": float((other_x >= threshold).mean()),
+        "own (fold 1)": float((own_p[held] >= threshold).mean()),
+        "other (fold 1)": float((other_p[held] >= threshold).mean()),
+        "own (full)": float((own_p >= threshold).mean()),
+        "other (full)": float((other_p >= threshold).mean()),
     }
 
 
@@ -159,8 +178,12 @@ def main(argv: list[str] | None = None) -> None:
     bm25_only = RankModel((1.0, *[0.0] * (len(FEATURES) - 1)), DEFAULT_MODEL.confidence)
     bm25_row = _ranking_only(evaluate(runs, bm25_only, everyone, 2.0))
     print(_row(f"project BM25 only (k1={args.k1}, b={args.b}, analyzer)", bm25_row))
-    for thr in (args.min_confidence, 0.27):
-        print(_row(f"project shipped (rerank + abstention @ {thr})", shipped(runs, everyone, thr)))
+    print(
+        _row(
+            f"project shipped (rerank + abstention @ {args.min_confidence})",
+            shipped(runs, everyone, args.min_confidence),
+        )
+    )
 
     print("\n## By fold (shipped model, fitted on fold 0)\n")
     print(_header())
@@ -168,8 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         mask = runs.fold == fold
         tag = "fitting fold" if fold == 0 else "held out"
         print(_row(f"fold {fold} ({tag}) BM25 only", _ranking_only(evaluate(runs, bm25_only, mask, 2.0))))
-        for thr in (args.min_confidence, 0.27):
-            print(_row(f"fold {fold} ({tag}) shipped @ {thr}", shipped(runs, mask, thr)))
+        print(_row(f"fold {fold} ({tag}) shipped @ {args.min_confidence}", shipped(runs, mask, args.min_confidence)))
 
     print("\n## Reranker ingredients: BM25 + one feature, fitted on fold 0, measured on fold 1 / full\n")
     print(f"| {'features':<40} | fold1 R@1 | fold1 MRR | full R@1 | full MRR |\n|{'-' * 42}|{'-----------|' * 4}")
@@ -187,21 +209,41 @@ def main(argv: list[str] | None = None) -> None:
     m = evaluate(runs, other_fold, runs.fold == 0, 2.0)
     print(f"\nFitted on fold 1 instead, measured on fold 0: R@1 {m['R@1']:.3f}, MRR@10 {m['MRR@10']:.3f}")
 
-    print("\n## Abstention ingredients: one signal of the best (reranked) passage, cut for 96% own on fold 0\n")
-    weights = np.asarray(DEFAULT_MODEL.rerank)
-    print("| signal | own (fold 1) | other (fold 1) | own (full) | other (full) |\n|---|---|---|---|---|")
-    signals = [(name, FEATURES.index(name)) for name in FEATURES if name not in ("bigrams", "number")]
-    for name, column in [*signals, ("reranked score", -1)]:
-        r = single_cut(runs, weights, column)
-        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in r.values()) + " |")
-    _, own_top, _ = reranked(runs, weights)
-    _, other_top, _ = reranked(runs, weights, other=True)
-    own_p = predict(DEFAULT_MODEL.confidence, confidence_inputs(own_top))
-    other_p = predict(DEFAULT_MODEL.confidence, confidence_inputs(other_top))
-    print(f"\nLogistic confidence over {', '.join(CONFIDENCE_FEATURES)} (fold 0 fit); trade-off on the full set:")
-    print("| min_confidence | own answered | other answered |\n|---|---|---|")
-    for thr in (0.2, 0.27, 0.35, 0.5, 0.6, 0.7):
-        print(f"| {thr} | {(own_p >= thr).mean():.3f} | {(other_p >= thr).mean():.3f} |")
+    print("\n## Abstention approaches: logistic over the signals, fitted on fold 0, cut for 95% own on fold 0\n")
+    print(
+        f"| {'signals':<62} | own f1 | oth f1 | own all | oth all |\n|{'-' * 64}|--------|--------|---------|---------|"
+    )
+    interactions = tuple(f"{a}*{b}" for i, a in enumerate(PREVIOUS) for b in PREVIOUS[i + 1 :])
+    rows: list[tuple[str, tuple[str, ...]]] = [(name, (name,)) for name in SIGNALS]
+    rows += [("previous: " + " + ".join(PREVIOUS), PREVIOUS)]
+    rows += [(f"previous + {name}", (*PREVIOUS, name)) for name in QPP + TERM_LEVEL + ("oov", "mass", "terms")]
+    rows += [
+        ("previous + all QPP", PREVIOUS + QPP),
+        ("previous + all term-level", PREVIOUS + TERM_LEVEL + ("oov",)),
+        ("previous + pairwise interactions", PREVIOUS + interactions),
+        ("previous, piecewise-linear (quartile hinges)", hinges(runs, PREVIOUS)),
+        (f"all {len(SIGNALS)} signals", SIGNALS),
+        ("all signals, piecewise-linear (quartile hinges)", hinges(runs, SIGNALS)),
+        ("shipped: " + " + ".join(CONFIDENCE_FEATURES), CONFIDENCE_FEATURES),
+        ("shipped + clarity + bm25", (*CONFIDENCE_FEATURES, "clarity", "bm25")),
+        ("shipped, piecewise-linear (quartile hinges)", hinges(runs, CONFIDENCE_FEATURES)),
+    ]
+    for label, names in rows:
+        r = approach(runs, names)
+        print(f"| {label[:62]:<62} | " + " | ".join(f"{v:6.3f}" for v in r.values()) + " |")
+
+    own_p, other_p = confidences(runs, DEFAULT_MODEL)
+    held = runs.fold == 1
+    print("\nShipped confidence (fold 0 fit): min_confidence trade-off, own / other answered")
+    print("| min_confidence | own (fold 1) | other (fold 1) | own (full) | other (full) |\n|---|---|---|---|---|")
+    for thr in (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8):
+        cells = [
+            (own_p[held] >= thr).mean(),
+            (other_p[held] >= thr).mean(),
+            (own_p >= thr).mean(),
+            (other_p >= thr).mean(),
+        ]
+        print(f"| {thr} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
     print(f"\n({time.perf_counter() - started:.0f} s)")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answers import FEATURES, AnswerEngine
+from bot.answers import FEATURES, SIGNALS, AnswerEngine
 from bot.corpus import Corpus, Document, Passage
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -90,23 +90,27 @@ class Runs:
     (24 leave-one-article-out indexes, rebuilt, so IDF is the one that smaller corpus really has).
     Candidates are kept in BM25 order: arrays are (questions, depth) for passages (pool indices,
     -1 when missing) and (questions, depth, features) for features. ``*_ranked`` is the engine's
-    own reranked top 10 and ``*_confidence`` its confidence, as shipped.
+    own reranked top 10, ``*_confidence`` its confidence, as shipped, and ``*_signals`` the
+    question's :data:`bot.answers.SIGNALS` (questions, signals; zeros when nothing matched), which
+    depend on the reranker of the engine that collected them.
     """
 
     own_passages: np.ndarray
     own_features: np.ndarray
     own_ranked: np.ndarray
     own_confidence: np.ndarray
+    own_signals: np.ndarray
     other_passages: np.ndarray
     other_features: np.ndarray
     other_ranked: np.ndarray
     other_confidence: np.ndarray
+    other_signals: np.ndarray
     gold: np.ndarray
     fold: np.ndarray
 
 
 def _run(engine: AnswerEngine, question: str, depth: int, keep: list[int] | None = None) -> tuple:
-    """One question: candidates in BM25 order with features, the reranked top 10, the confidence."""
+    """One question: candidates in BM25 order with features, the reranked top 10, the confidence, the signals."""
     ranking = engine.rank(question, depth)
     n_feat = len(FEATURES)
 
@@ -118,7 +122,8 @@ def _run(engine: AnswerEngine, question: str, depth: int, keep: list[int] | None
     feats = [list(c.features) for c in by_bm25] + [[0.0] * n_feat] * (depth - len(by_bm25))
     ranked = [pool_id(c.passage) for c in ranking.candidates[:10]]
     ranked += [-1] * (10 - len(ranked))
-    return passages, feats, ranked, ranking.confidence
+    signals = list(ranking.signals) if ranking.signals else [0.0] * len(SIGNALS)
+    return passages, feats, ranked, ranking.confidence, signals
 
 
 def collect(pool: Pool, make_engine: Callable[[tuple[Passage, ...]], AnswerEngine], depth: int = 30) -> Runs:
@@ -137,10 +142,12 @@ def collect(pool: Pool, make_engine: Callable[[tuple[Passage, ...]], AnswerEngin
         own_features=np.array([o[1] for o in own], dtype=np.float64),
         own_ranked=np.array([o[2] for o in own], dtype=np.int64),
         own_confidence=np.array([o[3] for o in own]),
+        own_signals=np.array([o[4] for o in own], dtype=np.float64),
         other_passages=np.array([o[0] for o in other], dtype=np.int64),
         other_features=np.array([o[1] for o in other], dtype=np.float64),
         other_ranked=np.array([o[2] for o in other], dtype=np.int64),
         other_confidence=np.array([o[3] for o in other]),
+        other_signals=np.array([o[4] for o in other], dtype=np.float64),
         gold=np.array([q.passage for q in pool.questions]),
         fold=np.array([q.fold for q in pool.questions]),
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.analysis import Analyzer
-from bot.answers import FEATURES, Answer, AnswerEngine, AnswerPolicy, RankedPassage
+from bot.answers import FEATURES, SIGNALS, Answer, AnswerEngine, AnswerPolicy, RankedPassage, confidence_input
 from bot.corpus import Corpus, Document
 from bot.search import BM25Index
 
@@ -181,3 +181,35 @@ def test_odd_questions_do_not_crash(engine: AnswerEngine, question: str) -> None
     if not engine.analyzer.analyze(question):
         assert not answer.answered and answer.reason == "empty"
     answer.to_json()
+
+
+def test_ranked_pages_through_every_passage_regardless_of_policy() -> None:
+    question = "Who engineered the Stockton and Darlington Railway?"
+    strict = make_engine(AnswerPolicy(min_confidence=1.0, related_ratio=1.0, max_passages=1))
+    loose = make_engine(AnswerPolicy(min_confidence=0.0, related_ratio=0.0, max_passages=9))
+    everything = loose.answer(question, top_k=9).passages
+    assert len(everything) >= 2
+    assert strict.ranked(question, 0, 9) == everything  # the policy does not cut the list
+    assert strict.ranked(question, 1, 1) == everything[1:2]
+    assert strict.ranked(question, 0, 2) + strict.ranked(question, 2, 7) == everything
+    assert strict.ranked(question, len(everything), 5) == ()
+    assert strict.ranked(question, 0, 0) == ()
+    assert strict.ranked("the of and", 0, 5) == ()
+    scores = [p.score for p in strict.ranked(question, 0, 9)]
+    assert scores == sorted(scores, reverse=True)
+    best = strict.ranked(question, 0, 1)[0]
+    assert best.highlight.sentence and "Stephenson" in best.passage.text
+
+
+def test_signals_and_confidence_inputs(engine: AnswerEngine) -> None:
+    ranking = engine.rank("Which town did lava from Etna destroy in 1928?")
+    assert len(ranking.signals) == len(SIGNALS)
+    named = dict(zip(SIGNALS, ranking.signals, strict=True))
+    assert named["coverage"] == ranking.candidates[0].features[FEATURES.index("coverage")]
+    assert 0.0 <= named["doc_share"] <= 1.0 and 0.0 < named["ratio"] <= 1.0
+    assert named["rare_passage"] == 1.0 and named["oov"] == 0.0
+    assert confidence_input("coverage*doc_share", named) == named["coverage"] * named["doc_share"]
+    assert confidence_input("coverage>2", named) == 0.0
+    unseen = dict(zip(SIGNALS, engine.rank("Etna zxqvw eruption").signals, strict=True))
+    assert unseen["oov"] == 1.0 and unseen["rare_idf"] == 1.0 and unseen["rare_passage"] == 0.0
+    assert engine.rank("zxqvw").signals == ()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import dataclasses
 import logging
 import re
@@ -58,11 +57,8 @@ class Reply:
 
 
 def more_passages(engine: Engine, question: str, offset: int, count: int) -> tuple[RankedPassage, ...]:
-    """Ranked passages ``offset`` .. ``offset + count - 1`` for a question, whether or not it was
-    answered (the answer engine's policy is relaxed to return every ranked passage)."""
-    relaxed = copy.copy(engine.answers)  # shares the index and caches; only the policy differs
-    relaxed.policy = dataclasses.replace(engine.answers.policy, related_ratio=0.0, max_passages=offset + count)
-    return relaxed.answer(question, offset + count).passages[offset:]
+    """Ranked passages ``offset`` .. ``offset + count - 1`` for a question, whether or not it was answered."""
+    return engine.answers.ranked(question, offset, count)
 
 
 # Discord markup that is not part of what is asked: user/role/channel mentions, @everyone/@here,
