@@ -34,6 +34,8 @@ log = logging.getLogger("summitbot.discord.questions")
 MORE_PAGE = 3
 MORE_MAX_RANK = 15
 VOTE_WAIT_SECONDS = 1.5  # leaves time to answer within Discord's 3 s
+#: Put on a question refused by the cooldown after the window's written notice has gone out.
+COOLDOWN_REACTION = "\N{HOURGLASS WITH FLOWING SAND}"
 
 
 @dataclass
@@ -177,8 +179,10 @@ class Questions(commands.Cog):
     async def _answer_message(self, message: discord.Message, question: str) -> None:
         verdict = self.bot.cooldown.hit(message.author.id)
         if not verdict.allowed:
-            if verdict.first_refusal:  # one notice per cooldown window, never one per message
+            if verdict.first_refusal:  # one written notice per cooldown window, never one per message
                 await self._reply(message, Reply(content=self._wait_notice(verdict.retry_after)))
+            else:  # later questions in the window get a quiet reaction, so none goes unacknowledged
+                await self._react(message, COOLDOWN_REACTION)
             return
         if not question:
             hint = "Ask me a question about my sources, for example: *What did the summit agree?* (or try `/help`)."
@@ -195,6 +199,14 @@ class Questions(commands.Cog):
             channel_id=message.channel.id,
         )
         await self._deliver(message, question, reply)
+
+    @staticmethod
+    async def _react(message: discord.Message, emoji: str) -> None:
+        """Add a reaction; a channel that forbids reactions only costs the acknowledgement."""
+        try:
+            await message.add_reaction(emoji)
+        except discord.HTTPException as exc:
+            log.debug("could not react to message %s: %s", message.id, exc)
 
     async def _reply(self, message: discord.Message, reply: Reply) -> discord.Message:
         return await message.reply(mention_author=False, **reply.kwargs())
