@@ -38,3 +38,17 @@ def test_every_documented_subcommand_exists() -> None:
     subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert documented <= set(subparsers.choices)
     assert {"ask", "summary", "check", "stats", "run", "sync"} <= documented
+
+
+def test_tests_named_in_the_promises_exist() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## What the bot promises") :]
+    named: list[tuple[str, str]] = []
+    current = None
+    for match in re.finditer(r"(tests/\w+\.py)?::(\w+)", section):
+        current = match.group(1) or current
+        assert current is not None
+        named.append((current, match.group(2)))
+    assert len(named) > 20
+    for path, test in named:
+        assert re.search(rf"def {test}\b", (REPO / path).read_text(encoding="utf-8")), f"{path}::{test}"
