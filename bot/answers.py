@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections import Counter, OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import compress, count, pairwise
 from threading import Lock
 from typing import Any
 
@@ -36,7 +38,7 @@ import numpy as np
 
 from bot.analysis import Analyzer
 from bot.corpus import Passage
-from bot.search import BM25Index
+from bot.search import _BYTE_TABLE, _DOT_LETTER, _LONE_APOSTROPHE, BM25Index, _fast_splitter
 from bot.sentences import sentence_spans
 
 # How many BM25 candidates the reranker reorders, and the proximity window (in analysed terms).
@@ -80,6 +82,7 @@ _WANTS_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")
+_MATCH_GROUP = re.Match.group
 
 
 @dataclass(frozen=True)
@@ -204,12 +207,42 @@ class Ranking:
 
 @dataclass(frozen=True)
 class _PassageTerms:
-    """A passage analysed sentence by sentence (computed on demand and cached)."""
+    """A passage analysed sentence by sentence (computed on demand and cached).
+
+    ``terms`` are the analysed terms of every sentence in order (each sentence as
+    :meth:`Analyzer.analyze` gives it); sentence ``k`` holds ``terms[starts[k]:starts[k + 1]]``.
+    """
 
     spans: tuple[tuple[int, int], ...]
-    sentence_sets: tuple[frozenset[str], ...]
     terms: tuple[str, ...]
-    term_set: frozenset[str]
+    starts: tuple[int, ...]
+
+    @property
+    def sentence_sets(self) -> tuple[frozenset[str], ...]:
+        """Each sentence's distinct terms."""
+        ends = (*self.starts[1:], len(self.terms))
+        return tuple(frozenset(self.terms[a:b]) for a, b in zip(self.starts, ends, strict=True))
+
+    @property
+    def term_set(self) -> frozenset[str]:
+        """The passage's distinct terms."""
+        return frozenset(self.terms)
+
+
+class _SurfaceTerms(dict):
+    """Surface word -> its term (None for a stopword), resolved by ``term_of`` on first lookup."""
+
+    _MAX = 1_000_000
+
+    def __init__(self, term_of: Callable[[Any], str | None]) -> None:
+        super().__init__()
+        self.term_of = term_of
+
+    def __missing__(self, surface: bytes | str) -> str | None:
+        term = self.term_of(surface)
+        if len(self) < self._MAX:
+            self[surface] = term
+        return term
 
 
 @dataclass(frozen=True)
@@ -222,6 +255,9 @@ class Query:
     bm25_max: float  # the score of a passage holding every term at saturation
     wants_number: bool  # "how many", "when", "what year": the answer is likely a number or a date
     specific: frozenset[str] = frozenset()  # rarer than the median term, or capitalised mid-question
+    # adjacent distinct question terms (bigrams): kept as built, so that sums over them add in one order
+    pairs: AbstractSet[tuple[str, str]] = frozenset()
+    pairs_total: float = 0.0  # their weight: sum of both terms' weights over the pairs
 
 
 def term_weights(terms: list[str] | tuple[str, ...], index: BM25Index) -> dict[str, float]:
@@ -240,30 +276,40 @@ def coverage(query_terms: list[str], passage_terms: set[str] | frozenset[str], i
 
 def _window_share(terms: tuple[str, ...], weights: dict[str, float], total: float, width: int) -> float:
     """The largest share of question weight whose distinct terms all fall in ``width`` consecutive terms."""
-    hits = [(i, t) for i, t in enumerate(terms) if t in weights]
+    return _window_hits([(i, t) for i, t in enumerate(terms) if t in weights], weights, total, width)
+
+
+def _window_hits(hits: list[tuple[int, str]], weights: dict[str, float], total: float, width: int) -> float:
+    """:func:`_window_share` from the question terms' (position, term) hits in the passage."""
     if not hits:
         return 0.0
     best = 0.0
-    inside: Counter[str] = Counter()
+    inside: dict[str, int] = {}
     mass = 0.0
     lo = 0
     for i, term in hits:
-        if inside[term] == 0:
+        n = inside.get(term, 0)
+        if n == 0:
             mass += weights[term]
-        inside[term] += 1
+        inside[term] = n + 1
         while hits[lo][0] <= i - width:
             old = hits[lo][1]
             inside[old] -= 1
             if inside[old] == 0:
                 mass -= weights[old]
             lo += 1
-        best = max(best, mass)
+        if mass > best:
+            best = mass
     return best / total
+
+
+def _question_pairs(query: tuple[str, ...]) -> set[tuple[str, str]]:
+    return {(a, b) for a, b in pairwise(query) if a != b}
 
 
 def _bigram_share(query: tuple[str, ...], terms: tuple[str, ...], weights: dict[str, float]) -> float:
     """IDF-weighted share of the question's adjacent term pairs that occur adjacent in the passage."""
-    pairs = {(a, b) for a, b in pairwise(query) if a != b}
+    pairs = _question_pairs(query)
     if not pairs:
         return 0.0
     present = set(pairwise(terms)) & pairs
@@ -330,6 +376,11 @@ class AnswerEngine:
         seen = index.idf[index.df > 0]
         self._median_idf = float(np.median(seen)) if seen.size else 0.0
         self._oov_idf = math.log(index.n_docs + 0.5) - math.log(0.5)
+        # Sentences are analysed with the index builder's byte splitter where it applies (same words
+        # as the analyzer's pattern), and surface words are mapped to terms by a C-level dict lookup.
+        self._split = _fast_splitter(analyzer)
+        self._surface_terms = _SurfaceTerms(lambda raw: analyzer.term_of(raw.decode("utf-8")))
+        self._word_terms = _SurfaceTerms(analyzer.term_of)
 
     def _passage_terms(self, i: int) -> _PassageTerms:
         """Sentence spans and analysed terms of passage ``i`` (least-recently-used cache)."""
@@ -338,38 +389,127 @@ class AnswerEngine:
             if found is not None:
                 self._cache.move_to_end(i)
                 return found
-        text = self.passages[i].text
-        spans = sentence_spans(text) or ((0, len(text)),)
-        analyze = self.analyzer.analyze
-        sentences = [analyze(text[a:b]) for a, b in spans]
-        terms = tuple(t for s in sentences for t in s)
-        info = _PassageTerms(spans, tuple(frozenset(s) for s in sentences), terms, frozenset(terms))
+        info = self._analyse_passage(self.passages[i].text)
         with self._lock:
             self._cache[i] = info
             if len(self._cache) > self._CACHE_SIZE:
                 self._cache.popitem(last=False)
         return info
 
+    def _analyse_passage(self, text: str) -> _PassageTerms:
+        """Each sentence's terms exactly as ``analyzer.analyze(sentence)`` gives them, concatenated."""
+        spans = sentence_spans(text) or ((0, len(text)),)
+        analyzer = self.analyzer
+        lookup = self._surface_terms.__getitem__
+        is_shouting, phrases = analyzer.is_shouting, analyzer.phrases
+        terms: list[str] = []
+        starts: list[int] = []
+        whole = self._translated(text, spans)
+        if whole is not None:
+            # Every sentence is a slice of the passage's separator-translated bytes.
+            for a, b in spans:
+                starts.append(len(terms))
+                words = whole[a:b]
+                if words.isupper() and is_shouting(text[a:b]):
+                    words = words.lower()
+                found = list(filter(None, map(lookup, words.split())))
+                terms += found
+                if phrases:
+                    terms += [c for _, _, c in analyzer.phrase_matches(found)]
+            return _PassageTerms(spans, tuple(terms), tuple(starts))
+        split = self._split
+        for a, b in spans:
+            starts.append(len(terms))
+            sentence = text[a:b]
+            words = split(sentence, is_shouting(sentence)) if split is not None else None
+            if words is None:
+                terms += analyzer.analyze(sentence)
+                continue
+            found = list(filter(None, map(lookup, words)))
+            terms += found
+            if phrases:
+                terms += [c for _, _, c in analyzer.phrase_matches(found)]
+        return _PassageTerms(spans, tuple(terms), tuple(starts))
+
+    def _translated(self, text: str, spans: tuple[tuple[int, int], ...]) -> bytes | None:
+        """An ASCII passage as the byte splitter sees it (separators as spaces), when its sentences'
+        words are exactly the slices' words: no dotted acronym, and whitespace around every sentence.
+        """
+        if self._split is None or not text.isascii():
+            return None
+        raw = text.encode("ascii")
+        if b"." in raw and _DOT_LETTER.search(raw):
+            return None
+        n = len(text)
+        for a, b in spans:
+            if (a > 0 and not text[a - 1].isspace()) or (b < n and not text[b].isspace()):
+                return None
+        if b"'" in raw:
+            raw = _LONE_APOSTROPHE.sub(b" ", raw)
+        return raw.translate(_BYTE_TABLE)
+
     def features(self, query: Query, bm25: float, i: int) -> tuple[tuple[float, ...], int]:
         """The per-passage reranking features of passage ``i`` (``document`` left 0), and its best sentence."""
+        feats, best_sent, _ = self._features(query, bm25, i)
+        return feats, best_sent
+
+    def _features(self, query: Query, bm25: float, i: int) -> tuple[tuple[float, ...], int, set[str]]:
+        """:meth:`features` and the question terms that passage ``i`` contains.
+
+        Every feature depends only on where the question's terms occur, so the passage's terms are
+        scanned once (in C) for those positions and the rest is done on the few hits.
+        """
         info = self._passage_terms(i)
         weights, total = query.weights, query.total
-        cov = sum(w for t, w in weights.items() if t in info.term_set) / total
-        masses = [sum(w for t, w in weights.items() if t in sentence) for sentence in info.sentence_sets]
-        best_sent = max(range(len(masses)), key=lambda k: (masses[k], -k))
-        sent = masses[best_sent] / total
-        pair = sent
-        for k in range(len(info.sentence_sets) - 1):
-            both = info.sentence_sets[k] | info.sentence_sets[k + 1]
-            pair = max(pair, sum(w for t, w in weights.items() if t in both) / total)
-        window = _window_share(info.terms, weights, total, WINDOW)
-        bigrams = _bigram_share(query.terms, info.terms, weights)
+        terms = info.terms
+        positions = list(compress(count(), map(weights.__contains__, terms)))
+        hits = [(p, terms[p]) for p in positions]
+        present = {t for _, t in hits}
+        cov = sum(w for t, w in weights.items() if t in present) / total
+        # Question terms per sentence (only sentences with a hit; the others weigh 0).
+        starts = info.starts
+        by_sentence: dict[int, set[str]] = {}
+        for p, t in hits:
+            k = bisect_right(starts, p) - 1
+            found = by_sentence.get(k)
+            if found is None:
+                by_sentence[k] = {t}
+            else:
+                found.add(t)
+        best_sent, best_mass = 0, 0.0
+        pair = 0.0
+        if by_sentence:
+            masses = {k: sum(w for t, w in weights.items() if t in found) for k, found in by_sentence.items()}
+            for k, mass in masses.items():
+                if mass > best_mass or (mass == best_mass and k < best_sent):
+                    best_sent, best_mass = k, mass
+            last = len(starts) - 1
+            for k, found in by_sentence.items():
+                if k > 0 and k - 1 not in by_sentence:  # (k - 1, k) where only k has hits
+                    pair = max(pair, masses[k])
+                if k < last:
+                    after = by_sentence.get(k + 1)
+                    if after is None:
+                        pair = max(pair, masses[k])
+                    else:
+                        both = found | after
+                        pair = max(pair, sum(w for t, w in weights.items() if t in both))
+        sent = best_mass / total
+        pair = max(sent, pair / total) if len(starts) > 1 else sent
+        window = _window_hits(hits, weights, total, WINDOW)
+        bigrams = 0.0
+        if query.pairs_total > 0 and len(hits) > 1:
+            pairs = query.pairs
+            adjacent = {(t, hits[n + 1][1]) for n, (p, t) in enumerate(hits[:-1]) if hits[n + 1][0] == p + 1}
+            present_pairs = {pp for pp in pairs if pp in adjacent}
+            if present_pairs:
+                bigrams = sum(weights[a] + weights[b] for a, b in present_pairs) / query.pairs_total
         number = 0.0
         if query.wants_number:
             a, b = info.spans[best_sent]
             number = 1.0 if _DIGIT.search(self.passages[i].text, a, b) else 0.0
         bm25_share = bm25 / query.bm25_max if query.bm25_max > 0 else 0.0
-        return (bm25_share, cov, sent, window, bigrams, number, pair, 0.0), best_sent
+        return (bm25_share, cov, sent, window, bigrams, number, pair, 0.0), best_sent, present
 
     def query(self, question: str) -> Query:
         """Analyse a question and weigh its terms against this corpus."""
@@ -391,7 +531,18 @@ class AnswerEngine:
                     if term is not None:
                         capitalised.add(term)
         specific = frozenset(t for t, w in weights.items() if t in capitalised or w > self._median_idf)
-        return Query(terms, weights, total if total > 0 else 1.0, bm25_max, wants_number, specific)
+        pairs = _question_pairs(terms)
+        pairs_total = sum(weights[a] + weights[b] for a, b in pairs)
+        return Query(
+            terms,
+            weights,
+            total if total > 0 else 1.0,
+            bm25_max,
+            wants_number,
+            specific,
+            pairs,
+            pairs_total if pairs_total > 0 else 0.0,
+        )
 
     def rank(self, question: str, depth: int | None = None) -> Ranking:
         """BM25's best ``depth`` passages, reranked, with the confidence that the best one answers."""
@@ -401,22 +552,27 @@ class AnswerEngine:
         hits = self.index.top(query.terms, depth or self.depth)
         if not hits:
             return Ranking(query.terms, (), 0.0)
-        rows = [(i, score, *self.features(query, score, i)) for i, score in hits]
-        # Document feature: how much of the question the candidates of the same document cover together.
+        passages = self.passages
+        rows = [(i, score, passages[i].document.id, *self._features(query, score, i)) for i, score in hits]
+        # Document feature: how much of the question the candidates of the same document cover together
+        # (only the question's terms count, so the union of the terms each candidate has is enough).
         union: dict[str, set[str]] = {}
-        for i, *_ in rows:
-            union.setdefault(self.passages[i].document.id, set()).update(self._passage_terms(i).term_set)
-        doc_cov = {
-            doc: sum(w for t, w in query.weights.items() if t in terms) / query.total for doc, terms in union.items()
-        }
+        for _, _, doc, _, _, present in rows:
+            found = union.get(doc)
+            if found is None:
+                union[doc] = set(present)
+            else:
+                found |= present
+        weights, total = query.weights, query.total
+        doc_cov = {doc: sum(w for t, w in weights.items() if t in terms) / total for doc, terms in union.items()}
         coef = self.model.rerank
         candidates = []
-        for i, score, feats, best_sent in rows:
-            full = (*feats[:-1], doc_cov[self.passages[i].document.id])
+        for i, score, doc, feats, best_sent, _ in rows:
+            full = (*feats[:-1], doc_cov[doc])
             rerank = sum(c * f for c, f in zip(coef, full, strict=True))
             candidates.append(Candidate(i, score, full, rerank, best_sent))
         candidates.sort(key=lambda c: (-c.score, -c.bm25, c.passage))
-        signals = self.signals(query, hits, candidates)
+        signals = self.signals(query, hits, candidates, {row[0]: row[5] for row in rows})
         return Ranking(query.terms, tuple(candidates), self.confidence(signals), signals)
 
     def _document_has(self, term: str, doc: str) -> bool:
@@ -435,11 +591,16 @@ class AnswerEngine:
         return False
 
     def signals(
-        self, query: Query, hits: list[tuple[int, float]], candidates: list[Candidate] | tuple[Candidate, ...]
+        self,
+        query: Query,
+        hits: list[tuple[int, float]],
+        candidates: list[Candidate] | tuple[Candidate, ...],
+        present: Mapping[int, set[str] | frozenset[str]] | None = None,
     ) -> tuple[float, ...]:
         """The question's :data:`SIGNALS`, from BM25's hits (in BM25 order) and the reranked candidates.
 
         Only the top-k lists, the question's terms and their postings are read: no corpus scan.
+        ``present`` may give, for hit passages, the question terms each contains (or all its terms).
 
         * ``nqc``: standard deviation of the top ``QPP_DEPTH`` BM25 scores / the question's ceiling;
         * ``wig``: (mean top-k score - the expected score of a random passage) / ceiling / sqrt(terms);
@@ -473,7 +634,12 @@ class AnswerEngine:
         # A passage holding a term once, at average length, scores its IDF for it; df / n passages hold it.
         expected = sum(max(index.idf_of(t), 0.0) * index.df[index.vocab[t]] / n for t in distinct)
         wig = (mean - expected) / ceiling / math.sqrt(max(len(weights), 1))
-        sets = [self._passage_terms(i).term_set for i, _ in top]
+
+        def terms_of(i: int) -> set[str] | frozenset[str]:
+            found = present.get(i) if present is not None else None
+            return found if found is not None else self._passage_terms(i).term_set
+
+        sets = [terms_of(i) for i, _ in top]
         clarity = 0.0
         for t in distinct:
             p_top = (sum(t in s for s in sets) + 0.5) / (k + 1.0)
@@ -486,7 +652,7 @@ class AnswerEngine:
         pool_mass = sum(max(s, 0.0) for _, s in pool)
         doc_mass = sum(max(s, 0.0) for i, s in pool if self.passages[i].document.id == doc)
         doc_share = doc_mass / pool_mass if pool_mass > 0 else 0.0
-        best_terms = self._passage_terms(best).term_set
+        best_terms = terms_of(best)
         in_doc = {t: t in best_terms or self._document_has(t, doc) for t in weights}
         rare = max(weights, key=lambda t: (weights[t], t))
         rare_idf = weights[rare] / self._oov_idf if self._oov_idf > 0 else 0.0
@@ -535,17 +701,37 @@ class AnswerEngine:
             masses = [sum(w for t, w in weights.items() if t in s) for s in info.sentence_sets]
             sentence = max(range(len(masses)), key=lambda k: (masses[k], -k)) if masses else 0
         start, end = info.spans[sentence]
-        tokens = [t for t in self.analyzer.tokens(text) if t.term in query_terms]
+        matched = self._matched_spans(text, query_terms)
         words: list[str] = []
         word_spans: list[tuple[int, int]] = []
-        for tok in sorted(tokens, key=lambda t: (t.start, -t.end)):
-            if any(a <= tok.start and tok.end <= b for a, b in word_spans):
+        nested = bool(self.analyzer.phrases)  # only alias phrases overlap other tokens
+        for a, b in matched:
+            if nested and any(x <= a and b <= y for x, y in word_spans):
                 continue
-            word_spans.append((tok.start, tok.end))
-            word = text[tok.start : tok.end]
+            word_spans.append((a, b))
+            word = text[a:b]
             if word not in words:
                 words.append(word)
         return Highlight(text[start:end], start, end, tuple(words), tuple(word_spans))
+
+    def _matched_spans(self, text: str, query_terms: AbstractSet[str]) -> list[tuple[int, int]]:
+        """(start, end) of each token of ``text`` whose term is a question term, as from
+        :meth:`Analyzer.tokens` (alias phrases included), sorted by start, longest first."""
+        analyzer = self.analyzer
+        matches = list(analyzer.pattern.finditer(text))
+        surfaces = map(_MATCH_GROUP, matches)
+        if analyzer.is_shouting(text):
+            surfaces = map(str.lower, surfaces)
+        terms = list(map(self._word_terms.__getitem__, surfaces))
+        found = [matches[k].span() for k in compress(count(), map(query_terms.__contains__, terms))]
+        if analyzer.phrases:
+            kept = [k for k, t in enumerate(terms) if t is not None]
+            sequence = [terms[k] for k in kept]
+            for i, j, canonical in analyzer.phrase_matches(sequence):
+                if canonical in query_terms:
+                    found.append((matches[kept[i]].start(), matches[kept[j - 1]].end()))
+            found.sort(key=lambda span: (span[0], -span[1]))
+        return found
 
     def ranked(self, question: str, offset: int, count: int) -> tuple[RankedPassage, ...]:
         """Ranked passages ``offset`` .. ``offset + count - 1``, whatever the answer policy says.

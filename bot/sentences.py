@@ -25,24 +25,28 @@ def sentence_spans(text: str, language: str = "en") -> tuple[tuple[int, int], ..
     """(start, end) of each sentence of ``text``, in order, without surrounding whitespace."""
     spans: list[tuple[int, int]] = []
     pos = 0
+    find = text.find
+    title = _TITLE_BEFORE_NAME.search
     for piece in segment(language, text):
         stripped = piece.strip()
         if not stripped:
             pos += len(piece)
             continue
-        start = text.find(stripped, pos)
+        start = find(stripped, pos)
         if start < 0:  # the segmenter changed the text: fall back to the running position
             start = pos
         end = start + len(stripped)
+        # A break right after a title is undone. The pattern reads only the last 8 characters (the
+        # longest title, "Messrs.", and the one before it), so only the previous sentence's tail is
+        # searched; a tail that starts mid-sentence is too long for its "^" to reach a title.
+        if spans:
+            a, b = spans[-1]
+            if text[b - 1] == "." and title(text[max(a, b - 10) : b]):
+                spans[-1] = (a, end)
+                pos = end
+                continue
         spans.append((start, end))
         pos = end
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and _TITLE_BEFORE_NAME.search(text[merged[-1][0] : merged[-1][1]]):
-            merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    spans = merged
     if not spans and text.strip():
         start = len(text) - len(text.lstrip())
         spans.append((start, len(text.rstrip())))

@@ -213,3 +213,35 @@ def test_signals_and_confidence_inputs(engine: AnswerEngine) -> None:
     unseen = dict(zip(SIGNALS, engine.rank("Etna zxqvw eruption").signals, strict=True))
     assert unseen["oov"] == 1.0 and unseen["rare_idf"] == 1.0 and unseen["rare_passage"] == 0.0
     assert engine.rank("zxqvw").signals == ()
+
+
+HARD_PASSAGES = [
+    "THE UNITED STATES AND NATO AGREED. US officials said so. The U.S. did not sign.",
+    "Rock 'n' roll is the dogs' bones. 'Tis O'Neil's café, naïve — “quoted”. It's 3.5% now!",
+    "China’s Global AI Governance Initiative was backed by the European Union. The EU agreed.",
+    "AI SAFETY SUMMIT IN PARIS NOW. Dr. Who met Prof. Xu. The end.Next one starts here",
+    "Plain text with no punctuation at all",
+]
+
+
+@pytest.mark.parametrize("aliases", [False, True])
+def test_sentence_terms_and_highlights_match_the_analyzer(aliases: bool) -> None:
+    """The reranker's per-sentence terms are ``analyzer.analyze(sentence)``; highlight spans are ``tokens``."""
+    from bot.analysis import AliasTable
+    from bot.sentences import sentence_spans
+
+    table = AliasTable([["United States", "U.S.", "US", "America"], ["European Union", "EU"]]) if aliases else None
+    analyzer = Analyzer(table)
+    index = BM25Index.from_texts(HARD_PASSAGES, analyzer)
+    engine = AnswerEngine((), analyzer, index)
+    for text in HARD_PASSAGES:
+        spans = sentence_spans(text) or ((0, len(text)),)
+        info = engine._analyse_passage(text)
+        ends = (*info.starts[1:], len(info.terms))
+        got = [list(info.terms[a:b]) for a, b in zip(info.starts, ends, strict=True)]
+        assert got == [analyzer.analyze(text[a:b]) for a, b in spans]
+        terms = set(info.terms)
+        expected = sorted(
+            ((t.start, t.end) for t in analyzer.tokens(text) if t.term in terms), key=lambda s: (s[0], -s[1])
+        )
+        assert engine._matched_spans(text, terms) == expected
