@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import Stemmer
 import yaml
@@ -42,6 +43,30 @@ _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´":
 _WORD = r"[^\W_]+(?:['’][^\W_]+)*"
 # Single letters joined by dots: U.S., U.N., e.g. -- one token, not two one-letter words.
 _DOTTED = r"(?<![^\W_])[^\W\d_](?:\.[^\W\d_])+\.?"
+
+
+# The byte fast path (see :meth:`Analyzer.byte_words`): ASCII letters and digits stay, as do the
+# apostrophe (a joiner) and every byte of a multi-byte UTF-8 character (which, once checked, is a
+# letter or digit); any other ASCII byte separates words.
+_BYTE_TABLE = bytes(c if (c < 128 and chr(c).isalnum()) or c == 39 or c >= 128 else 32 for c in range(256))
+# Common non-ASCII punctuation and spaces, which separate words just like ASCII punctuation.
+_UNICODE_SEPARATORS = tuple(
+    "\u00a0\u00ab\u00bb\u00b7\u2010\u2011\u2012\u2013\u2014\u2015\u2018\u201c\u201d\u201e\u2022\u2026"
+    "\u2009\u200a\u202f\u2032\u2033\u00a7\u00b0\u20ac\u00a3"
+)
+# A non-ASCII character that is not a letter or digit (not safe for the byte path).
+_NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w]")
+# A dot followed by a letter: a possible dotted acronym ("U.S."), which only the regex handles.
+_DOT_LETTER = re.compile(rb"\.[A-Za-z\x80-\xff]")
+# An apostrophe that does not join two word characters is a separator.
+_LONE_APOSTROPHE = re.compile(rb"(?<![A-Za-z0-9\x80-\xff])'|'(?![A-Za-z0-9\x80-\xff])")
+
+
+def _separated(raw: bytes) -> bytes:
+    """``raw`` with every byte that separates words turned into a space."""
+    if b"'" in raw:
+        raw = _LONE_APOSTROPHE.sub(b" ", raw)
+    return raw.translate(_BYTE_TABLE)
 
 
 class AliasError(ValueError):
@@ -122,6 +147,25 @@ class AliasTable:
         return cls(groups)
 
 
+class SurfaceCache(dict):
+    """Surface word -> a value computed by ``resolve`` on first lookup (at most ``max_size`` kept).
+
+    Its ``__getitem__`` runs in C for words already seen, so ``map(cache.__getitem__, words)``
+    turns a passage's words into terms or term ids without a Python call per word.
+    """
+
+    def __init__(self, resolve: Callable[[Any], Any], max_size: int | None = None) -> None:
+        super().__init__()
+        self.resolve = resolve
+        self.max_size = max_size
+
+    def __missing__(self, surface: Any) -> Any:
+        value = self.resolve(surface)
+        if self.max_size is None or len(self) < self.max_size:
+            self[surface] = value
+        return value
+
+
 class Analyzer:
     """Turns text into terms. One instance per corpus (it caches per surface word).
 
@@ -196,6 +240,44 @@ class Analyzer:
             return alias
         stem = self._stemmer.stemWord(folded)
         return self._word_alias.get(stem, stem)
+
+    def byte_words(self, text: str, shouting: bool) -> list[bytes] | None:
+        """The words :attr:`pattern` finds in ``text`` (lower-cased if ``shouting``), as UTF-8 bytes.
+
+        A C-level split (``bytes.translate`` + ``split``) that is several times faster than the
+        regex, for bulk indexing. None when only the regex can tell: a possible dotted acronym
+        ("U.S."), an unusual non-ASCII character, or non-ASCII shouting. Feed the words to
+        :meth:`term_of` after decoding; the terms are those :meth:`analyze` gives.
+        """
+        if text.isascii():
+            raw = text.encode("ascii")
+            if shouting:
+                raw = raw.lower()
+        else:
+            if shouting:
+                return None
+            for sep in _UNICODE_SEPARATORS:
+                if sep in text:
+                    text = text.replace(sep, " ")
+            if "’" in text:
+                text = text.replace("’", "'")  # the same joiner for the pattern and the same term
+            if _NON_ASCII_NON_WORD.search(text):
+                return None
+            raw = text.encode("utf-8")
+        if b"." in raw and _DOT_LETTER.search(raw):
+            return None
+        return _separated(raw).split()
+
+    def ascii_separated(self, text: str) -> bytes | None:
+        """An ASCII ``text`` as bytes with word separators turned into spaces, so that any slice
+        between whitespace splits into the words :attr:`pattern` finds there; None for non-ASCII
+        text or a possible dotted acronym."""
+        if not text.isascii():
+            return None
+        raw = text.encode("ascii")
+        if b"." in raw and _DOT_LETTER.search(raw):
+            return None
+        return _separated(raw)
 
     @staticmethod
     def is_shouting(text: str) -> bool:

@@ -27,7 +27,7 @@ import math
 import re
 from bisect import bisect_right
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import compress, count, pairwise
@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.analysis import Analyzer
+from bot.analysis import Analyzer, SurfaceCache
 from bot.corpus import Passage
-from bot.search import _BYTE_TABLE, _DOT_LETTER, _LONE_APOSTROPHE, BM25Index, _fast_splitter
+from bot.search import BM25Index
 from bot.sentences import sentence_spans
 
 # How many BM25 candidates the reranker reorders, and the proximity window (in analysed terms).
@@ -229,22 +229,6 @@ class _PassageTerms:
         return frozenset(self.terms)
 
 
-class _SurfaceTerms(dict):
-    """Surface word -> its term (None for a stopword), resolved by ``term_of`` on first lookup."""
-
-    _MAX = 1_000_000
-
-    def __init__(self, term_of: Callable[[Any], str | None]) -> None:
-        super().__init__()
-        self.term_of = term_of
-
-    def __missing__(self, surface: bytes | str) -> str | None:
-        term = self.term_of(surface)
-        if len(self) < self._MAX:
-            self[surface] = term
-        return term
-
-
 @dataclass(frozen=True)
 class Query:
     """An analysed question: its terms, their weights (and total), its BM25 ceiling, its answer type."""
@@ -378,9 +362,8 @@ class AnswerEngine:
         self._oov_idf = math.log(index.n_docs + 0.5) - math.log(0.5)
         # Sentences are analysed with the index builder's byte splitter where it applies (same words
         # as the analyzer's pattern), and surface words are mapped to terms by a C-level dict lookup.
-        self._split = _fast_splitter(analyzer)
-        self._surface_terms = _SurfaceTerms(lambda raw: analyzer.term_of(raw.decode("utf-8")))
-        self._word_terms = _SurfaceTerms(analyzer.term_of)
+        self._surface_terms = SurfaceCache(lambda raw: analyzer.term_of(raw.decode("utf-8")), 1_000_000)
+        self._word_terms = SurfaceCache(analyzer.term_of, 1_000_000)
 
     def _passage_terms(self, i: int) -> _PassageTerms:
         """Sentence spans and analysed terms of passage ``i`` (least-recently-used cache)."""
@@ -417,11 +400,11 @@ class AnswerEngine:
                 if phrases:
                     terms += [c for _, _, c in analyzer.phrase_matches(found)]
             return _PassageTerms(spans, tuple(terms), tuple(starts))
-        split = self._split
+        split = analyzer.byte_words
         for a, b in spans:
             starts.append(len(terms))
             sentence = text[a:b]
-            words = split(sentence, is_shouting(sentence)) if split is not None else None
+            words = split(sentence, is_shouting(sentence))
             if words is None:
                 terms += analyzer.analyze(sentence)
                 continue
@@ -435,18 +418,14 @@ class AnswerEngine:
         """An ASCII passage as the byte splitter sees it (separators as spaces), when its sentences'
         words are exactly the slices' words: no dotted acronym, and whitespace around every sentence.
         """
-        if self._split is None or not text.isascii():
-            return None
-        raw = text.encode("ascii")
-        if b"." in raw and _DOT_LETTER.search(raw):
+        separated = self.analyzer.ascii_separated(text)
+        if separated is None:
             return None
         n = len(text)
         for a, b in spans:
             if (a > 0 and not text[a - 1].isspace()) or (b < n and not text[b].isspace()):
                 return None
-        if b"'" in raw:
-            raw = _LONE_APOSTROPHE.sub(b" ", raw)
-        return raw.translate(_BYTE_TABLE)
+        return separated
 
     def features(self, query: Query, bm25: float, i: int) -> tuple[tuple[float, ...], int]:
         """The per-passage reranking features of passage ``i`` (``document`` left 0), and its best sentence."""

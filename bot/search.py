@@ -18,15 +18,14 @@ index itself is one in-place sort of int64 ``(term, passage)`` keys.
 from __future__ import annotations
 
 import math
-import re
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from bot.analysis import Analyzer
+from bot.analysis import Analyzer, SurfaceCache
 
 
 @dataclass(frozen=True)
@@ -134,9 +133,9 @@ class BM25Index:
                 tid = vocab[term] = len(vocab)
             return tid
 
-        by_text = _Surfaces(term_id)
-        by_bytes = _Surfaces(lambda raw: term_id(raw.decode("utf-8")))
-        split = _fast_splitter(analyzer)
+        by_text = SurfaceCache(term_id)
+        by_bytes = SurfaceCache(lambda raw: term_id(raw.decode("utf-8")))
+        split = analyzer.byte_words
         findall = analyzer.pattern.findall
         is_shouting = analyzer.is_shouting
         ids = array("i")
@@ -145,7 +144,7 @@ class BM25Index:
         for text in texts:
             before = len(ids)
             shouting = is_shouting(text)
-            words = split(text, shouting) if split is not None else None
+            words = split(text, shouting)
             if words is not None:
                 ids.extend(map(get_bytes, words))
             elif shouting:
@@ -272,72 +271,6 @@ class _Vocab(dict):
     def __missing__(self, term: str) -> int:
         tid = self[term] = len(self)
         return tid
-
-
-class _Surfaces(dict):
-    """surface word -> term id (-1 for a stopword), filled on first lookup by ``resolve``."""
-
-    def __init__(self, resolve: Callable) -> None:
-        super().__init__()
-        self.resolve = resolve
-
-    def __missing__(self, surface: str | bytes) -> int:
-        tid = self[surface] = self.resolve(surface)
-        return tid
-
-
-# The tokenizer pattern the byte fast path reproduces; any other pattern disables it.
-_KNOWN_PATTERN = r"(?<![^\W_])[^\W\d_](?:\.[^\W\d_])+\.?" + "|" + r"[^\W_]+(?:['’][^\W_]+)*"
-# ASCII letters and digits stay, as do the apostrophe (a joiner) and every byte of a multi-byte
-# UTF-8 character (which, once checked, is a letter or digit); any other ASCII byte separates words.
-_BYTE_TABLE = bytes(c if (c < 128 and chr(c).isalnum()) or c == 39 or c >= 128 else 32 for c in range(256))
-# Common non-ASCII punctuation and spaces, which separate words just like ASCII punctuation.
-_UNICODE_SEPARATORS = tuple(
-    "\u00a0\u00ab\u00bb\u00b7\u2010\u2011\u2012\u2013\u2014\u2015\u2018\u201c\u201d\u201e\u2022\u2026"
-    "\u2009\u200a\u202f\u2032\u2033\u00a7\u00b0\u20ac\u00a3"
-)
-# A non-ASCII character that is not a letter or digit (not safe for the byte path).
-_NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w]")
-# A dot followed by a letter: a possible dotted acronym ("U.S."), which only the regex handles.
-_DOT_LETTER = re.compile(rb"\.[A-Za-z\x80-\xff]")
-# An apostrophe that does not join two word characters is a separator.
-_LONE_APOSTROPHE = re.compile(rb"(?<![A-Za-z0-9\x80-\xff])'|'(?![A-Za-z0-9\x80-\xff])")
-
-
-def _fast_splitter(analyzer: Analyzer) -> Callable[[str, bool], list[bytes] | None] | None:
-    """A function giving a passage's words as UTF-8 bytes (None: use the regex), if the pattern allows."""
-    if analyzer.pattern.pattern != _KNOWN_PATTERN or analyzer.pattern.flags != re.UNICODE:
-        return None
-    table = _BYTE_TABLE
-    separators = _UNICODE_SEPARATORS
-    odd = _NON_ASCII_NON_WORD.search
-    dot_letter = _DOT_LETTER.search
-    lone_apostrophe = _LONE_APOSTROPHE.sub
-
-    def split(text: str, shouting: bool) -> list[bytes] | None:
-        """The regex's words of ``text`` (lower-cased if ``shouting``), or None when unsure."""
-        if text.isascii():
-            raw = text.encode("ascii")
-            if shouting:
-                raw = raw.lower()
-        else:
-            if shouting:
-                return None
-            for sep in separators:
-                if sep in text:
-                    text = text.replace(sep, " ")
-            if "’" in text:
-                text = text.replace("’", "'")  # the same joiner for the pattern and the same term
-            if odd(text):
-                return None
-            raw = text.encode("utf-8")
-        if b"." in raw and dot_letter(raw):
-            return None
-        if b"'" in raw:
-            raw = lone_apostrophe(b" ", raw)
-        return raw.translate(table).split()
-
-    return split
 
 
 def _phrase_keys(analyzer: Analyzer, vocab: dict[str, int], keys: np.ndarray, span: int) -> np.ndarray:

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
-from bot.analysis import AliasTable, Analyzer
-from bot.search import _UNICODE_SEPARATORS, BM25Index, BM25Params
+from bot.analysis import _UNICODE_SEPARATORS, AliasTable, Analyzer
+from bot.search import BM25Index, BM25Params
 
 WORDS = [f"w{i}" for i in range(12)]
 docs_strategy = st.lists(st.lists(st.sampled_from(WORDS), min_size=0, max_size=12), min_size=1, max_size=25)
