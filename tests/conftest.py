@@ -1,3 +1,18 @@
-"""Shared pytest setup: the loopback Discord stub's fixtures (``discord_stub``) for every test module."""
+"""Shared pytest setup: the loopback Discord stub's fixtures, and a private copy of the shipped corpus."""
+
+import shutil
+from pathlib import Path
+
+import pytest
 
 pytest_plugins = ["discord_stub.fixtures"]
+
+SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """A private copy of the shipped corpus (tests add, change and break files in it)."""
+    target = tmp_path / "corpus"
+    shutil.copytree(SHIPPED_CORPUS, target)
+    return target

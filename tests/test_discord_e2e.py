@@ -9,36 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import sys
 from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import bot_harness
 import discord
 import discord.gateway
 import discord.http
 import pytest
-from discord_stub import ChannelType, DiscordStub, MessageFlag, run_bot
+from bot_harness import VANCE, mention, no_pings, running, write_doc
+from discord_stub import ChannelType, DiscordStub, MessageFlag
 
-from bot.config import AnalyticsSettings, CorpusSettings, DiscordSettings, Settings
+from bot.config import Settings
 from bot.discord_app import limits
-from bot.discord_app.client import SummitBot, create_bot
-from bot.engine import build_engine
 
 SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 NO_PINGS = {"parse": []}
-
-
-@pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
-    """A private copy of the shipped corpus (tests add and break files in it)."""
-    target = tmp_path / "corpus"
-    shutil.copytree(SHIPPED_CORPUS, target)
-    return target
 
 
 @pytest.fixture
@@ -46,34 +36,9 @@ def make_settings(corpus_dir: Path, tmp_path: Path) -> Callable[..., Settings]:
     """Settings for a bot on a given stub; keyword arguments override ``discord.*`` keys."""
 
     def make(stub: DiscordStub, analytics: bool = True, **discord_keys: Any) -> Settings:
-        keys: dict[str, Any] = {
-            "api_url": stub.api_url,
-            "gateway_url": stub.gateway_url,
-            "guild_ready_timeout": 0.05,
-            "cooldown_questions": 1000,
-            "cooldown_seconds": 1.0,
-            "admin_users": (),
-        }
-        keys.update(discord_keys)
-        return Settings(
-            corpus=CorpusSettings(path=corpus_dir),
-            discord=DiscordSettings(**keys),
-            analytics=AnalyticsSettings(enabled=analytics, path=tmp_path / "data" / "analytics.sqlite3"),
-        )
+        return bot_harness.make_settings(stub, corpus_dir, tmp_path / "data", analytics=analytics, **discord_keys)
 
     return make
-
-
-@asynccontextmanager
-async def running(settings: Settings, stub: DiscordStub) -> AsyncIterator[SummitBot]:
-    """A started bot (waits for READY); closed and Discord's URLs restored afterwards."""
-    base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    bot = create_bot(settings, build_engine(settings))
-    try:
-        async with run_bot(bot, stub):
-            yield bot
-    finally:
-        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
 
 
 @pytest.fixture
@@ -84,10 +49,6 @@ async def stub() -> AsyncIterator[DiscordStub]:
     assert not server.errors, server.errors
 
 
-def mention(stub: DiscordStub) -> str:
-    return f"<@{stub.bot_user.id}>"
-
-
 def show(rec: Any) -> None:
     """Print what the user sees (run pytest -s to read it)."""
     print("\n--- content:", rec.content)
@@ -96,31 +57,8 @@ def show(rec: Any) -> None:
     print("--- components:", rec.components)
 
 
-def add_document(
-    corpus: Path, name: str, title: str, source: str, paragraphs: list[str], url: str | None = None
-) -> None:
-    """Write one article into a corpus folder."""
-    front = f'title: "{title}"\nsource: {source}\n' + (f"url: {url}\n" if url else "")
-    (corpus / f"{name}.md").write_text("---\n" + front + "---\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
-
-
 def custom_ids(rec: Any) -> list[str]:
     return [c.get("custom_id", "") for row in rec.components for c in row.get("components", [])]
-
-
-def no_pings(rec: Any) -> bool:
-    """The request disabled every mention, and Discord resolved no one to ping."""
-    sent = rec.allowed_mentions
-    message = rec.message or {}
-    return (
-        sent is not None
-        and sent.get("parse") == []
-        and not sent.get("users")
-        and not sent.get("roles")
-        and not message.get("mentions")
-        and not message.get("mention_roles")
-        and not message.get("mention_everyone")
-    )
 
 
 async def no_message(stub: DiscordStub, since: int, timeout: float = 0.5) -> bool:
@@ -131,9 +69,6 @@ async def no_message(stub: DiscordStub, since: int, timeout: float = 0.5) -> boo
         return True
     show(rec)
     return False
-
-
-VANCE = "What did JD Vance say about America first?"
 
 
 # ------------------------------------------------------------------------------------ messages
@@ -296,7 +231,7 @@ async def test_long_passage_is_trimmed_within_limits(
     filler = " ".join(f"Sentence number {i} talks about glaciers and meltwater in the valley." for i in range(70))
     long_paragraph = filler + " The zebra migration crossed the Mara river in July. " + filler
     assert len(long_paragraph) > 5000
-    add_document(corpus_dir, "long", "A very long article", "example.org", [long_paragraph, "Short second paragraph."])
+    write_doc(corpus_dir, "long", "A very long article", "example.org", [long_paragraph, "Short second paragraph."])
     async with running(make_settings(stub), stub):
         await stub.send_message(f"{mention(stub)} When did the zebra migration cross the Mara river?")
         rec = await stub.wait_for_message()
@@ -365,7 +300,7 @@ async def test_summary_with_autocomplete(stub: DiscordStub, make_settings: Calla
 
 async def test_sources_and_help(stub: DiscordStub, make_settings: Callable[..., Settings], corpus_dir: Path) -> None:
     for i in range(20):
-        add_document(corpus_dir, f"doc{i:02d}", f"Document number {i}", "example.org", [f"Paragraph of doc {i}."])
+        write_doc(corpus_dir, f"doc{i:02d}", f"Document number {i}", "example.org", [f"Paragraph of doc {i}."])
     news = stub.channel("news")
     async with running(make_settings(stub, answer_channels=(news.id,)), stub):
         ix = await stub.slash_command("sources")
@@ -391,7 +326,7 @@ async def test_reload_by_admin_adds_document(
     async with running(make_settings(stub), stub) as bot:
         await stub.send_message(f"{mention(stub)} {question}")
         assert (await stub.wait_for_message()).content.startswith("That's not in my sources")
-        add_document(
+        write_doc(
             corpus_dir,
             "lunar-chess",
             "Lunar chess olympiad results",
@@ -420,7 +355,7 @@ async def test_reload_refused_for_non_admin(
         commands = {c.name: c for c in bot.tree.get_commands()}
         assert commands["reload"].default_permissions == discord.Permissions(manage_guild=True)
         assert commands["stats"].default_permissions == discord.Permissions(manage_guild=True)
-        add_document(corpus_dir, "extra", "Extra", "example.org", ["Extra text."])
+        write_doc(corpus_dir, "extra", "Extra", "example.org", ["Extra text."])
         engine = bot.engine
         ix = await stub.slash_command("reload", user=stub.member)
         rec = await stub.wait_for_message(interaction=ix)

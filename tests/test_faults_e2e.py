@@ -8,28 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bot_harness import VANCE, make_settings, mention, no_pings, replies_to, running, write_doc
 from discord_stub import DiscordStub
-from reliability_helpers import SHIPPED_CORPUS, VANCE, make_settings, mention, no_pings, replies_to, running, write_doc
 
 import bot.corpus
 import bot.discord_app.client as client_module
 from bot.config import Settings
 from bot.engine import build_engine
-
-
-@pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
-    """A private copy of the shipped corpus."""
-    target = tmp_path / "corpus"
-    shutil.copytree(SHIPPED_CORPUS, target)
-    return target
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import discord
 import pytest
+from bot_harness import SHIPPED_CORPUS, VANCE, make_settings, mention, no_pings, replies_to, running, write_doc
 from discord_stub import DiscordStub
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reliability_helpers import SHIPPED_CORPUS, VANCE, make_settings, mention, no_pings, replies_to, running, write_doc
 
 from bot.analysis import Analyzer
 from bot.config import CorpusSettings, Settings

@@ -15,20 +15,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from bot_harness import SHIPPED_CORPUS, VANCE, make_settings, mention, running, write_doc
 from discord_stub import DiscordStub
-from reliability_helpers import SHIPPED_CORPUS, VANCE, make_settings, mention, running, write_doc
 
 from bot.config import CorpusSettings, Settings, load_settings
 from bot.corpus import CorpusError
 from bot.engine import build_engine
-
-
-@pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
-    """A private copy of the shipped corpus."""
-    target = tmp_path / "corpus"
-    shutil.copytree(SHIPPED_CORPUS, target)
-    return target
 
 
 @pytest.fixture

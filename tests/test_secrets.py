@@ -14,8 +14,8 @@ import sys
 from asyncio.subprocess import PIPE
 from pathlib import Path
 
+from bot_harness import SHIPPED_CORPUS, VANCE, mention
 from discord_stub import DiscordStub
-from reliability_helpers import SHIPPED_CORPUS, VANCE, mention
 
 TOKEN = "MTI3NDk.SeCrEt-t0ken.zq81xK4vPq"
 TOKEN_PARTS = ("SeCrEt-t0ken", "zq81xK4vPq")

@@ -1,4 +1,4 @@
-"""Shared helpers for the reliability and security tests (faults, hostile input, reloads, secrets).
+"""Shared helpers for the tests that run the project's bot against the loopback Discord stub.
 
 The bot is always the project's real :class:`~bot.discord_app.client.SummitBot`, configured through
 ``discord.api_url``/``gateway_url`` to talk to a loopback :class:`~discord_stub.DiscordStub`.
@@ -62,11 +62,14 @@ def mention(stub: DiscordStub) -> str:
     return f"<@{stub.bot_user.id}>"
 
 
-def write_doc(corpus: Path, name: str, title: str, source: str, paragraphs: Iterable[str]) -> Path:
+def write_doc(
+    corpus: Path, name: str, title: str, source: str, paragraphs: Iterable[str], url: str | None = None
+) -> Path:
     """Write one article into a corpus folder; returns its path."""
     path = corpus / f"{name}.md"
     body = "\n\n".join(paragraphs)
-    path.write_text(f'---\ntitle: "{title}"\nsource: {source}\n---\n\n{body}\n', encoding="utf-8")
+    front = f'title: "{title}"\nsource: {source}\n' + (f"url: {url}\n" if url else "")
+    path.write_text(f"---\n{front}---\n\n{body}\n", encoding="utf-8")
     return path
 
 
