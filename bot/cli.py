@@ -73,6 +73,9 @@ def format_answer(answer: Answer, engine: Engine, tty: bool = False, width: int 
     lines: list[str] = [f"Q: {answer.question.strip()}"]
     if answer.answered:
         lines.append("")
+    elif answer.reason == "empty":
+        lines.append("")
+        lines.append("That question has no words I can search for. Ask about something in my sources.")
     else:
         titles = "; ".join(d.title for d in engine.corpus.documents[:5])
         more = len(engine.corpus.documents) - 5
@@ -114,6 +117,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     top_k = args.top_k or settings.search.top_k
     tty = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     width = min(shutil.get_terminal_size((100, 20)).columns, 110) - 2
+    if any(not q.strip() for q in args.question):
+        raise CliError("the question is empty (give the question in quotes, or '-' to read questions from stdin)")
     for question in _questions(args.question, sys.stdin):
         answer = engine.answer(question, top_k)
         if args.json:

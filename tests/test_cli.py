@@ -139,3 +139,13 @@ def test_stats_from_a_real_sqlite_file(tmp_path: Path) -> None:
     assert "Questions: 4, answered: 2 (50%)" in result.stdout
     assert "2x `weather today`" in result.stdout
     assert csv_path.read_text(encoding="utf-8").startswith("section,metric,value")
+
+
+def test_empty_and_wordless_questions() -> None:
+    empty = run("ask", "  ")
+    assert empty.returncode == 1
+    assert empty.stderr.startswith("summitbot: the question is empty") and "Traceback" not in empty.stderr
+    wordless = run("ask", "?!…")
+    assert wordless.returncode == 0
+    assert "no words I can search for" in wordless.stdout
+    assert json.loads(run("ask", "--json", "?!…").stdout) == {"question": "?!…", "answered": False, "passages": []}
