@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.squad import DEFAULT_DATA, Pool, Runs, collect, load_pool
+from benchmarks.squad import DEFAULT_DATA, Extra, Pool, Runs, collect, load_pool
 from bot.analysis import Analyzer
 from bot.answers import CONFIDENCE_FEATURES, DEFAULT_MODEL, SIGNALS, AnswerEngine, RankModel, confidence_input
 from bot.corpus import Passage
@@ -175,9 +175,12 @@ def threshold_for(runs: Runs, model: RankModel, mask: np.ndarray, own_rate: floa
     return float(np.quantile(own_p[mask], 1.0 - own_rate))
 
 
-def project_runs(pool: Pool, k1: float = 1.2, b: float = 0.75, model: RankModel = DEFAULT_MODEL) -> Runs:
-    """Collect the project's features and signals on the pool (own and leave-one-article-out)."""
-    return collect(pool, engine_maker(Analyzer(), BM25Params(k1, b, 0.25), model))
+def project_runs(
+    pool: Pool, k1: float = 1.2, b: float = 0.75, model: RankModel = DEFAULT_MODEL, extra: Extra | None = None
+) -> Runs:
+    """Collect the project's features and signals on the pool (own and leave-one-article-out), and
+    the ``extra`` experimental signals if given."""
+    return collect(pool, engine_maker(Analyzer(), BM25Params(k1, b, 0.25), model), extra=extra)
 
 
 def _fmt(row: dict[str, float]) -> str:

@@ -8,13 +8,13 @@ anything fitted on one fold can be measured on the other.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from bot.answers import FEATURES, SIGNALS, AnswerEngine
+from bot.answers import FEATURES, SIGNALS, AnswerEngine, Ranking
 from bot.corpus import Corpus, Document, Passage
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +92,9 @@ class Runs:
     -1 when missing) and (questions, depth, features) for features. ``*_ranked`` is the engine's
     own reranked top 10, ``*_confidence`` its confidence, as shipped, and ``*_signals`` the
     question's :data:`bot.answers.SIGNALS` (questions, signals; zeros when nothing matched), which
-    depend on the reranker of the engine that collected them.
+    depend on the reranker of the engine that collected them. ``*_extra`` are experimental
+    question-level signals computed by the ``extra`` function given to :func:`collect` (benchmarks
+    only; (questions, 0) when none).
     """
 
     own_passages: np.ndarray
@@ -107,10 +109,19 @@ class Runs:
     other_signals: np.ndarray
     gold: np.ndarray
     fold: np.ndarray
+    own_extra: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    other_extra: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
-def _run(engine: AnswerEngine, question: str, depth: int, keep: list[int] | None = None) -> tuple:
-    """One question: candidates in BM25 order with features, the reranked top 10, the confidence, the signals."""
+# Experimental signals: (engine, question, ranking) -> values (only called when something matched).
+Extra = Callable[[AnswerEngine, str, Ranking], Sequence[float]]
+
+
+def _run(
+    engine: AnswerEngine, question: str, depth: int, keep: list[int] | None = None, extra: Extra | None = None
+) -> tuple:
+    """One question: candidates in BM25 order with features, the reranked top 10, the confidence, the
+    signals, and the ``extra`` signals (empty without ``extra``, zeros when nothing matched)."""
     ranking = engine.rank(question, depth)
     n_feat = len(FEATURES)
 
@@ -123,20 +134,34 @@ def _run(engine: AnswerEngine, question: str, depth: int, keep: list[int] | None
     ranked = [pool_id(c.passage) for c in ranking.candidates[:10]]
     ranked += [-1] * (10 - len(ranked))
     signals = list(ranking.signals) if ranking.signals else [0.0] * len(SIGNALS)
-    return passages, feats, ranked, ranking.confidence, signals
+    more = list(extra(engine, question, ranking)) if extra is not None and ranking.candidates else None
+    return passages, feats, ranked, ranking.confidence, signals, more
 
 
-def collect(pool: Pool, make_engine: Callable[[tuple[Passage, ...]], AnswerEngine], depth: int = 30) -> Runs:
+def _extra_array(rows: list[tuple]) -> np.ndarray:
+    """The ``extra`` signals as (questions, n), zeros where nothing matched; (questions, 0) without any."""
+    width = max((len(r[5]) for r in rows if r[5] is not None), default=0)
+    return np.array([r[5] if r[5] is not None else [0.0] * width for r in rows], dtype=np.float64).reshape(
+        len(rows), width
+    )
+
+
+def collect(
+    pool: Pool,
+    make_engine: Callable[[tuple[Passage, ...]], AnswerEngine],
+    depth: int = 30,
+    extra: Extra | None = None,
+) -> Runs:
     """Run every question on the full pool and on its leave-one-article-out pool."""
     full = make_engine(pool.corpus.passages)
-    own = [_run(full, q.text, depth) for q in pool.questions]
+    own = [_run(full, q.text, depth, extra=extra) for q in pool.questions]
     other: list[tuple] = [()] * len(pool.questions)
     for a in range(pool.n_articles):
         passages, keep = pool.without(a)
         engine = make_engine(passages)
         for qi, q in enumerate(pool.questions):
             if q.article == a:
-                other[qi] = _run(engine, q.text, depth, keep)
+                other[qi] = _run(engine, q.text, depth, keep, extra)
     return Runs(
         own_passages=np.array([o[0] for o in own], dtype=np.int64),
         own_features=np.array([o[1] for o in own], dtype=np.float64),
@@ -150,4 +175,6 @@ def collect(pool: Pool, make_engine: Callable[[tuple[Passage, ...]], AnswerEngin
         other_signals=np.array([o[4] for o in other], dtype=np.float64),
         gold=np.array([q.passage for q in pool.questions]),
         fold=np.array([q.fold for q in pool.questions]),
+        own_extra=_extra_array(own),
+        other_extra=_extra_array(other),
     )

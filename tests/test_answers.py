@@ -245,3 +245,32 @@ def test_sentence_terms_and_highlights_match_the_analyzer(aliases: bool) -> None
             ((t.start, t.end) for t in analyzer.tokens(text) if t.term in terms), key=lambda s: (s[0], -s[1])
         )
         assert engine._matched_spans(text, terms) == expected
+
+
+def test_experimental_answer_shape_signals(engine: AnswerEngine) -> None:
+    """The benchmark-only signals of ``benchmarks/quality.py`` (answer type, focus, phrase, concentration,
+    margins): measured in the approaches table, not shipped."""
+    from benchmarks.quality import EXTRA_SIGNALS, _has_answer_type, _longest_run, _question_type, extra_signals
+
+    assert _question_type("When did the Shinkansen begin service?") == "date"
+    assert _question_type("How many bees live in a colony?") == "number"
+    assert _question_type("Who engineered the line?") == "who"
+    assert _question_type("Where is Etna?") == "where"
+    assert _question_type("What do bees make?") is None
+    assert _has_answer_type("date", "It began in 1964.", {"it"})
+    assert not _has_answer_type("date", "It began in 1964.", {"1964"})  # already in the question
+    assert _has_answer_type("who", "The line was built by George Stephenson.", {"line"})
+    assert _longest_run(["a", "b", "c", "d"], ["x", "b", "c", "y", "d"]) == ["b", "c"]
+
+    question = "Who engineered the Stockton and Darlington Railway?"
+    ranking = engine.rank(question)
+    named = dict(zip(EXTRA_SIGNALS, extra_signals(engine, question, ranking), strict=True))
+    assert named["typed"] == 1.0
+    assert named["type_miss2"] == 0.0  # "George Stephenson" is in the best sentence or next to it
+    assert named["phrase"] == 0.75  # stockton darlington railway, of engineered stockton darlington railway
+    assert 0.0 < named["win4"] <= named["win16"] <= 1.0
+    assert named["bm25_rank"] >= 0.0 and named["bm25_agree"] in {0.0, 1.0}
+    assert named["rr_gap"] >= 0.0
+    plain = "What do bees make?"
+    untyped = dict(zip(EXTRA_SIGNALS, extra_signals(engine, plain, engine.rank(plain)), strict=True))
+    assert untyped["typed"] == 0.0 and untyped["type_miss"] == 0.0
