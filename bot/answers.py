@@ -181,7 +181,6 @@ class AnswerPolicy:
 
     min_confidence: float = 0.5
     related_ratio: float = 0.8
-    max_passages: int = 3
 
 
 @dataclass(frozen=True)
@@ -740,8 +739,7 @@ class AnswerEngine:
         answered = confidence >= self.policy.min_confidence and math.isfinite(candidates[0].score)
         if answered:
             floor = candidates[0].score * self.policy.related_ratio
-            limit = min(top_k, self.policy.max_passages)
-            candidates = [c for k, c in enumerate(candidates[:limit]) if k == 0 or c.score >= floor]
+            candidates = [c for k, c in enumerate(candidates[:top_k]) if k == 0 or c.score >= floor]
         query_set = set(ranking.terms)
         ranked = tuple(
             RankedPassage(self.passages[c.passage], c.score, self.highlight(c.passage, query_set, c.best_sentence))

@@ -48,7 +48,6 @@ class AnswerSettings:
     min_confidence: float = 0.5
     # Show extra passages only when their score is at least this fraction of the best score.
     related_ratio: float = 0.8
-    max_passages: int = 3
     max_question_chars: int = 500
 
 
@@ -129,7 +128,6 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "search.top_k": (lambda v: 1 <= v <= 25, "a whole number from 1 to 25"),
     "answers.min_confidence": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     "answers.related_ratio": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
-    "answers.max_passages": (lambda v: 1 <= v <= 3, "a whole number from 1 to 3"),
     "answers.max_question_chars": (lambda v: 1 <= v <= 4000, "a whole number from 1 to 4000"),
     "summaries.short_words": (lambda v: v > 0, "a positive number of words"),
     "summaries.medium_words": (lambda v: v > 0, "a positive number of words"),

@@ -59,7 +59,6 @@ def build_engine(settings: Settings, corpus_dir: Path | None = None) -> Engine:
     policy = AnswerPolicy(
         min_confidence=settings.answers.min_confidence,
         related_ratio=settings.answers.related_ratio,
-        max_passages=settings.answers.max_passages,
     )
     answers = AnswerEngine(corpus.passages, analyzer, index, policy)
     return Engine(settings, corpus, analyzer, index, answers, time.perf_counter() - started)

@@ -121,7 +121,7 @@ def test_related_passages_only_when_close(engine: AnswerEngine) -> None:
     assert all(p.score >= best * engine.policy.related_ratio for p in answer.passages[1:])
     strict = make_engine(AnswerPolicy(related_ratio=1.0)).answer("Who engineered the Stockton and Darlington Railway?")
     assert len(strict.passages) == 1
-    loose = make_engine(AnswerPolicy(related_ratio=0.0, max_passages=3)).answer(
+    loose = make_engine(AnswerPolicy(related_ratio=0.0)).answer(
         "Who engineered the Stockton and Darlington Railway?", top_k=3
     )
     assert len(loose.passages) >= 2  # every passage sharing a term, not just the best
@@ -185,8 +185,8 @@ def test_odd_questions_do_not_crash(engine: AnswerEngine, question: str) -> None
 
 def test_ranked_pages_through_every_passage_regardless_of_policy() -> None:
     question = "Who engineered the Stockton and Darlington Railway?"
-    strict = make_engine(AnswerPolicy(min_confidence=1.0, related_ratio=1.0, max_passages=1))
-    loose = make_engine(AnswerPolicy(min_confidence=0.0, related_ratio=0.0, max_passages=9))
+    strict = make_engine(AnswerPolicy(min_confidence=1.0, related_ratio=1.0))
+    loose = make_engine(AnswerPolicy(min_confidence=0.0, related_ratio=0.0))
     everything = loose.answer(question, top_k=9).passages
     assert len(everything) >= 2
     assert strict.ranked(question, 0, 9) == everything  # the policy does not cut the list

@@ -66,8 +66,18 @@ def test_off_topic_questions_abstain_but_list_nearest() -> None:
 
 
 def test_top_k_option() -> None:
-    result = run("ask", "--json", "--top-k", "1", "China AI cooperation")
-    assert len(json.loads(result.stdout)["passages"]) <= 1
+    one = json.loads(run("ask", "--json", "--top-k", "1", "What did JD Vance say about America first?").stdout)
+    assert one["answered"] and len(one["passages"]) == 1
+    # Nearest misses of an unanswered question are not cut by closeness: exactly N come back.
+    misses = json.loads(
+        run("ask", "--json", "--top-k", "5", "Which football club did China and the US discuss?").stdout
+    )
+    assert not misses["answered"] and len(misses["passages"]) == 5
+    # An answered question keeps only passages close to the best one, never more than N.
+    many = json.loads(
+        run("ask", "--json", "--top-k", "5", "Is AI development in developing countries inclusive?").stdout
+    )
+    assert many["answered"] and 2 <= len(many["passages"]) <= 5
 
 
 def test_check_ok_and_errors(tmp_path: Path) -> None:
