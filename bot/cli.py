@@ -31,11 +31,12 @@ class CliError(Exception):
         super().__init__(lines[0] if lines else "error")
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, problems: list[str] | None = None) -> Settings:
+    """The settings for this command (``--config``, ``--corpus``); see :func:`load_settings`."""
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(args.config, problems)
     except ConfigError as exc:
-        raise CliError(f"config error: {exc}") from None
+        raise CliError(*(f"config error: {p}" for p in exc.problems)) from None
     if getattr(args, "corpus", None):
         corpus = dataclasses.replace(settings.corpus, path=Path(args.corpus))
         settings = dataclasses.replace(settings, corpus=corpus)
@@ -133,9 +134,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Validate the config and the corpus, listing every problem."""
-    settings = _settings(args)
-    engine = _engine(settings)
+    """Validate the config and the corpus, listing every problem of both."""
+    config_problems: list[str] = []
+    settings = _settings(args, config_problems)
+    lines = [f"config error: {p}" for p in config_problems]
+    engine = None
+    try:
+        engine = build_engine(settings)
+    except CorpusError as exc:
+        lines += [f"corpus error: {p}" for p in exc.problems]
+    if lines:
+        raise CliError(*lines)
+    assert engine is not None
     groups = len(engine.analyzer.aliases.groups)
     where = settings.source or "built-in defaults"
     print(

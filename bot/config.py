@@ -17,7 +17,13 @@ import yaml
 
 
 class ConfigError(ValueError):
-    """A config file that cannot be used; the message names the file and the key."""
+    """A config file that cannot be used. ``problems`` lists every problem found, each naming the
+    file and the key; the message is the first (and how many more)."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        more = f" (and {len(self.problems) - 1} more problems)" if len(self.problems) > 1 else ""
+        super().__init__(self.problems[0] + more)
 
 
 @dataclass(frozen=True)
@@ -190,11 +196,13 @@ def _coerce(value: Any, tp: Any, key: str, where: str) -> Any:
     raise ConfigError(f"{where}: '{key}' must be {_type_name(tp)}, not {value!r}")
 
 
-def _build(cls: type, raw: Any, prefix: str, where: str) -> Any:
+def _build(cls: type, raw: Any, prefix: str, where: str, problems: list[str]) -> Any:
+    """Build dataclass ``cls`` from ``raw``; each bad key is reported in ``problems`` and left at its default."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: '{prefix}' must be a mapping of keys, not {raw!r}")
+        problems.append(f"{where}: '{prefix or 'the file'}' must be a mapping of keys, not {raw!r}")
+        return cls()
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
     values: dict[str, Any] = {}
@@ -202,36 +210,62 @@ def _build(cls: type, raw: Any, prefix: str, where: str) -> Any:
         dotted = f"{prefix}.{key}" if prefix else str(key)
         if key not in fields:
             known = ", ".join(sorted(fields))
-            raise ConfigError(f"{where}: unknown key '{dotted}' (known keys here: {known})")
+            problems.append(f"{where}: unknown key '{dotted}' (known keys here: {known})")
+            continue
         tp = hints[key]
         if dataclasses.is_dataclass(tp):
-            values[key] = _build(tp, value, dotted, where)
+            values[key] = _build(tp, value, dotted, where, problems)
             continue
-        values[key] = _coerce(value, tp, dotted, where)
+        try:
+            coerced = _coerce(value, tp, dotted, where)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
         check = _CHECKS.get(dotted)
-        if check and values[key] is not None and not check[0](values[key]):
-            raise ConfigError(f"{where}: '{dotted}' must be {check[1]}, not {value!r}")
+        if check and coerced is not None and not check[0](coerced):
+            problems.append(f"{where}: '{dotted}' must be {check[1]}, not {value!r}")
+            continue
+        values[key] = coerced
     return cls(**values)
 
 
-def parse_settings(text: str, where: str = "config.yaml", base_dir: Path | None = None) -> Settings:
-    """Parse YAML text into :class:`Settings`; relative paths are resolved against ``base_dir``."""
+def parse_settings(
+    text: str, where: str = "config.yaml", base_dir: Path | None = None, problems: list[str] | None = None
+) -> Settings:
+    """Parse YAML text into :class:`Settings`; relative paths are resolved against ``base_dir``.
+
+    Every problem is found. Without ``problems`` they are raised together as one
+    :class:`ConfigError`; with a list, they are appended to it and the settings returned use the
+    defaults for the bad keys (for ``summitbot check``, which goes on to check the corpus).
+    """
+    found: list[str] = []
+    settings = _parse(text, where, found)
+    if base_dir is not None:
+        settings = _resolve_paths(settings, base_dir)
+    if found:
+        if problems is None:
+            raise ConfigError(found)
+        problems.extend(found)
+    return settings
+
+
+def _parse(text: str, where: str, problems: list[str]) -> Settings:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}{line}: not valid YAML ({problem})") from None
-    settings: Settings = _build(Settings, raw, "", where)
-    if settings.discord.shard_ids is not None and settings.discord.shard_count is None:
-        raise ConfigError(f"{where}: 'discord.shard_ids' needs 'discord.shard_count'")
-    if settings.discord.shard_ids and settings.discord.shard_count:
-        bad = [s for s in settings.discord.shard_ids if not 0 <= s < settings.discord.shard_count]
+        problems.append(f"{where}{line}: not valid YAML ({problem})")
+        return Settings()
+    settings: Settings = _build(Settings, raw, "", where, problems)
+    shard_ids, shard_count = settings.discord.shard_ids, settings.discord.shard_count
+    if shard_ids is not None and shard_count is None:
+        problems.append(f"{where}: 'discord.shard_ids' needs 'discord.shard_count'")
+    elif shard_ids and shard_count:
+        bad = [s for s in shard_ids if not 0 <= s < shard_count]
         if bad:
-            raise ConfigError(f"{where}: 'discord.shard_ids' has ids outside 0..shard_count-1: {bad}")
-    if base_dir is not None:
-        settings = _resolve_paths(settings, base_dir)
+            problems.append(f"{where}: 'discord.shard_ids' has ids outside 0..shard_count-1: {bad}")
     return settings
 
 
@@ -246,11 +280,11 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     return dataclasses.replace(settings, corpus=corpus, analytics=analytics)
 
 
-def load_settings(path: Path | str | None = None) -> Settings:
+def load_settings(path: Path | str | None = None, problems: list[str] | None = None) -> Settings:
     """Load settings from ``path`` (relative paths inside resolve against its folder).
 
     With no path: ``config.yaml`` in the current folder when present, otherwise the built-in
-    defaults with the corpus shipped beside the package.
+    defaults with the corpus shipped beside the package. ``problems``: see :func:`parse_settings`.
     """
     if path is None:
         candidate = Path("config.yaml")
@@ -262,13 +296,18 @@ def load_settings(path: Path | str | None = None) -> Settings:
     where = str(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{where}: no such config file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{where}: not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read ({exc.strerror})") from None
-    settings = parse_settings(text, where, base_dir=path.resolve().parent)
+    except (OSError, UnicodeDecodeError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            message = f"{where}: no such config file"
+        elif isinstance(exc, UnicodeDecodeError):
+            message = f"{where}: not UTF-8 text"
+        else:
+            message = f"{where}: cannot read ({exc.strerror})"
+        if problems is None:
+            raise ConfigError(message) from None
+        problems.append(message)
+        return _resolve_paths(Settings(), default_base_dir())
+    settings = parse_settings(text, where, base_dir=path.resolve().parent, problems=problems)
     return dataclasses.replace(settings, source=path)
 
 

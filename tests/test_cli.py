@@ -159,3 +159,16 @@ def test_empty_and_wordless_questions() -> None:
     assert wordless.returncode == 0
     assert "no words I can search for" in wordless.stdout
     assert json.loads(run("ask", "--json", "?!…").stdout) == {"question": "?!…", "answered": False, "passages": []}
+
+
+def test_check_lists_config_and_corpus_problems_together(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("no front matter\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("search:\n  top_k: lots\n  k2: 1\ncorpus:\n  path: corpus\n", encoding="utf-8")
+    result = run("check", "--config", str(config))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert [line.split(":", 2)[1].strip() for line in lines] == ["config error", "config error", "corpus error"]
+    assert "search.top_k" in lines[0] and "search.k2" in lines[1] and "a.md:1" in lines[2]

@@ -50,3 +50,16 @@ def test_errors_name_the_key_and_file(text: str, message: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such config file"):
         load_settings(tmp_path / "nope.yaml")
+
+
+def test_every_problem_is_reported_and_lenient_mode_keeps_defaults() -> None:
+    text = "search:\n  top_k: lots\n  b: 7\nanswers:\n  related_ratio: 0.5\nnope: 1\n"
+    with pytest.raises(ConfigError) as info:
+        parse_settings(text, "c.yaml")
+    assert len(info.value.problems) == 3
+    assert "(and 2 more problems)" in str(info.value)
+    problems: list[str] = []
+    settings = parse_settings(text, "c.yaml", problems=problems)
+    assert len(problems) == 3
+    assert settings.search.top_k == 3 and settings.search.b == 0.75  # bad keys keep their defaults
+    assert settings.answers.related_ratio == 0.5  # good keys are kept
