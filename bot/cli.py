@@ -104,9 +104,8 @@ def format_answer(answer: Answer, engine: Engine, tty: bool = False, width: int 
 def _questions(values: Sequence[str], stdin: TextIO) -> Iterator[str]:
     for value in values:
         if value == "-":
-            for line in stdin:
-                if line.strip():
-                    yield line.rstrip("\n")
+            for line in stdin:  # every line, blank ones too: one answer per input line
+                yield line.rstrip("\r\n")
         else:
             yield value
 
@@ -121,6 +120,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if any(not q.strip() for q in args.question):
         raise CliError("the question is empty (give the question in quotes, or '-' to read questions from stdin)")
     for question in _questions(args.question, sys.stdin):
+        if not args.json and not question.strip():
+            continue
         answer = engine.answer(question, top_k)
         if args.json:
             sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")

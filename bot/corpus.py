@@ -14,8 +14,10 @@ Loading never half-succeeds: :func:`load_corpus` returns a whole :class:`Corpus`
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,11 +301,19 @@ def parse_text(path: Path, text: str) -> tuple[Document | None, list[Problem]]:
 def read_article(path: Path, max_bytes: int) -> tuple[Document | None, list[Problem]]:
     """Read, decode and parse one article file, refusing binary, non-UTF-8 and oversized files."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return None, [Problem(path, None, f"file is {size:,} bytes, over the {max_bytes:,}-byte cap")]
-        data = path.read_bytes()
+        # Non-blocking and not following links: a FIFO or device named *.md must never hang a
+        # reload, and a file swapped for a link after the folder scan is not followed.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return None, [Problem(path, None, "not a regular file: refused")]
+            if info.st_size > max_bytes:
+                return None, [Problem(path, None, f"file is {info.st_size:,} bytes, over the {max_bytes:,}-byte cap")]
+            data = handle.read(max_bytes + 1)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, [Problem(path, None, _LINK_REFUSED)]
         return None, [Problem(path, None, f"cannot read ({exc.strerror or exc})")]
     if len(data) > max_bytes:  # grew while we looked
         return None, [Problem(path, None, f"file is over the {max_bytes:,}-byte cap")]

@@ -49,12 +49,13 @@ def test_ask_json_contract() -> None:
 
 
 def test_ask_batch_from_stdin_one_line_each() -> None:
-    questions = ["What is DeepSeek?", "Who won the 2022 World Cup?", "What did the UN General Assembly adopt?"]
+    questions = ["What is DeepSeek?", "Who won the 2022 World Cup?", "", "What did the UN General Assembly adopt?"]
     result = run("ask", "--json", "-", stdin="\n".join(questions) + "\n")
     assert result.returncode == 0, result.stderr
     objs = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [o["question"] for o in objs] == questions
-    assert objs[1]["answered"] is False
+    assert [o["question"] for o in objs] == questions  # one line out per line in, blank ones too
+    assert [o["answered"] for o in objs] == [True, False, False, True]
+    assert objs[2]["passages"] == []
 
 
 def test_off_topic_questions_abstain_but_list_nearest() -> None:

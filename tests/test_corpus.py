@@ -180,3 +180,10 @@ def test_other_files_and_hidden_files_ignored(tmp_path: Path) -> None:
     write(tmp_path, ".hidden.md", "junk")
     write(tmp_path, "notes.json", "{}")
     assert [d.id for d in load_corpus(tmp_path).documents] == ["a"]
+
+
+def test_fifo_named_like_an_article_is_refused_not_waited_on(tmp_path: Path) -> None:
+    write(tmp_path, "ok.md", GOOD_MD)
+    os.mkfifo(tmp_path / "pipe.md")
+    (problem,) = problems_of(tmp_path)  # returns at once: nothing opens the pipe for writing
+    assert problem == f"{tmp_path / 'pipe.md'}: not a regular file: refused"
