@@ -8,6 +8,7 @@ the REST calls the bot made (content, embeds, components, flags, ``allowed_menti
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -25,7 +26,7 @@ from bot_harness import VANCE, mention, no_pings, running, write_doc
 from discord_stub import ChannelType, DiscordStub, MessageFlag
 
 from bot.config import Settings
-from bot.discord_app import limits
+from bot.discord_app import components, limits
 
 SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 NO_PINGS = {"parse": []}
@@ -454,6 +455,45 @@ async def test_more_passages_and_votes(stub: DiscordStub, make_settings: Callabl
         assert "👍 2 · 👎 0" in (await stub.wait_for_message(interaction=ix)).content
         ix = await stub.press_button(answer, down, user=stub.owner)  # a changed vote, not a second one
         assert "👍 1 · 👎 1" in (await stub.wait_for_message(interaction=ix)).content
+
+
+async def test_button_errors_get_a_private_apology_and_a_logged_traceback(
+    stub: DiscordStub,
+    make_settings: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A failure inside "More passages" (after its defer) or a vote: the clicker gets a short private
+    apology (a followup after the defer, so no "thinking…" is left), the log gets the traceback."""
+    caplog.set_level(logging.ERROR, logger="summitbot")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("ranking exploded")
+
+    async def broken_vote(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("vote store exploded")
+
+    async with running(make_settings(stub), stub) as bot:
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        answer = await stub.wait_for_message()
+        monkeypatch.setattr(bot.engine.answers, "ranked", broken)
+        more = next(i for i in custom_ids(answer) if i.startswith("sb:more:"))
+        ix = await stub.press_button(answer, more, user=stub.member)
+        deferred = await stub.wait_for_interaction_response(ix)
+        rec = await stub.wait_for_message(interaction=ix)
+        assert deferred.callback_type == 5 and deferred.json["data"]["flags"] & MessageFlag.EPHEMERAL
+        assert rec.kind == "followup" and rec.ephemeral and no_pings(rec)
+        assert rec.content == components.BUTTON_APOLOGY and "exploded" not in rec.content
+
+        assert bot.analytics is not None
+        monkeypatch.setattr(bot.analytics, "record_vote", broken_vote)
+        up = next(i for i in custom_ids(answer) if i.endswith(":up"))
+        ix = await stub.press_button(answer, up, user=stub.member)
+        rec = await stub.wait_for_message(interaction=ix)
+        assert rec.kind == "interaction_callback" and rec.ephemeral and rec.content == components.BUTTON_APOLOGY
+    logged = [r for r in caplog.records if r.name == "summitbot.discord.buttons"]
+    assert [r.exc_info[1].args[0] for r in logged if r.exc_info] == ["ranking exploded", "vote store exploded"]
+    assert "More passages" in logged[0].getMessage() and "vote" in logged[1].getMessage()
 
 
 async def test_buttons_work_after_restart(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:

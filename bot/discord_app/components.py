@@ -7,7 +7,9 @@ working after a restart. The work is done by the Questions cog; these only parse
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -19,10 +21,26 @@ if TYPE_CHECKING:
 
 MORE_TEMPLATE = r"sb:more:(?P<key>[0-9a-f]{10}):(?P<offset>[0-9]{1,3})"
 VOTE_TEMPLATE = r"sb:vote:(?P<record>[0-9]{1,19}):(?P<vote>up|down)"
+#: What the clicker sees (privately) when a button's work fails; the traceback goes to the log.
+BUTTON_APOLOGY = "Sorry, something went wrong with that button. The error has been logged."
+
+log = logging.getLogger("summitbot.discord.buttons")
 
 
 def _questions_cog(interaction: discord.Interaction[Any]) -> Questions | None:
     return interaction.client.get_cog("Questions")  # type: ignore[return-value]
+
+
+async def _guarded(interaction: discord.Interaction[Any], button: str, work: Awaitable[None]) -> None:
+    """Run a button's work; on any error log the traceback and apologise privately to the clicker
+    (as a followup when the click was already deferred, so no "thinking…" is left hanging)."""
+    try:
+        await work
+    except Exception:
+        log.exception("error in the %s button (custom id %s)", button, (interaction.data or {}).get("custom_id", "?"))
+        from bot.discord_app.client import send_private  # the client imports this module
+
+        await send_private(interaction, BUTTON_APOLOGY)
 
 
 async def _unavailable(interaction: discord.Interaction[Any]) -> None:
@@ -56,7 +74,7 @@ class MorePassagesButton(discord.ui.DynamicItem[discord.ui.Button[Any]], templat
         if cog is None:
             await _unavailable(interaction)
             return
-        await cog.show_more(interaction, self.key, self.offset)
+        await _guarded(interaction, "More passages", cog.show_more(interaction, self.key, self.offset))
 
 
 class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_TEMPLATE):
@@ -88,7 +106,7 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_T
         if cog is None:
             await _unavailable(interaction)
             return
-        await cog.vote(interaction, self.record, +1 if self.up else -1)
+        await _guarded(interaction, "vote", cog.vote(interaction, self.record, +1 if self.up else -1))
 
 
 def answer_view(
