@@ -7,9 +7,10 @@ on serving the next question.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -290,27 +291,101 @@ async def test_files_deleted_and_rewritten_during_build_give_whole_old_or_whole_
 # ------------------------------------------------------------------------------- analytics faults
 
 
+class FakeClock:
+    """A monotonic clock the test moves by hand (for the analytics breaker's pause)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@contextlib.contextmanager
+def locked(db: Path) -> Iterator[None]:
+    """Another process holds an exclusive lock on the SQLite file inside the block."""
+    locker = sqlite3.connect(db, timeout=0, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+
+
 async def test_locked_analytics_database_does_not_stop_answers(
     stub: DiscordStub, settings_for: Callable[..., Settings], tmp_path: Path
 ) -> None:
     """Another process holds an exclusive lock on the analytics file: answers still go out (without
-    vote buttons); once the lock is gone, recording resumes."""
+    vote buttons); once the lock is gone, recording resumes, and vote buttons after the pause."""
     async with running(settings_for(stub), stub) as bot_:
         assert bot_.analytics is not None and await bot_.analytics.ready()
-        locker = sqlite3.connect(tmp_path / "data" / "analytics.sqlite3", timeout=0, isolation_level=None)
-        locker.execute("BEGIN EXCLUSIVE")
-        try:
+        clock = FakeClock()
+        bot_.record_breaker = client_module.RecordBreaker(clock=clock)
+        with locked(tmp_path / "data" / "analytics.sqlite3"):
             mark = stub.mark()
             asked = await ask_many(stub, 3)
             replies = await replies_to(stub, asked, since=mark, timeout=15)
             assert all("¶3" in r.embeds[0]["description"] for r in replies.values())
             assert all(not _vote_buttons(r) for r in replies.values())
-        finally:
-            locker.execute("ROLLBACK")
-            locker.close()
+        assert bot_.record_breaker.open
+        await asyncio.gather(*list(bot_._background))  # the queued writes finish (or fail) after the lock
+        clock.now += client_module.RECORD_PAUSE_SECONDS
         mark = stub.mark()
         (asked_again,) = await ask_many(stub, 1)
         assert _vote_buttons((await replies_to(stub, [asked_again], since=mark))[asked_again])
+        assert not bot_.record_breaker.open
+
+
+async def test_locked_analytics_database_costs_one_slow_answer_per_pause(
+    stub: DiscordStub, settings_for: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """With the analytics file locked, only the first answer waits for its row id (and times out);
+    the next ones go out without waiting until the pause ends; then one answer tries again."""
+    async with running(settings_for(stub), stub) as bot_:
+        assert bot_.analytics is not None and await bot_.analytics.ready()
+        clock = FakeClock()
+        breaker = bot_.record_breaker = client_module.RecordBreaker(clock=clock)
+
+        async def ask() -> Any:
+            mark = stub.mark()
+            (asked,) = await ask_many(stub, 1)
+            reply = (await replies_to(stub, [asked], since=mark, timeout=15))[asked]
+            assert "¶3" in reply.embeds[0]["description"]
+            return reply
+
+        with locked(tmp_path / "data" / "analytics.sqlite3"):
+            for _ in range(4):  # one after another: each answer is out before the next question
+                assert not _vote_buttons(await ask())
+            assert (breaker.waits, breaker.skips) == (1, 3) and breaker.open
+            clock.now += client_module.RECORD_PAUSE_SECONDS  # the pause is over: one answer tries again
+            assert not _vote_buttons(await ask())
+            assert not _vote_buttons(await ask())
+            assert (breaker.waits, breaker.skips) == (2, 4) and breaker.open
+        await asyncio.gather(*list(bot_._background))
+        clock.now += client_module.RECORD_PAUSE_SECONDS
+        assert _vote_buttons(await ask()) and not breaker.open
+        assert _vote_buttons(await ask())
+        assert (breaker.waits, breaker.skips) == (4, 4)
+
+
+def test_record_breaker_pauses_after_a_failure_and_closes_after_a_good_write() -> None:
+    clock = FakeClock()
+    breaker = client_module.RecordBreaker(pause_seconds=30, clock=clock)
+    assert breaker.should_wait() and not breaker.open
+    breaker.failed("slow")
+    assert breaker.open and not breaker.should_wait()
+    clock.now += 29.9
+    assert not breaker.should_wait()
+    clock.now += 0.1
+    assert breaker.should_wait()  # half open: this answer waits
+    breaker.failed("slow again")
+    assert not breaker.should_wait()
+    clock.now += 30
+    assert breaker.should_wait()
+    breaker.succeeded()
+    assert not breaker.open and breaker.should_wait()
+    assert (breaker.waits, breaker.skips) == (4, 3)
 
 
 async def test_full_disk_for_analytics_does_not_stop_answers(

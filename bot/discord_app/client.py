@@ -47,6 +47,8 @@ COGS = (
 )
 #: How long an answer waits for its analytics row id (for the vote buttons) before going without.
 RECORD_WAIT_SECONDS = 0.5
+#: After a slow or failed analytics write, answers stop waiting for row ids for this long.
+RECORD_PAUSE_SECONDS = 30.0
 #: Questions remembered for "More passages" (the answer's footer is the fallback after a restart).
 RECENT_QUESTIONS = 4096
 PURGE_EVERY_SECONDS = 24 * 3600
@@ -130,6 +132,49 @@ class ReloadOutcome:
         return self.change is not None
 
 
+class RecordBreaker:
+    """Whether an answer should wait for its analytics row id (a circuit breaker).
+
+    After a write that is slow (no row id within ``RECORD_WAIT_SECONDS``) or fails, answers stop
+    waiting for ``pause_seconds`` (they go out at once, without vote buttons; the rows are still
+    written in the background); the first answer after the pause waits again and, if that write is
+    fine, closes the breaker. A locked or broken database so costs at most one slow answer per pause.
+    ``waits``/``skips`` count the answers that waited and those that did not.
+    """
+
+    def __init__(self, pause_seconds: float = RECORD_PAUSE_SECONDS, clock: Callable[[], float] = time.monotonic):
+        self.pause_seconds = pause_seconds
+        self._clock = clock
+        self._open_until: float | None = None
+        self.waits = 0
+        self.skips = 0
+
+    @property
+    def open(self) -> bool:
+        """True while answers do not wait for row ids."""
+        return self._open_until is not None and self._clock() < self._open_until
+
+    def should_wait(self) -> bool:
+        """Whether this answer waits for its row id (counted in ``waits`` or ``skips``)."""
+        if self.open:
+            self.skips += 1
+            return False
+        self.waits += 1
+        return True
+
+    def failed(self, why: str) -> None:
+        """A write was slow or failed: stop waiting for a while."""
+        if self._open_until is None:
+            log.warning("analytics: %s; answering without vote buttons for the next %.0f s", why, self.pause_seconds)
+        self._open_until = self._clock() + self.pause_seconds
+
+    def succeeded(self) -> None:
+        """A write the answer waited for gave its row id in time: wait for row ids again."""
+        if self._open_until is not None:
+            log.info("analytics: recording is fast again; vote buttons are back")
+        self._open_until = None
+
+
 class SummitBot(commands.Bot):
     """The bot: holds the current :class:`Engine` (swapped whole on reload), settings, cooldowns
     and analytics; cogs do the talking."""
@@ -166,6 +211,7 @@ class SummitBot(commands.Bot):
         self.analytics: AsyncAnalytics | None = None
         self.reload_lock = asyncio.Lock()
         self.cooldown = Cooldown(ds.cooldown_questions, ds.cooldown_seconds)
+        self.record_breaker = RecordBreaker()
         self.recent_questions: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._background: set[asyncio.Future[Any]] = set()
         self._purge_task: asyncio.Task[None] | None = None
@@ -223,19 +269,34 @@ class SummitBot(commands.Bot):
     # -- analytics -------------------------------------------------------------------------------
 
     async def record_question(self, **fields: Any) -> int | None:
-        """Record a question; wait briefly for its row id (for vote buttons), never fail."""
+        """Record a question; wait briefly for its row id (for vote buttons), never fail.
+
+        While :attr:`record_breaker` is open (a recent write was slow or failed) the question is
+        still recorded, in the background, but the answer does not wait for the row id.
+        """
         if self.analytics is None:
             return None
         task = asyncio.ensure_future(self.analytics.record_question(**fields))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        breaker = self.record_breaker
+        if not breaker.should_wait():
+            return None
         try:
-            return await asyncio.wait_for(asyncio.shield(task), timeout=RECORD_WAIT_SECONDS)
+            record = await asyncio.wait_for(asyncio.shield(task), timeout=RECORD_WAIT_SECONDS)
         except asyncio.TimeoutError:
-            log.warning("analytics: recording a question is slow; answering without vote buttons")
+            breaker.failed("recording a question is slow")
+            return None
         except Exception:
             log.warning("analytics: recording a question failed", exc_info=True)
-        return None
+            breaker.failed("recording a question failed")
+            return None
+        if record is None:
+            if self.analytics is not None and self.analytics.enabled:  # off: None at once, no wait to save
+                breaker.failed("recording a question failed")
+        else:
+            breaker.succeeded()
+        return record
 
     # -- lifecycle -------------------------------------------------------------------------------
 
