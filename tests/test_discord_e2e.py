@@ -8,10 +8,13 @@ the REST calls the bot made (content, embeds, components, flags, ``allowed_menti
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import signal
 import sys
+import threading
+import time
 from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -25,6 +28,7 @@ import pytest
 from bot_harness import VANCE, mention, no_pings, running, write_doc
 from discord_stub import ChannelType, DiscordStub, MessageFlag
 
+import bot.discord_app.client as client_module
 from bot.config import Settings
 from bot.discord_app import components, limits
 
@@ -401,22 +405,89 @@ async def test_reload_with_broken_file_keeps_old_corpus(
         assert "¶3" in rec.embeds[0]["description"]
 
 
-async def test_concurrent_reloads_queue(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
+class WatchedLock(asyncio.Lock):
+    """An asyncio lock that says when ``expected`` callers have asked for it."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.expected = expected
+        self.asked = 0
+        self.all_asked = asyncio.Event()
+
+    async def acquire(self) -> bool:
+        self.asked += 1
+        if self.asked >= self.expected:
+            self.all_asked.set()
+        return await super().acquire()
+
+
+async def test_concurrent_reloads_queue(
+    stub: DiscordStub, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three reloads at once: the builds run one after another, never two at the same time."""
+    real_build = client_module.build_engine
+    loop = asyncio.get_running_loop()
+    guard = threading.Lock()
+    in_flight = 0
+    spans: list[tuple[float, float]] = []
+    first_entered, overlap = asyncio.Event(), asyncio.Event()
+    release = threading.Event()
+
+    def watched_build(settings: Settings) -> Any:
+        nonlocal in_flight
+        with guard:
+            in_flight += 1
+            entered, overlapping = time.perf_counter(), in_flight
+        loop.call_soon_threadsafe(first_entered.set if overlapping == 1 else overlap.set)
+        try:
+            assert overlapping == 1, "two corpus builds ran at the same time"
+            release.wait()  # the first build holds until every reload is queued
+            return real_build(settings)
+        finally:
+            with guard:
+                in_flight -= 1
+                spans.append((entered, time.perf_counter()))
+
+    monkeypatch.setattr(client_module, "build_engine", watched_build)
     async with running(make_settings(stub), stub) as bot:
-        outcomes = await asyncio.gather(*(bot.reload_corpus() for _ in range(3)))
-    assert all(o.ok and o.change is not None and o.change.unchanged for o in outcomes)
+        lock = bot.reload_lock = WatchedLock(expected=3)
+        reloads = [asyncio.create_task(bot.reload_corpus()) for _ in range(3)]
+        try:
+            await asyncio.wait_for(first_entered.wait(), 10)
+            queued, overlapped = asyncio.ensure_future(lock.all_asked.wait()), asyncio.ensure_future(overlap.wait())
+            await asyncio.wait({queued, overlapped}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+            overlapped.cancel()
+            assert queued.done() and not overlap.is_set() and in_flight == 1  # the others wait for the lock
+        finally:
+            release.set()
+            outcomes = await asyncio.gather(*reloads)
+    assert all(o.ok and o.change is not None and o.change.unchanged for o in outcomes), outcomes
+    spans.sort()
+    assert len(spans) == 3 and all(end <= start for (_, end), (start, _) in itertools.pairwise(spans)), spans
 
 
 async def test_stats_for_admin(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
     async with running(make_settings(stub), stub):
         await stub.send_message(f"{mention(stub)} {VANCE}")
-        await stub.wait_for_message()
+        answer = await stub.wait_for_message()
         await stub.send_message(f"{mention(stub)} banana bread recipe")
         await stub.wait_for_message()
+        up = next(i for i in custom_ids(answer) if i.endswith(":up"))
+        down = next(i for i in custom_ids(answer) if i.endswith(":down"))
+        await stub.wait_for_message(interaction=await stub.press_button(answer, up, user=stub.owner))
+        await stub.wait_for_message(interaction=await stub.press_button(answer, up, user=stub.admin))
+        await stub.wait_for_message(interaction=await stub.press_button(answer, down, user=stub.member))
         ix = await stub.slash_command("stats", user=stub.admin)
         rec = await stub.wait_for_message(interaction=ix)
     show(rec)
-    assert rec.ephemeral and "2" in rec.content and no_pings(rec)
+    assert rec.ephemeral and no_pings(rec)
+    lines = rec.content.splitlines()
+    assert "Questions: 2, answered: 1 (50%), unanswered: 1" in lines
+    assert "Feedback: 2 up, 1 down" in lines
+    unanswered = lines[lines.index("Most frequent unanswered questions:") + 1]
+    assert unanswered == "1. 1x `banana bread recipe`"
+    cited = lines[lines.index("Most cited passages:") + 1]
+    assert cited == "1. 1x `paris-summit-china-ai-governance` para 3"
 
 
 # ------------------------------------------------------------------------------------- buttons
