@@ -29,6 +29,8 @@ from bot_harness import VANCE, mention, no_pings, running, write_doc
 from discord_stub import ChannelType, DiscordStub, MessageFlag
 
 import bot.discord_app.client as client_module
+import bot.discord_app.cogs.summaries as summaries_cog
+import bot.summaries
 from bot.config import Settings
 from bot.discord_app import components, limits
 
@@ -301,6 +303,49 @@ async def test_summary_with_autocomplete(stub: DiscordStub, make_settings: Calla
         ix = await stub.slash_command("summary", {"document": "no-such-doc"})
         rec = await stub.wait_for_message(interaction=ix)
         assert rec.ephemeral and "don't know that document" in rec.content
+        assert rec.callback_type == 4 and rec.json["data"]["flags"] & MessageFlag.EPHEMERAL  # the first response
+
+
+async def test_summary_refused_by_the_summariser_is_private(
+    stub: DiscordStub, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request the summariser itself refuses (SummaryError) is answered privately as the first
+    response: never a public "thinking…" followed by an error that Discord would show to everyone."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise bot.summaries.SummaryError("unknown length 'huge'; use one of: short, medium, long")
+
+    monkeypatch.setattr(bot.summaries, "summarize", refuse)
+    async with running(make_settings(stub), stub):
+        ix = await stub.slash_command("summary", {"topic": "DeepSeek"})
+        rec = await stub.wait_for_message(interaction=ix)
+    assert rec.callback_type == 4 and rec.json["data"]["flags"] & MessageFlag.EPHEMERAL
+    assert "unknown length" in rec.content and no_pings(rec)
+    callbacks = [r.callback_type for r in stub.requests if r.interaction is ix and r.kind == "interaction_callback"]
+    assert callbacks == [4]  # no defer went out
+
+
+async def test_slow_summary_defers_publicly_then_follows_up(
+    stub: DiscordStub, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A summary still running after the head start is acknowledged with a public "thinking…"; the
+    summary follows as the (public) followup."""
+    real_summarize = bot.summaries.summarize
+    deferred = threading.Event()
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        deferred.wait(10)  # runs on until the test has seen the defer
+        return real_summarize(*args, **kwargs)
+
+    monkeypatch.setattr(bot.summaries, "summarize", slow)
+    monkeypatch.setattr(summaries_cog, "SUMMARY_HEAD_START", 0.05)
+    async with running(make_settings(stub), stub):
+        ix = await stub.slash_command("summary", {"topic": "DeepSeek"})
+        response = await stub.wait_for_interaction_response(ix)
+        deferred.set()
+        rec = await stub.wait_for_message(interaction=ix)
+    assert response.callback_type == 5 and not (response.json.get("data") or {}).get("flags")
+    assert rec.kind == "followup" and not rec.ephemeral and "DeepSeek" in rec.embeds[0]["description"]
 
 
 async def test_sources_and_help(stub: DiscordStub, make_settings: Callable[..., Settings], corpus_dir: Path) -> None:

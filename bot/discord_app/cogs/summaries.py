@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("summitbot.discord.summaries")
 
+#: How long /summary lets the summariser run before acknowledging with a public "thinking…"
+#: (Discord wants an acknowledgement within 3 s). A request the summariser refuses (unknown
+#: document, bad length) fails at once, so its error is a private first response, never a
+#: followup to a public defer (which Discord would show to everyone).
+SUMMARY_HEAD_START = 1.0
+
 
 class Summaries(commands.Cog):
     """Cited extractive summaries, and the list of documents the bot knows."""
@@ -59,11 +65,21 @@ class Summaries(commands.Cog):
                 interaction, "I don't know that document. Pick one from the list as you type, or see `/sources`."
             )
             return
-        await interaction.response.defer(thinking=True)
+        work = asyncio.ensure_future(
+            asyncio.to_thread(summarize, engine, document=document, topic=topic, length=length)
+        )
+        done, _ = await asyncio.wait({work}, timeout=SUMMARY_HEAD_START)
+        if not done:
+            await interaction.response.defer(thinking=True)
         try:
-            result = await asyncio.to_thread(summarize, engine, document=document, topic=topic, length=length)
+            result = await work
         except SummaryError as exc:
-            await interaction.followup.send(render.notice(str(exc)), ephemeral=True, allowed_mentions=NO_MENTIONS)
+            if interaction.response.is_done():
+                # Only a refusal after the public "thinking…" gets here; Discord shows the first followup
+                # of a public defer publicly whatever its flags say, so do not pretend it is private.
+                await interaction.followup.send(render.notice(str(exc)), allowed_mentions=NO_MENTIONS)
+            else:
+                await send_private(interaction, render.notice(str(exc)))
             return
         if doc is not None and topic:
             heading = f"Summary of “{topic}” in {doc.title}"
@@ -74,7 +90,10 @@ class Summaries(commands.Cog):
         else:
             heading = "Summary of all my sources"
         embed = render.render_summary(result, heading)
-        await interaction.followup.send(embed=embed, allowed_mentions=NO_MENTIONS)
+        if interaction.response.is_done():
+            await interaction.followup.send(embed=embed, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(embed=embed, allowed_mentions=NO_MENTIONS)
 
     @summary.autocomplete("document")
     async def summary_document(
