@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -32,7 +33,7 @@ import bot.discord_app.client as client_module
 import bot.discord_app.cogs.summaries as summaries_cog
 import bot.summaries
 from bot.config import Settings
-from bot.discord_app import components, limits
+from bot.discord_app import components, limits, render
 
 SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 NO_PINGS = {"parse": []}
@@ -210,7 +211,7 @@ async def test_cooldown_notice_once_per_window(stub: DiscordStub, make_settings:
         reactions = [await stub.wait_for_request(kind="add_reaction", since=mark) for _ in range(2)]
         assert await no_message(stub, stub.mark(), timeout=0.5)
         sent = [r for r in stub.requests[mark:] if r.kind == "create_message" and r.ok]
-        notices = [r for r in sent if r.content and "asking quickly" in r.content]
+        notices = [r for r in sent if r.content and re.fullmatch(r"Please wait \d+ s before asking again\.", r.content)]
         assert len([r for r in sent if r.embeds]) == 2 and len(notices) == 1, sent
         assert all(r.params["emoji"] == "\N{HOURGLASS WITH FLOWING SAND}" for r in reactions)
         assert len({r.params["message_id"] for r in reactions}) == 2
@@ -218,7 +219,7 @@ async def test_cooldown_notice_once_per_window(stub: DiscordStub, make_settings:
         # A slash command in the same window gets a private notice.
         ix = await stub.slash_command("ask", {"question": VANCE})
         rec = await stub.wait_for_message(interaction=ix)
-        assert rec.ephemeral and "asking quickly" in rec.content
+        assert rec.ephemeral and re.fullmatch(r"Please wait \d+ s before asking again\.", rec.content)
 
 
 async def test_too_long_question(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
@@ -230,6 +231,32 @@ async def test_too_long_question(stub: DiscordStub, make_settings: Callable[...,
         ix = await stub.slash_command("ask", {"question": long})
         rec = await stub.wait_for_message(interaction=ix)
         assert rec.ephemeral and "a bit long" in rec.content
+        # The public notice under a message is short and neutral.
+        assert len(rec.content) < 120 and rec.content.endswith("Please shorten it.")
+
+
+async def test_question_of_only_mentions_or_emoji_gets_the_hint(
+    stub: DiscordStub, make_settings: Callable[..., Settings]
+) -> None:
+    """After the bot's mention, only other mentions or emoji: the "Ask me a question" hint, not
+    "not in my sources" (nothing was asked); also for /ask."""
+    role = stub.member_role
+    async with running(make_settings(stub), stub) as bot:
+        asked = bot.record_breaker.waits
+        for rest in (
+            "@everyone",
+            f"@here <@&{role.id}> <@{stub.owner.id}>",
+            "<:party:123456789012345678> <#1>",
+            "👍🎉",
+        ):
+            mark = stub.mark()
+            await stub.send_message(f"{mention(stub)} {rest}")
+            rec = await stub.wait_for_message(since=mark)
+            assert rec.content == render.QUESTION_HINT and no_pings(rec), rest
+        ix = await stub.slash_command("ask", {"question": "@everyone <:party:123456789012345678>"})
+        rec = await stub.wait_for_message(interaction=ix)
+        assert rec.ephemeral and rec.content == render.QUESTION_HINT
+        assert bot.record_breaker.waits - asked == 1  # only the emoji one reached the engine (and analytics)
 
 
 async def test_long_passage_is_trimmed_within_limits(

@@ -229,3 +229,10 @@ def test_custom_ids_within_limit() -> None:
     vote = VoteButton(2**63 - 1, False)
     assert len(more.item.custom_id or "") <= limits.CUSTOM_ID and len(vote.item.custom_id or "") <= limits.CUSTOM_ID
     assert len(more.item.label or "") <= limits.BUTTON_LABEL
+
+
+def test_public_notices_are_short_and_neutral() -> None:
+    assert render.wait_notice(0.2) == "Please wait 1 s before asking again."
+    assert render.wait_notice(4.1) == "Please wait 5 s before asking again."  # never less than the real wait
+    notice = render.too_long_notice(1234, 500)
+    assert notice == "That question is a bit long (1,234 characters; the limit is 500). Please shorten it."

@@ -485,3 +485,17 @@ def document_choices(documents: Sequence[Document], current: str) -> list[tuple[
 def notice(text: str) -> str:
     """A short message to a user, within the content limit."""
     return trim(text, limits.CONTENT)
+
+
+#: The reply to a mention (or /ask) with nothing to search for: only mentions, emoji or stop words.
+QUESTION_HINT = "Ask me a question about my sources, for example: *What did the summit agree?* (or try `/help`)."
+
+
+def wait_notice(retry_after: float) -> str:
+    """The cooldown notice (public under a message question, so short and neutral)."""
+    return f"Please wait {max(1, math.ceil(retry_after))} s before asking again."
+
+
+def too_long_notice(length: int, limit: int) -> str:
+    """The notice for a question over ``answers.max_question_chars`` (public under a message question)."""
+    return f"That question is a bit long ({length:,} characters; the limit is {limit:,}). Please shorten it."

@@ -88,15 +88,7 @@ class Questions(commands.Cog):
 
     def _too_long(self, question: str) -> str | None:
         limit = self.bot.settings.answers.max_question_chars
-        if len(question) <= limit:
-            return None
-        return (
-            f"That question is a bit long ({len(question):,} characters; the limit is {limit:,}). Could you shorten it?"
-        )
-
-    @staticmethod
-    def _wait_notice(retry_after: float) -> str:
-        return f"You're asking quickly. Please wait {max(1, round(retry_after))} s before the next question."
+        return render.too_long_notice(len(question), limit) if len(question) > limit else None
 
     async def answer(self, question: str, *, user_id: int, guild_id: int | None, channel_id: int | None) -> Reply:
         """Answer a question (search in a worker thread), record it, and build the reply."""
@@ -117,6 +109,8 @@ class Questions(commands.Cog):
             score=best.score if best else None,
             latency_ms=latency_ms,
         )
+        if result.reason == "empty":  # nothing searchable: emoji, punctuation, stop words
+            return Reply(content=render.QUESTION_HINT)
         if not result.answered or best is None:
             return Reply(content=render.render_not_found(engine.corpus.documents))
         key = render.question_key(question)
@@ -177,16 +171,17 @@ class Questions(commands.Cog):
                 )
 
     async def _answer_message(self, message: discord.Message, question: str) -> None:
+        # Notices here are public replies (a reply cannot be ephemeral): keep them short and neutral.
         verdict = self.bot.cooldown.hit(message.author.id)
         if not verdict.allowed:
             if verdict.first_refusal:  # one written notice per cooldown window, never one per message
-                await self._reply(message, Reply(content=self._wait_notice(verdict.retry_after)))
+                await self._reply(message, Reply(content=render.wait_notice(verdict.retry_after)))
             else:  # later questions in the window get a quiet reaction, so none goes unacknowledged
                 await self._react(message, COOLDOWN_REACTION)
             return
-        if not question:
-            hint = "Ask me a question about my sources, for example: *What did the summit agree?* (or try `/help`)."
-            await self._reply(message, Reply(content=hint))
+        question = searchable_question(question)
+        if not question:  # only mentions and emoji markup (or nothing) after the bot's mention
+            await self._reply(message, Reply(content=render.QUESTION_HINT))
             return
         problem = self._too_long(question)
         if problem:
@@ -233,9 +228,12 @@ class Questions(commands.Cog):
         """Answer a question, publicly or privately."""
         verdict = self.bot.cooldown.hit(interaction.user.id)
         if not verdict.allowed:
-            await send_private(interaction, self._wait_notice(verdict.retry_after))
+            await send_private(interaction, render.wait_notice(verdict.retry_after))
             return
-        question = question.strip()
+        question = searchable_question(question)
+        if not question:
+            await send_private(interaction, render.QUESTION_HINT)
+            return
         problem = self._too_long(question)
         if problem:
             await send_private(interaction, problem)

@@ -52,7 +52,7 @@ class Summaries(commands.Cog):
             return
         verdict = self.bot.cooldown.hit(interaction.user.id)
         if not verdict.allowed:
-            await send_private(interaction, f"Please wait {max(1, round(verdict.retry_after))} s and try again.")
+            await send_private(interaction, render.wait_notice(verdict.retry_after))
             return
         topic = topic.strip() if topic else None
         if topic and len(topic) > self.bot.settings.answers.max_question_chars:
