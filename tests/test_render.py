@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.answers import Answer, Highlight, RankedPassage
 from bot.corpus import Document, Passage, Problem
-from bot.discord_app import limits, render
+from bot.discord_app import components, limits, render
 from bot.discord_app.components import MorePassagesButton, VoteButton
 from bot.discord_app.limits import ELLIPSIS, escape_text, trim, trim_start
 from bot.engine import CorpusChange
@@ -236,3 +236,35 @@ def test_public_notices_are_short_and_neutral() -> None:
     assert render.wait_notice(4.1) == "Please wait 5 s before asking again."  # never less than the real wait
     notice = render.too_long_notice(1234, 500)
     assert notice == "That question is a bit long (1,234 characters; the limit is 500). Please shorten it."
+
+
+def test_overlong_urls_are_dropped_not_cut() -> None:
+    """A corpus URL over a limit is left out (embed url over 2,048; masked links and the Source
+    button over 512), never truncated into a link to somewhere else."""
+    huge = "https://example.org/" + "a" * 2980  # 3,000 characters
+    texts_ = ("Leaders met at the summit in Paris.", "The summit ended with a declaration.", "More on the summit.")
+    doc = document(url=huge, paragraphs=texts_)
+    answer = Answer("Where was the summit?", True, 0.9, tuple(ranked(t, doc, i + 1) for i, t in enumerate(texts_)))
+    (embed,) = render.render_answer(answer)
+    assert embed.url is None and len(embed.fields) == 2 and limits.fits(embed)
+    assert embed.description.endswith(", example.org, ¶1")  # the citation, without a link
+    more = render.render_more(answer.question, answer.passages, 2)
+    sources = render.render_sources([doc]).embed
+    summary = render.render_summary(
+        Summary("corpus", (SummarySentence("The summit ended.", "doc", "Title", 2, "example.org", huge),), 3, 60), "S"
+    )
+    for out in (embed, *more, sources, summary):
+        assert "a" * 100 not in str(out.to_dict()) and limits.fits(out)
+    assert render.citation(doc, 1) == "*Title*, example.org, ¶1"
+    assert components.answer_view(url=huge) is None
+
+    # Under the embed limit but over the link limit: the title link stays, the masked links go.
+    long = "https://example.org/" + "b" * 980  # 1,000 characters
+    doc = document(url=long, paragraphs=texts_)
+    (embed,) = render.render_answer(Answer("Q?", True, 0.9, (ranked(texts_[0], doc),)))
+    assert embed.url == long and "read the article" not in embed.description
+    assert components.answer_view(url=long) is None
+    fits_button = "https://example.org/" + "c" * 492  # exactly 512
+    view = components.answer_view(url=fits_button)
+    assert view is not None and [getattr(b, "url", None) for b in view.children] == [fits_button]
+    assert limits.usable_url(None, 10) is None and limits.usable_url("", 10) is None

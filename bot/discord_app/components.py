@@ -116,7 +116,8 @@ def answer_view(
     view = discord.ui.View(timeout=None)
     if more_key is not None:
         view.add_item(MorePassagesButton(more_key, more_offset))
-    if url and len(url) <= 512:  # Discord rejects longer button URLs
+    url = limits.usable_url(url, limits.BUTTON_URL)
+    if url:
         view.add_item(discord.ui.Button(label="Source", url=url, style=discord.ButtonStyle.link))
     if record is not None:
         view.add_item(VoteButton(record, True))

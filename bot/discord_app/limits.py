@@ -30,6 +30,11 @@ CUSTOM_ID = 100
 BUTTON_LABEL = 80
 THREAD_NAME = 100
 
+# URL limits. A URL over its limit is dropped, never cut (a cut URL leads somewhere else).
+EMBED_URL = 2048  # an embed's url (its title link)
+BUTTON_URL = 512  # a link button's url
+TEXT_LINK_URL = 512  # a masked link's url counts toward its text (a description's 4,096, a field's 1,024)
+
 ELLIPSIS = "…"
 
 # The end of a sentence: terminal punctuation, optional closing quotes/brackets, then whitespace.
@@ -87,6 +92,11 @@ def trim_start(text: str, limit: int) -> str:
     return ELLIPSIS + cut.lstrip()
 
 
+def usable_url(url: str | None, limit: int) -> str | None:
+    """``url`` when it is set and at most ``limit`` characters long, else None (link left out)."""
+    return url if url and len(url) <= limit else None
+
+
 def one_line(text: str) -> str:
     """``text`` with every run of whitespace (newlines included) turned into one space."""
     return " ".join(text.split())
@@ -123,6 +133,8 @@ def fits(embed: discord.Embed) -> bool:
     """True when one embed respects every per-field limit and the total."""
     data = embed.to_dict()
     if len(data.get("title", "")) > EMBED_TITLE or len(data.get("description", "")) > EMBED_DESCRIPTION:
+        return False
+    if len(data.get("url", "")) > EMBED_URL:
         return False
     fields = data.get("fields", [])
     if len(fields) > EMBED_FIELDS:

@@ -138,8 +138,9 @@ def citation(document: Document, paragraph: int, *, link: bool = True) -> str:
     """ "*Title*, source, ¶3" with a link to the article when it has a URL (escaped markdown)."""
     title = escape_text(one_line(document.title))
     line = f"*{title}*, {escape_text(one_line(document.source))}, ¶{paragraph}"
-    if link and document.url:
-        line += f" · [read the article]({document.url})"
+    url = limits.usable_url(document.url, limits.TEXT_LINK_URL)
+    if link and url:
+        line += f" · [read the article]({url})"
     return line
 
 
@@ -180,15 +181,20 @@ def render_answer(answer: Answer) -> list[discord.Embed]:
     if best is None:
         raise ValueError("render_answer needs an answer with at least one passage")
     doc = best.passage.document
-    embed = discord.Embed(colour=ANSWER_COLOUR, title=limits.escape_trimmed(doc.title, limits.EMBED_TITLE), url=doc.url)
+    embed = discord.Embed(
+        colour=ANSWER_COLOUR,
+        title=limits.escape_trimmed(doc.title, limits.EMBED_TITLE),
+        url=limits.usable_url(doc.url, limits.EMBED_URL),
+    )
     body = _passage_embed_parts(best, BEST_PASSAGE_CHARS)
     embed.description = body + "\n\n— " + citation(doc, best.passage.paragraph)
     for rank, extra in enumerate(answer.passages[1:3], start=2):
         extra_doc = extra.passage.document
         name = trim(f"{rank}. {_plain_citation(extra_doc, extra.passage.paragraph)}", limits.FIELD_NAME)
         value = _passage_embed_parts(extra, EXTRA_PASSAGE_CHARS)
-        if extra_doc.url:
-            link = f"\n[read the article]({extra_doc.url})"
+        extra_url = limits.usable_url(extra_doc.url, limits.TEXT_LINK_URL)
+        if extra_url:
+            link = f"\n[read the article]({extra_url})"
             value = value if len(value) + len(link) > limits.FIELD_VALUE else value + link
         embed.add_field(name=name, value=trim(value, limits.FIELD_VALUE), inline=False)
     embed.set_footer(text=footer_question(answer.question))
@@ -210,7 +216,7 @@ def render_more(question: str, passages: Sequence[RankedPassage], first_rank: in
         embed = discord.Embed(
             colour=ANSWER_COLOUR,
             title=limits.escape_trimmed(f"{rank}. {doc.title}", limits.EMBED_TITLE),
-            url=doc.url,
+            url=limits.usable_url(doc.url, limits.EMBED_URL),
             description=_passage_embed_parts(ranked, min(share, 2000))
             + "\n\n— "
             + citation(doc, ranked.passage.paragraph),
@@ -302,7 +308,8 @@ def _source_line(doc: Document) -> str:
         parts.append(escape_text(doc.published))
     parts.append(f"{paragraphs} paragraph{'s' if paragraphs != 1 else ''}")
     title = escape_text(trim(one_line(doc.title), 200))
-    title = f"[{title}]({doc.url})" if doc.url else f"**{title}**"
+    url = limits.usable_url(doc.url, limits.TEXT_LINK_URL)
+    title = f"[{title}]({url})" if url else f"**{title}**"
     return trim(f"{title} — " + ", ".join(parts) + f" · `{doc.id}`", 400)
 
 
@@ -439,7 +446,7 @@ def render_summary(summary: Summary, heading: str) -> discord.Embed:
             numbers[sentence.document] = len(numbers) + 1
             line = f"`[{numbers[sentence.document]}]` *{escape_text(one_line(sentence.title))}*, "
             line += escape_text(one_line(sentence.source))
-            url = getattr(sentence, "url", None)
+            url = limits.usable_url(getattr(sentence, "url", None), limits.TEXT_LINK_URL)
             if url:
                 line += f" · [read the article]({url})"
             refs.append(trim(line, 300))
