@@ -762,6 +762,28 @@ async def test_run_without_token_or_with_rejected_token(corpus_dir: Path, tmp_pa
         assert "Traceback" not in err.decode()
 
 
+@pytest.mark.parametrize("sharded", [False, True])
+async def test_run_without_message_content_intent_says_how_to_fix_it(
+    corpus_dir: Path, tmp_path: Path, sharded: bool
+) -> None:
+    """answer_channels set but the Message Content intent not enabled in the portal: Discord closes
+    the gateway with 4014; ``summitbot run`` prints one line saying what to do and exits 1."""
+    async with DiscordStub(privileged_intents=0) as refusing:
+        news = refusing.channel("news")
+        keys: dict[str, Any] = {"answer_channels": f"[{news.id}]"}
+        if sharded:
+            keys["shard_count"] = 1
+        config = write_config(tmp_path, corpus_dir, refusing, **keys)
+        proc = await summitbot("run", "--config", str(config), token="t0ken.intents")
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert refusing.connections and refusing.connections[-1].close_code == 4014
+    text = err.decode()
+    explanations = [line for line in text.splitlines() if line.startswith("summitbot:")]
+    assert proc.returncode == 1 and len(explanations) == 1, text
+    assert "Message Content intent" in explanations[0] and "answer_channels" in explanations[0]
+    assert "Traceback" not in text and "t0ken.intents" not in text
+
+
 async def test_run_with_broken_corpus_exits_1(stub: DiscordStub, corpus_dir: Path, tmp_path: Path) -> None:
     (corpus_dir / "bad.md").write_text("no front matter\n", encoding="utf-8")
     proc = await summitbot("run", "--config", str(write_config(tmp_path, corpus_dir, stub)), token="t")
