@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from discord_stub import DiscordStub, StubUser  # noqa: E402
 
 from bot.config import AnalyticsSettings, CorpusSettings, DiscordSettings, LoggingSettings, Settings  # noqa: E402
+from bot.discord_app import render  # noqa: E402
 from bot.discord_app.client import SummitBot, create_bot  # noqa: E402
 from bot.engine import Engine, build_engine  # noqa: E402
 
@@ -62,7 +63,8 @@ PER_USER = 10
 DURATION = 10.0
 HEARTBEAT_MS = 1500
 MONITOR_PERIOD = 0.005
-NOTICE_MARK = "asking quickly"
+# The tail of the cooldown notice, taken from the renderer so that the two cannot drift apart.
+NOTICE_MARK = render.wait_notice(1).split(" s ", 1)[1]
 #: Targets: corpus label -> (p95 ms, longest stall ms or None).
 TARGETS: dict[str, tuple[float, float | None]] = {"shipped": (100.0, None), "100k": (250.0, 100.0)}
 
