@@ -163,6 +163,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     """Print an extractive, cited summary of a document, a topic, or the whole corpus."""
     from bot.summaries import SummaryError, format_summary, summarize
 
+    if args.topic is not None and not args.topic.strip():
+        raise CliError("the topic is empty (leave out --topic to summarise everything)")
     settings = _settings(args)
     engine = _engine(settings)
     try:

@@ -173,3 +173,15 @@ def test_check_lists_config_and_corpus_problems_together(tmp_path: Path) -> None
     lines = result.stderr.strip().splitlines()
     assert [line.split(":", 2)[1].strip() for line in lines] == ["config error", "config error", "corpus error"]
     assert "search.top_k" in lines[0] and "search.k2" in lines[1] and "a.md:1" in lines[2]
+
+
+def test_summary_from_the_command_line() -> None:
+    result = run("summary", "--topic", "DeepSeek", "--max-words", "40", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["scope"] == "topic:DeepSeek" and 0 < summary["words"] <= 40
+    assert all("DeepSeek" in s["text"] and s["paragraph"] >= 1 for s in summary["sentences"])
+    empty_topic = run("summary", "--topic", "  ")
+    assert empty_topic.returncode == 1 and empty_topic.stderr.startswith("summitbot: the topic is empty")
+    unknown = run("summary", "--document", "nope")
+    assert unknown.returncode == 1 and "no document 'nope'" in unknown.stderr
