@@ -248,15 +248,6 @@ def term_weights(terms: list[str] | tuple[str, ...], index: BM25Index) -> dict[s
     return {t: (max(index.idf_of(t), 0.0) if index.contains(t) else index.idf_of(t)) for t in dict.fromkeys(terms)}
 
 
-def coverage(query_terms: list[str], passage_terms: set[str] | frozenset[str], index: BM25Index) -> float:
-    """Share of the question's IDF mass that the passage contains (0..1)."""
-    weights = term_weights(query_terms, index)
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    return sum(w for t, w in weights.items() if t in passage_terms) / total
-
-
 def _window_share(terms: tuple[str, ...], weights: dict[str, float], total: float, width: int) -> float:
     """The largest share of question weight whose distinct terms all fall in ``width`` consecutive terms."""
     return _window_hits([(i, t) for i, t in enumerate(terms) if t in weights], weights, total, width)
@@ -288,18 +279,6 @@ def _window_hits(hits: list[tuple[int, str]], weights: dict[str, float], total: 
 
 def _question_pairs(query: tuple[str, ...]) -> set[tuple[str, str]]:
     return {(a, b) for a, b in pairwise(query) if a != b}
-
-
-def _bigram_share(query: tuple[str, ...], terms: tuple[str, ...], weights: dict[str, float]) -> float:
-    """IDF-weighted share of the question's adjacent term pairs that occur adjacent in the passage."""
-    pairs = _question_pairs(query)
-    if not pairs:
-        return 0.0
-    present = set(pairwise(terms)) & pairs
-    total = sum(weights[a] + weights[b] for a, b in pairs)
-    if total <= 0:
-        return 0.0
-    return sum(weights[a] + weights[b] for a, b in present) / total
 
 
 def confidence_input(name: str, signals: Mapping[str, Any]) -> Any:
@@ -426,13 +405,9 @@ class AnswerEngine:
                 return None
         return separated
 
-    def features(self, query: Query, bm25: float, i: int) -> tuple[tuple[float, ...], int]:
-        """The per-passage reranking features of passage ``i`` (``document`` left 0), and its best sentence."""
-        feats, best_sent, _ = self._features(query, bm25, i)
-        return feats, best_sent
-
     def _features(self, query: Query, bm25: float, i: int) -> tuple[tuple[float, ...], int, set[str]]:
-        """:meth:`features` and the question terms that passage ``i`` contains.
+        """The per-passage reranking features of passage ``i`` (``document`` left 0), its best sentence,
+        and the question terms that the passage contains.
 
         Every feature depends only on where the question's terms occur, so the passage's terms are
         scanned once (in C) for those positions and the rest is done on the few hits.
