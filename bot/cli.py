@@ -1,4 +1,4 @@
-"""The ``summitbot`` command line: run the bot, or ask, summarise, check and inspect offline.
+"""The ``summitbot`` command line: run the bot, or ask, summarise, check, import and inspect offline.
 
 Exit codes: 0 success, 1 bad input (a one-line message per problem on stderr, no traceback),
 2 usage errors (argparse).
@@ -210,6 +210,46 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import articles from web pages or files into the corpus folder (or print them with --dry-run)."""
+    import asyncio
+
+    from bot.ingest import FetchPolicy, IngestError, article_from_url, prepare_import, read_source_file, write_import
+
+    if args.id is not None and len(args.source) > 1:
+        raise CliError("--id names one article: give a single SOURCE with it")
+    settings = _settings(args)
+    root = settings.corpus.path
+    if not root.is_dir():
+        raise CliError(f"corpus folder {root} does not exist or is not a folder")
+    policy = FetchPolicy.from_settings(settings.corpus)
+    failures: list[str] = []
+    for source in args.source:
+        try:
+            if "://" in source:
+                article = asyncio.run(article_from_url(source, policy))
+            else:
+                article = read_source_file(Path(source), policy.max_bytes)
+            prepared = prepare_import(article, root, settings.corpus.max_file_bytes, args.id)
+            if args.dry_run:
+                sys.stdout.write(prepared.markdown + "\n")
+                continue
+            path = write_import(prepared)
+        except IngestError as exc:
+            failures.append(str(exc))
+            continue
+        date = f", {article.published}" if article.published else ""
+        print(
+            f"Added {path}: id {prepared.doc_id}, {len(article.paragraphs)} paragraphs, "
+            f'"{article.title}" ({article.source}{date})'
+        )
+    if failures:
+        raise CliError(*failures)
+    if not args.dry_run:
+        print("A running bot serves the new articles after /reload.")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the Discord bot."""
     from bot.discord_app.client import run_bot
@@ -274,6 +314,14 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--csv", metavar="FILE", help="also write the figures to this CSV file")
     stats.add_argument("--purge", action="store_true", help="delete rows older than analytics.retention_days")
     stats.set_defaults(func=cmd_stats)
+
+    imp = sub.add_parser(
+        "import", parents=[with_corpus], help="add articles from web pages or .html/.txt/.md files to the corpus"
+    )
+    imp.add_argument("source", nargs="+", metavar="SOURCE", help="an http(s) address, or an .html, .txt or .md file")
+    imp.add_argument("--id", metavar="ID", help="the document id (default: a slug of the title)")
+    imp.add_argument("--dry-run", action="store_true", help="print the Markdown instead of writing it")
+    imp.set_defaults(func=cmd_import)
 
     run = sub.add_parser("run", parents=[common], help="start the Discord bot (token from the environment)")
     run.set_defaults(func=cmd_run)
