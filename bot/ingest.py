@@ -156,8 +156,10 @@ def _finish(
     published: str | None,
     paragraphs: Iterable[str],
     origin: str,
+    min_words: int = 1,
 ) -> Article:
-    """Clean every field, drop empty and pointer paragraphs, and refuse what is not an article."""
+    """Clean every field, drop empty and pointer paragraphs, and refuse what is not an article
+    (``min_words``: fewer words of paragraphs than this is not an article)."""
     kept = []
     for paragraph in paragraphs:
         text = clean_text(paragraph)
@@ -165,11 +167,10 @@ def _finish(
             kept.append(text)
     title = clean_text(title or "")
     source = clean_text(source or "")
-    if not kept or sum(len(p.split()) for p in kept) < _MIN_ARTICLE_WORDS:
-        found = sum(len(p.split()) for p in kept)
+    found = sum(len(p.split()) for p in kept)
+    if not kept or found < min_words:
         raise IngestError(
-            f"{shown(origin)}: no article text found ({found} words of paragraphs; an article needs "
-            f"at least {_MIN_ARTICLE_WORDS})"
+            f"{shown(origin)}: no article text found ({found} words of paragraphs; an article needs at least {min_words})"
         )
     if not title:
         raise IngestError(f"{shown(origin)}: the page has no title")
@@ -250,7 +251,7 @@ def extract_html(html: str | bytes, url: str | None, origin: str) -> Article:
     if source and re.fullmatch(r"[\w.-]+\.[a-z]{2,}", source.strip(), re.IGNORECASE) is None and len(source) > 80:
         source = None
     source = source or _domain(canonical) or _domain(url)
-    return _finish(found.title, source, canonical, _iso_date(found.date), paragraphs, origin)
+    return _finish(found.title, source, canonical, _iso_date(found.date), paragraphs, origin, _MIN_ARTICLE_WORDS)
 
 
 def _decode(data: bytes, origin: str, charset: str | None = None) -> str:
