@@ -170,7 +170,8 @@ def _finish(
     found = sum(len(p.split()) for p in kept)
     if not kept or found < min_words:
         raise IngestError(
-            f"{shown(origin)}: no article text found ({found} words of paragraphs; an article needs at least {min_words})"
+            f"{shown(origin)}: no article text found ({found} words of paragraphs; "
+            f"an article needs at least {min_words})"
         )
     if not title:
         raise IngestError(f"{shown(origin)}: the page has no title")
