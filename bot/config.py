@@ -80,6 +80,9 @@ class DiscordSettings:
     gateway_url: str = "wss://gateway.discord.gg/"
     answer_channels: tuple[int, ...] = ()
     answer_in_thread: bool = False
+    # Operators run the bot (besides the application's owner/team): /reload, corpus editing.
+    operator_users: tuple[int, ...] = ()
+    operator_roles: tuple[int, ...] = ()
     admin_roles: tuple[int, ...] = ()
     admin_users: tuple[int, ...] = ()
     cooldown_seconds: float = 5.0

@@ -44,6 +44,7 @@ COGS = (
     "bot.discord_app.cogs.questions",
     "bot.discord_app.cogs.summaries",
     "bot.discord_app.cogs.admin",
+    "bot.discord_app.cogs.corpus",
 )
 #: How long an answer waits for its analytics row id (for the vote buttons) before going without.
 RECORD_WAIT_SECONDS = 0.5
