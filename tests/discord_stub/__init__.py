@@ -35,6 +35,7 @@ from .server import (
     HeartbeatRecord,
     InjectedInteraction,
     RecordedRequest,
+    StubAttachment,
     UploadedFile,
 )
 
@@ -57,6 +58,7 @@ __all__ = [
     "Op",
     "Perm",
     "RecordedRequest",
+    "StubAttachment",
     "StubChannel",
     "StubGuild",
     "StubMember",
