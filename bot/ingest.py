@@ -513,9 +513,13 @@ class KnownDocument:
     url: str | None
 
 
-def known_documents(root: Path, max_file_bytes: int) -> list[KnownDocument]:
-    """Every readable article under ``root`` (hidden folders skipped, as the loader does); an
-    unreadable file still reserves its file name as an id."""
+def known_documents(root: Path, max_file_bytes: int, *, read: bool = True) -> list[KnownDocument]:
+    """Every article file under ``root`` (hidden folders skipped, as the loader does).
+
+    With ``read`` each file is parsed for its id and address (an unreadable file still reserves its
+    file name as an id); without, only file names are listed, which is fast for a large corpus
+    whose documents are known otherwise (see :func:`known_from`).
+    """
     known: list[KnownDocument] = []
     if not root.is_dir():
         return known
@@ -525,11 +529,17 @@ def known_documents(root: Path, max_file_bytes: int) -> list[KnownDocument]:
             if name.startswith(".") or not name.lower().endswith((".md", ".txt")):
                 continue
             path = Path(dirpath) / name
-            doc = None if path.is_symlink() else read_article(path, max_file_bytes)[0]
+            doc = read_article(path, max_file_bytes)[0] if read and not path.is_symlink() else None
             known.append(KnownDocument(path.stem, path, doc.url if doc else None))
             if doc is not None and doc.id != path.stem:
                 known.append(KnownDocument(doc.id, path, doc.url))
     return known
+
+
+def known_from(documents: Iterable[Document], root: Path) -> list[KnownDocument]:
+    """The documents of a loaded corpus, plus the names of every article file now in ``root``."""
+    known = [KnownDocument(d.id, d.path, d.url) for d in documents]
+    return known + known_documents(root, 0, read=False)
 
 
 def to_markdown(article: Article, doc_id: str) -> str:
@@ -550,14 +560,20 @@ def to_markdown(article: Article, doc_id: str) -> str:
 
 
 def prepare_import(
-    article: Article, corpus_root: Path, max_file_bytes: int, doc_id: str | None = None
+    article: Article,
+    corpus_root: Path,
+    max_file_bytes: int,
+    doc_id: str | None = None,
+    known: list[KnownDocument] | None = None,
 ) -> PreparedImport:
     """Choose the id and file name, build the Markdown and check it with the corpus loader's parser.
 
     Refused: an id already used, an address already in the corpus, a file over the loader's cap, or
-    anything the loader would not read back as exactly this article.
+    anything the loader would not read back as exactly this article. ``known``: the corpus's
+    documents when the caller has them (default: every file in ``corpus_root`` is read).
     """
-    known = known_documents(corpus_root, max_file_bytes)
+    if known is None:
+        known = known_documents(corpus_root, max_file_bytes)
     taken = {k.id.lower() for k in known}
     if article.url:
         for k in known:

@@ -32,8 +32,10 @@ from bot.ingest import (
     PreparedImport,
     article_from_url,
     extract_upload,
+    known_from,
     prepare_import,
     remove_document,
+    shown,
     write_import,
 )
 
@@ -107,7 +109,7 @@ class Curation(commands.Cog):
             else:
                 assert file is not None
                 article = await self._read_attachment(file, policy)
-            prepared = await asyncio.to_thread(prepare_import, article, corpus.path, corpus.max_file_bytes)
+            prepared = await asyncio.to_thread(self._prepare, article)
         except IngestError as exc:
             await interaction.followup.send(
                 render.import_refusal(str(exc)), ephemeral=True, allowed_mentions=NO_MENTIONS
@@ -124,8 +126,8 @@ class Curation(commands.Cog):
 
     async def _read_attachment(self, file: discord.Attachment, policy: FetchPolicy) -> Article:
         """An attached .html/.md/.txt file, refused when of another kind or over the import cap."""
-        name = file.filename
-        if not name.lower().endswith(IMPORT_SUFFIXES):
+        name = shown(file.filename, 100)
+        if not file.filename.lower().endswith(IMPORT_SUFFIXES):
             raise IngestError(f"{name}: not an article file (attach .html, .md or .txt)")
         if file.size > policy.max_bytes:
             raise IngestError(f"{name}: {file.size:,} bytes, over the {policy.max_bytes:,}-byte import cap")
@@ -135,13 +137,20 @@ class Curation(commands.Cog):
             raise IngestError(f"{name}: could not download the attachment from Discord; try again") from None
         if len(data) > policy.max_bytes:
             raise IngestError(f"{name}: over the {policy.max_bytes:,}-byte import cap")
-        return await asyncio.to_thread(extract_upload, name, data)
+        return await asyncio.to_thread(extract_upload, file.filename, data, name)
+
+    def _prepare(self, article: Article) -> PreparedImport:
+        """The corpus file for ``article``, its id and address checked against the documents served
+        now and the file names on disk (without reading every file: worker thread)."""
+        corpus = self.bot.settings.corpus
+        known = known_from(self.bot.engine.corpus.documents, Path(corpus.path))
+        return prepare_import(article, Path(corpus.path), corpus.max_file_bytes, known=known)
 
     async def commit(self, prepared: PreparedImport) -> list[discord.Embed]:
         """Write a previewed article (checked again against the corpus as it is now) and reload."""
         corpus = self.bot.settings.corpus
         async with self.lock:
-            fresh = await asyncio.to_thread(prepare_import, prepared.article, corpus.path, corpus.max_file_bytes)
+            fresh = await asyncio.to_thread(self._prepare, prepared.article)
             path = await asyncio.to_thread(write_import, fresh)
             outcome = await self.bot.reload_corpus()
         where = render.corpus_relative(path, corpus.path)
