@@ -112,6 +112,13 @@ def build_app(streamed: list[int]) -> web.Application:
         if kind == "jsonld-date-only":  # the <time> element gone: the date only in JSON-LD
             html = html.replace('<time datetime="2026-11-28T09:30:00+00:00" class="published">', "<span>")
             html = html.replace("28 November 2026, 9:30am</time>", "28 November 2026, 9:30am</span>")
+        elif kind == "hostile":  # markdown, mentions and a masked link in the title and the text
+            hostile = "@everyone **Night** [ferry](https://evil.example) <@123> ||returns||"
+            html = html.replace("<title>Night ferry", f"<title>{hostile} Night ferry")
+            html = html.replace('content="Night ferry', f'content="{hostile} Night ferry')
+            html = html.replace('"headline": "Night ferry', f'"headline": "{hostile} Night ferry')
+            html = html.replace('<h1 class="headline">Night ferry', f'<h1 class="headline">{hostile} Night ferry')
+            html = html.replace("<p>The overnight ferry", f"<p>{hostile} The overnight ferry")
         elif kind == "control-characters":
             html = html.replace("<title>Night ferry", "<title>\x1b[31mNight\u202e ferry")
             html = html.replace('content="Night ferry', 'content="\x1b[31mNight\u202e ferry')

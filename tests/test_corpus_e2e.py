@@ -251,3 +251,18 @@ async def test_operators_from_config_users_and_roles(stub: DiscordStub, make_set
             ix = await stub.slash_command("corpus show", {"document": doc_id}, user=user)
             rec = await stub.wait_for_message(interaction=ix)
             assert rec.embeds and fields(rec)["Document id"] == f"`{doc_id}`", rec
+
+
+async def test_preview_escapes_corpus_text_and_asks_for_one_source(
+    stub: DiscordStub, site: NewsSite, make_settings: Callable[..., Settings]
+) -> None:
+    async with running(make_settings(stub), stub):
+        shown = await preview(stub, stub.owner, url=site.url("/variant/hostile"))  # no_pings checked there
+        embed = shown.embeds[0]
+        for text in (embed["title"], embed["description"]):
+            assert "\\*\\*Night\\*\\*" in text and "\\[ferry\\]" in text and "\\|\\|returns" in text, text
+            assert "@everyone" not in text.replace("@\u200beveryone", "")
+        for options in ({}, {"url": site.url("/news/harbour-gazette-ferry"), "file": stub.attachment("a.txt", b"x")}):
+            ix = await stub.slash_command("corpus add", options, user=stub.owner)
+            rec = await stub.wait_for_message(interaction=ix)
+            assert rec.ephemeral and "one of them" in rec.content
