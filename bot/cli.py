@@ -225,6 +225,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     policy = FetchPolicy.from_settings(settings.corpus)
     failures: list[str] = []
     for source in args.source:
+        if not source.strip():
+            failures.append("a SOURCE is empty (give an address or a file)")
+            continue
         try:
             if "://" in source:
                 article = asyncio.run(article_from_url(source, policy))

@@ -392,8 +392,9 @@ def _guarded_resolver(allow_private: bool) -> Any:
 
 def _refusal(host: str, address: str, kind: str) -> str:
     where = shown(host) if host == address else f"{shown(host)} ({address})"
+    article = "an" if kind[0] in "aeiou" else "a"
     return (
-        f"{where} is a {kind} address: refused (set corpus.fetch_private_addresses: true to fetch from "
+        f"{where} is {article} {kind} address: refused (set corpus.fetch_private_addresses: true to fetch from "
         "your own network)"
     )
 
