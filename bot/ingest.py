@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import ipaddress
 import logging
@@ -71,6 +72,7 @@ class Article:
     published: str | None
     paragraphs: tuple[str, ...]
     origin: str  # where it came from (a file name or an address), for messages
+    id_hint: str | None = None  # the id an imported corpus file already had (used when free)
 
     @property
     def words(self) -> int:
@@ -291,7 +293,8 @@ def extract_markdown(text: str, name: str, origin: str) -> Article:
         where = f"{shown(origin)}:{first.line}" if first.line else shown(origin)
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise IngestError(f"{where}: {first.message}{more}")
-    return _finish(parsed.title, parsed.source, parsed.url, parsed.published, parsed.paragraphs, origin)
+    article = _finish(parsed.title, parsed.source, parsed.url, parsed.published, parsed.paragraphs, origin)
+    return dataclasses.replace(article, id_hint=parsed.id)
 
 
 def extract_upload(name: str, data: bytes, origin: str | None = None) -> Article:
@@ -585,6 +588,12 @@ def prepare_import(
             raise IngestError(f"id {shown(doc_id, 80)!r} must be 1-64 letters, digits, '.', '_' or '-'")
         if doc_id.lower() in taken or (corpus_root / f"{doc_id}.md").exists():
             raise IngestError(f"id '{doc_id}' is already used in {corpus_root}")
+    elif (
+        article.id_hint
+        and article.id_hint.lower() not in taken
+        and not (corpus_root / f"{article.id_hint}.md").exists()
+    ):
+        doc_id = article.id_hint
     else:
         base = slugify(article.title)
         doc_id, n = base, 1

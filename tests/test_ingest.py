@@ -112,6 +112,7 @@ def test_txt_and_md_files(tmp_path: Path) -> None:
     md.write_text(f"---\ntitle: A note\nsource: Desk\npublished: 2026-01-02\n---\n\n{body}\n")
     article = read_source_file(md, 100_000)
     assert (article.title, article.source, article.published) == ("A note", "Desk", "2026-01-02")
+    assert prepare_import(article, tmp_path / "corpus", 100_000).doc_id == "note"  # an .md keeps its id when free
     bad = tmp_path / "bad.md"
     bad.write_text(f"---\ntitle: A note\nwriter: Me\n---\n\n{body}\n")
     with pytest.raises(IngestError) as caught:
