@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.analysis import AliasError, AliasTable, Analyzer
-from bot.answers import Answer, AnswerEngine, AnswerPolicy
+from bot.answering import Answer, AnswerEngine
 from bot.config import Settings
 from bot.corpus import Corpus, CorpusError, Problem, load_corpus
 from bot.search import BM25Index, BM25Params
@@ -56,11 +56,7 @@ def build_engine(settings: Settings, corpus_dir: Path | None = None) -> Engine:
     analyzer = Analyzer(aliases)
     params = BM25Params(settings.search.k1, settings.search.b, settings.search.epsilon)
     index = BM25Index.from_texts((p.text for p in corpus.passages), analyzer, params)
-    policy = AnswerPolicy(
-        min_confidence=settings.answers.min_confidence,
-        related_ratio=settings.answers.related_ratio,
-    )
-    answers = AnswerEngine(corpus.passages, analyzer, index, policy)
+    answers = AnswerEngine(corpus.passages, analyzer, index, settings.answers)
     return Engine(settings, corpus, analyzer, index, answers, time.perf_counter() - started)
 
 

@@ -264,6 +264,45 @@ class BM25Index:
         arrays = (self.post_docs, self.post_weights, self.offsets, self.df, self.idf, self.doc_len)
         return sum(a.nbytes for a in arrays)
 
+    # ------------------------------------------------------------------ read-only query API
+    # Other modules read the index only through these methods, never its arrays.
+
+    def term_id(self, term: str) -> int | None:
+        """The term's id in this index, or None when the index has never seen it."""
+        return self.vocab.get(term)
+
+    def df_of(self, term: str) -> int:
+        """How many passages contain ``term`` (0 for a term the index lacks)."""
+        tid = self.vocab.get(term)
+        return 0 if tid is None else int(self.df[tid])
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The passages that contain ``term`` and the term's BM25 weight in each.
+
+        Two arrays of equal length ``df_of(term)``: passage numbers (int32, ascending, distinct) and
+        the exact ``BM25Okapi`` contribution of one occurrence of the term in the query (float64).
+        Both are empty for a term the index lacks. Read-only views: do not modify them.
+        """
+        tid = self.vocab.get(term)
+        if tid is None:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
+        lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
+        docs, weights = self.post_docs[lo:hi], self.post_weights[lo:hi]
+        docs.flags.writeable = False
+        weights.flags.writeable = False
+        return docs, weights
+
+    def known_idf(self) -> np.ndarray:
+        """The IDF (float64, one value per term, in term-id order) of every term some passage has."""
+        return self.idf[self.df > 0]
+
+    def passage_weight_mass(self) -> np.ndarray:
+        """For each passage (float64, shape ``(n_docs,)``): the sum over its distinct terms of the
+        term's BM25 weight in it times the term's document frequency -- how typical of the corpus
+        the passage's vocabulary is."""
+        post_terms = np.repeat(np.arange(len(self.df)), self.df)
+        return np.bincount(self.post_docs, weights=self.post_weights * self.df[post_terms], minlength=self.n_docs)
+
 
 class _Vocab(dict):
     """term -> id, giving each new term the next id on first lookup (``map``-able ``__getitem__``)."""

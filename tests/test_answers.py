@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.analysis import Analyzer
-from bot.answers import FEATURES, SIGNALS, Answer, AnswerEngine, AnswerPolicy, RankedPassage, confidence_input
+from bot.answering import FEATURES, SIGNALS, Answer, AnswerEngine, AnswerPolicy, RankedPassage, confidence_input
 from bot.corpus import Corpus, Document
 from bot.search import BM25Index
 
@@ -203,16 +203,19 @@ def test_ranked_pages_through_every_passage_regardless_of_policy() -> None:
 
 def test_signals_and_confidence_inputs(engine: AnswerEngine) -> None:
     ranking = engine.rank("Which town did lava from Etna destroy in 1928?")
-    assert len(ranking.signals) == len(SIGNALS)
-    named = dict(zip(SIGNALS, ranking.signals, strict=True))
+    assert ranking.signals is not None and len(ranking.signals.as_tuple()) == len(SIGNALS)
+    named = ranking.signals.as_dict()
+    assert list(named) == list(SIGNALS)
     assert named["coverage"] == ranking.candidates[0].features[FEATURES.index("coverage")]
     assert 0.0 <= named["doc_share"] <= 1.0 and 0.0 < named["ratio"] <= 1.0
     assert named["rare_passage"] == 1.0 and named["oov"] == 0.0
     assert confidence_input("coverage*doc_share", named) == named["coverage"] * named["doc_share"]
     assert confidence_input("coverage>2", named) == 0.0
-    unseen = dict(zip(SIGNALS, engine.rank("Etna zxqvw eruption").signals, strict=True))
+    unseen_signals = engine.rank("Etna zxqvw eruption").signals
+    assert unseen_signals is not None
+    unseen = unseen_signals.as_dict()
     assert unseen["oov"] == 1.0 and unseen["rare_idf"] == 1.0 and unseen["rare_passage"] == 0.0
-    assert engine.rank("zxqvw").signals == ()
+    assert engine.rank("zxqvw").signals is None
 
 
 HARD_PASSAGES = [
@@ -236,7 +239,7 @@ def test_sentence_terms_and_highlights_match_the_analyzer(aliases: bool) -> None
     engine = AnswerEngine((), analyzer, index)
     for text in HARD_PASSAGES:
         spans = sentence_spans(text) or ((0, len(text)),)
-        info = engine._analyse_passage(text)
+        info = engine.sentences.analyse(text)
         ends = (*info.starts[1:], len(info.terms))
         got = [list(info.terms[a:b]) for a, b in zip(info.starts, ends, strict=True)]
         assert got == [analyzer.analyze(text[a:b]) for a, b in spans]
@@ -244,7 +247,7 @@ def test_sentence_terms_and_highlights_match_the_analyzer(aliases: bool) -> None
         expected = sorted(
             ((t.start, t.end) for t in analyzer.tokens(text) if t.term in terms), key=lambda s: (s[0], -s[1])
         )
-        assert engine._matched_spans(text, terms) == expected
+        assert engine.highlighter.matched_spans(text, terms) == expected
 
 
 def test_experimental_answer_shape_signals(engine: AnswerEngine) -> None:

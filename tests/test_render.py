@@ -9,7 +9,7 @@ import discord
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answers import Answer, Highlight, RankedPassage
+from bot.answering import Answer, Highlight, RankedPassage
 from bot.corpus import Document, Passage, Problem
 from bot.discord_app import components, limits, render
 from bot.discord_app.components import MorePassagesButton, VoteButton

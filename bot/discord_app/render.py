@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.answers import Answer, Highlight, RankedPassage
+from bot.answering import Answer, Highlight, RankedPassage
 from bot.corpus import Document, Problem
 from bot.discord_app import limits
 from bot.discord_app.limits import ELLIPSIS, escape_text, one_line, trim

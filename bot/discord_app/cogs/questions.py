@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers import Answer, RankedPassage
+from bot.answering import Answer, RankedPassage
 from bot.discord_app import limits, render
 from bot.discord_app.client import NO_MENTIONS, send_private
 from bot.discord_app.components import answer_view
