@@ -15,8 +15,9 @@ from pathlib import Path
 from bot.analysis import AliasError, AliasTable, Analyzer
 from bot.answering import Answer, AnswerEngine
 from bot.config import Settings
-from bot.corpus import Corpus, CorpusError, Problem, load_corpus
+from bot.corpus import Corpus, CorpusError, Passage, Problem, load_corpus
 from bot.search import BM25Index, BM25Params
+from bot.summaries import SummaryCache
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,19 @@ class Engine:
     answers: AnswerEngine
     build_seconds: float = 0.0
     built_at: float = field(default_factory=time.time)
+    # Caches of work derived from this engine's (immutable) corpus; they live and die with it.
+    summary_cache: SummaryCache = field(default_factory=SummaryCache, compare=False, repr=False)
+    _doc_passages: dict[str, tuple[Passage, ...]] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        by_doc: dict[str, list[Passage]] = {}
+        for passage in self.corpus.passages:
+            by_doc.setdefault(passage.document.id, []).append(passage)
+        object.__setattr__(self, "_doc_passages", {doc: tuple(ps) for doc, ps in by_doc.items()})
+
+    def passages_of(self, document: str) -> tuple[Passage, ...]:
+        """The passages of one document (paragraph 1 first); empty for an unknown id."""
+        return self._doc_passages.get(document, ())
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         """Answer a question with the configured (or given) number of passages."""

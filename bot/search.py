@@ -285,9 +285,10 @@ class BM25Index:
         """
         tid = self.vocab.get(term)
         if tid is None:
-            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
-        lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
-        docs, weights = self.post_docs[lo:hi], self.post_weights[lo:hi]
+            docs, weights = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
+        else:
+            lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
+            docs, weights = self.post_docs[lo:hi], self.post_weights[lo:hi]
         docs.flags.writeable = False
         weights.flags.writeable = False
         return docs, weights
