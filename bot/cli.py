@@ -184,7 +184,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     """Print usage analytics from the SQLite file (optionally purge old rows, write a CSV)."""
     import sqlite3
 
-    from bot.store import AnalyticsSchemaError, AnalyticsStore, format_stats, write_stats_csv
+    from bot.storage import AnalyticsSchemaError, AnalyticsStore, format_stats, write_stats_csv
 
     settings = _settings(args)
     path = settings.analytics.path

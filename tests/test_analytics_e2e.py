@@ -14,6 +14,7 @@ from bot_harness import make_settings, running
 from discord_stub import DiscordStub
 
 import bot.discord_app.client as client_module
+from bot.storage import QuestionRecord
 
 
 @pytest.fixture
@@ -38,7 +39,9 @@ async def test_running_bot_purges_old_rows_on_its_own(
         old = datetime.now(timezone.utc) - timedelta(days=45)
         recent = datetime.now(timezone.utc) - timedelta(days=2)
         for asked_at in (old, old, recent):
-            row = await bot.analytics.record_question(user_id=7, question="q", answered=True, asked_at=asked_at)
+            row = await bot.analytics.record_question(
+                QuestionRecord(user_id=7, question="q", answered=True, asked_at=asked_at)
+            )
             assert row is not None
         db = settings.analytics.path
         for _ in range(200):  # the daily purge runs every 50 ms here; wait for it, bounded

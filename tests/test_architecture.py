@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-CORE = ("config", "corpus", "analysis", "search", "answering", "sentences", "summaries", "engine", "store", "cli")
+CORE = ("config", "corpus", "analysis", "search", "answering", "sentences", "summaries", "engine", "storage", "cli")
 
 
 def test_core_modules_import_nothing_from_discord() -> None:

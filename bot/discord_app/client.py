@@ -34,7 +34,7 @@ from bot.discord_app.guards import Cooldown
 from bot.engine import CorpusChange, Engine, build_engine, corpus_change
 
 if TYPE_CHECKING:
-    from bot.store import AsyncAnalytics
+    from bot.storage import AsyncAnalytics, QuestionRecord
 
 log = logging.getLogger("summitbot.discord")
 
@@ -268,7 +268,7 @@ class SummitBot(commands.Bot):
 
     # -- analytics -------------------------------------------------------------------------------
 
-    async def record_question(self, **fields: Any) -> int | None:
+    async def record_question(self, record: QuestionRecord) -> int | None:
         """Record a question; wait briefly for its row id (for vote buttons), never fail.
 
         While :attr:`record_breaker` is open (a recent write was slow or failed) the question is
@@ -276,14 +276,14 @@ class SummitBot(commands.Bot):
         """
         if self.analytics is None:
             return None
-        task = asyncio.ensure_future(self.analytics.record_question(**fields))
+        task = asyncio.ensure_future(self.analytics.record_question(record))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         breaker = self.record_breaker
         if not breaker.should_wait():
             return None
         try:
-            record = await asyncio.wait_for(asyncio.shield(task), timeout=RECORD_WAIT_SECONDS)
+            row = await asyncio.wait_for(asyncio.shield(task), timeout=RECORD_WAIT_SECONDS)
         except asyncio.TimeoutError:
             breaker.failed("recording a question is slow")
             return None
@@ -291,12 +291,12 @@ class SummitBot(commands.Bot):
             log.warning("analytics: recording a question failed", exc_info=True)
             breaker.failed("recording a question failed")
             return None
-        if record is None:
+        if row is None:
             if self.analytics is not None and self.analytics.enabled:  # off: None at once, no wait to save
                 breaker.failed("recording a question failed")
         else:
             breaker.succeeded()
-        return record
+        return row
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -312,7 +312,7 @@ class SummitBot(commands.Bot):
         self.add_dynamic_items(MorePassagesButton, VoteButton)
         if self.open_analytics and self.settings.analytics.enabled:
             try:
-                from bot.store import open_analytics
+                from bot.storage import open_analytics
 
                 self.analytics = open_analytics(self.settings.analytics)
             except Exception:

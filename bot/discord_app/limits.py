@@ -21,6 +21,8 @@ FOOTER = 2048
 AUTHOR_NAME = 256
 EMBED_TOTAL = 6000  # across every embed of one message
 EMBEDS_PER_MESSAGE = 10
+# The admin /stats report stays at or under this many characters (CONTENT, less room for the notice).
+STATS_REPORT = 1900
 
 # Interaction limits.
 CHOICES = 25

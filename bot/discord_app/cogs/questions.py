@@ -24,6 +24,7 @@ from bot.discord_app import limits, render
 from bot.discord_app.client import NO_MENTIONS, send_private
 from bot.discord_app.components import answer_view
 from bot.engine import Engine
+from bot.storage import QuestionRecord
 
 if TYPE_CHECKING:
     from bot.discord_app.client import SummitBot
@@ -99,15 +100,17 @@ class Questions(commands.Cog):
         latency_ms = (time.perf_counter() - started) * 1000
         best = result.best
         record = await self.bot.record_question(
-            user_id=user_id,
-            question=question,
-            answered=result.answered,
-            guild_id=guild_id,
-            channel_id=channel_id,
-            doc_id=best.passage.document.id if best and result.answered else None,
-            paragraph=best.passage.paragraph if best and result.answered else None,
-            score=best.score if best else None,
-            latency_ms=latency_ms,
+            QuestionRecord(
+                user_id=user_id,
+                question=question,
+                answered=result.answered,
+                guild_id=guild_id,
+                channel_id=channel_id,
+                doc_id=best.passage.document.id if best and result.answered else None,
+                paragraph=best.passage.paragraph if best and result.answered else None,
+                score=best.score if best else None,
+                latency_ms=latency_ms,
+            )
         )
         if result.reason == "empty":  # nothing searchable: emoji, punctuation, stop words
             return Reply(content=render.QUESTION_HINT)
