@@ -212,7 +212,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the Discord bot."""
-    from bot.discord_app.client import run_bot
+    from bot.discord_app.runner import run_bot
 
     settings = _settings(args)
     return run_bot(settings)
@@ -220,7 +220,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """Publish the slash commands, globally or to one guild."""
-    from bot.discord_app.client import sync_commands
+    from bot.discord_app.runner import sync_commands
 
     settings = _settings(args)
     return sync_commands(settings, guild_id=args.guild)

@@ -13,7 +13,7 @@ import pytest
 from bot_harness import make_settings, running
 from discord_stub import DiscordStub
 
-import bot.discord_app.client as client_module
+import bot.discord_app.app as app_module
 from bot.storage import QuestionRecord
 
 
@@ -31,7 +31,7 @@ def _count(db: Path) -> int:
 async def test_running_bot_purges_old_rows_on_its_own(
     stub: DiscordStub, corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(client_module, "PURGE_EVERY_SECONDS", 0.05)
+    monkeypatch.setattr(app_module, "PURGE_EVERY_SECONDS", 0.05)
     settings = make_settings(stub, corpus_dir, tmp_path / "data")
     settings = dataclasses.replace(settings, analytics=dataclasses.replace(settings.analytics, retention_days=30))
     async with running(settings, stub) as bot:

@@ -29,7 +29,7 @@ import pytest
 from bot_harness import VANCE, mention, no_pings, running, write_doc
 from discord_stub import ChannelType, DiscordStub, MessageFlag
 
-import bot.discord_app.client as client_module
+import bot.discord_app.app as app_module
 import bot.discord_app.cogs.summaries as summaries_cog
 import bot.summaries
 from bot.config import Settings
@@ -497,7 +497,7 @@ async def test_concurrent_reloads_queue(
     stub: DiscordStub, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Three reloads at once: the builds run one after another, never two at the same time."""
-    real_build = client_module.build_engine
+    real_build = app_module.build_engine
     loop = asyncio.get_running_loop()
     guard = threading.Lock()
     in_flight = 0
@@ -520,7 +520,7 @@ async def test_concurrent_reloads_queue(
                 in_flight -= 1
                 spans.append((entered, time.perf_counter()))
 
-    monkeypatch.setattr(client_module, "build_engine", watched_build)
+    monkeypatch.setattr(app_module, "build_engine", watched_build)
     async with running(make_settings(stub), stub) as bot:
         lock = bot.reload_lock = WatchedLock(expected=3)
         reloads = [asyncio.create_task(bot.reload_corpus()) for _ in range(3)]

@@ -21,13 +21,13 @@ from discord.ext import commands
 
 from bot.answering import Answer, RankedPassage
 from bot.discord_app import limits, render
-from bot.discord_app.client import NO_MENTIONS, send_private
 from bot.discord_app.components import answer_view
+from bot.discord_app.replies import NO_MENTIONS, send_private
 from bot.engine import Engine
 from bot.storage import QuestionRecord
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import SummitBot
+    from bot.discord_app.app import SummitBot
 
 log = logging.getLogger("summitbot.discord.questions")
 

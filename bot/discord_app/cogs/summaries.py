@@ -11,10 +11,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app import render
-from bot.discord_app.client import NO_MENTIONS, send_private
+from bot.discord_app.replies import NO_MENTIONS, send_private
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import SummitBot
+    from bot.discord_app.app import SummitBot
 
 log = logging.getLogger("summitbot.discord.summaries")
 
