@@ -47,6 +47,7 @@ import numpy as np
 
 from bot.analysis import Analyzer
 from bot.corpus import Document, Passage
+from bot.messages import NOTHING_ON_TOPIC
 from bot.search import BM25Params
 from bot.sentences import split_sentences
 
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
     from bot.engine import Engine
 
 LENGTHS = ("short", "medium", "long")
-NOTHING_ON_TOPIC = "Nothing on that in my sources."
 ELLIPSIS = "…"
 
 
@@ -538,22 +538,3 @@ def _corpus_candidates(engine: Engine, params: SummaryParams) -> list[Candidate]
             terms = tuple(engine.analyzer.analyze(sentence))
             out.append(Candidate(sentence, passage, i, i == 0, terms, word_count(sentence)))
     return out
-
-
-# ------------------------------------------------------------------------------------- rendering
-
-
-def format_summary(summary: Summary, width: int = 100) -> str:
-    """The summary for the terminal: each sentence with its citation, then the word count."""
-    import textwrap
-
-    lines = [f"Summary ({summary.scope}):", ""]
-    if summary.is_empty:
-        lines.append(summary.message or NOTHING_ON_TOPIC)
-        return "\n".join(lines)
-    for i, sent in enumerate(summary.sentences, start=1):
-        lines.append(textwrap.fill(sent.text, width=width, initial_indent=f"[{i}] ", subsequent_indent="    "))
-        lines.append(f'    — "{sent.title}", {sent.source}, ¶{sent.paragraph} ({sent.document})')
-    lines.append("")
-    lines.append(f"{summary.words} of {summary.budget} words; every sentence quoted from its source.")
-    return "\n".join(lines)

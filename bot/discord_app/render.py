@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot import messages
 from bot.answering import Answer, Highlight, RankedPassage
 from bot.corpus import Document, Problem
 from bot.discord_app import limits
@@ -242,15 +243,12 @@ def document_list(documents: Sequence[Document], limit: int, *, separator: str =
 
 def render_not_found(documents: Sequence[Document]) -> str:
     """The short reply when the sources do not answer: what they do cover, and where to look."""
-    head = "That's not in my sources. "
     tail = " Try `/sources` for the full list."
     if not documents:
-        return head + "No documents are loaded right now."
-    titles = document_list(documents[:5] if len(documents) > 5 else documents, 600)
-    more = len(documents) - 5
-    if more > 0:
-        titles += f"; and {more} more"
-    return trim(head + "They cover: " + titles + "." + tail, limits.CONTENT)
+        return f"{messages.NOT_IN_SOURCES} {messages.NO_DOCUMENTS}"
+    shown = messages.TITLES_SHOWN
+    titles = document_list(documents[:shown] if len(documents) > shown else documents, 600)
+    return trim(messages.not_in_sources(messages.and_more(titles, len(documents))) + tail, limits.CONTENT)
 
 
 # ------------------------------------------------------------------------------------ size guards
@@ -495,7 +493,7 @@ def notice(text: str) -> str:
 
 
 #: The reply to a mention (or /ask) with nothing to search for: only mentions, emoji or stop words.
-QUESTION_HINT = "Ask me a question about my sources, for example: *What did the summit agree?* (or try `/help`)."
+QUESTION_HINT = messages.QUESTION_HINT
 
 
 def wait_notice(retry_after: float) -> str:
