@@ -78,7 +78,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
             sys.stdout.flush()
         else:
-            sys.stdout.write(format_answer(answer, engine.corpus.documents, tty, width) + "\n")
+            sys.stdout.write(format_answer(answer, engine.documents, tty, width) + "\n")
     return 0
 
 
@@ -98,11 +98,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if lines:
         raise CliError(*lines)
     assert engine is not None
-    groups = len(engine.analyzer.aliases.groups)
+    groups = engine.alias_groups
     where = settings.source or "built-in defaults"
     print(
-        f"OK: config {where}; corpus {settings.corpus.path}: {len(engine.corpus.documents)} documents, "
-        f"{len(engine.corpus.passages)} passages, {groups} alias groups."
+        f"OK: config {where}; corpus {settings.corpus.path}: {len(engine.documents)} documents, "
+        f"{len(engine.passages)} passages, {groups} alias groups."
     )
     return 0
 
@@ -112,7 +112,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     """Print an extractive, cited summary of a document, a topic, or the whole corpus."""
-    from bot.summaries import SummaryError, summarize
+    from bot.summaries import SummaryError
     from bot.terminal import format_summary
 
     if args.topic is not None and not args.topic.strip():
@@ -120,8 +120,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     settings = _settings(args)
     engine = _engine(settings)
     try:
-        summary = summarize(
-            engine, document=args.document, topic=args.topic, length=args.length, max_words=args.max_words
+        summary = engine.summarize(
+            document=args.document, topic=args.topic, length=args.length, max_words=args.max_words
         )
     except SummaryError as exc:
         raise CliError(str(exc)) from None

@@ -3,6 +3,10 @@
 :func:`build_engine` loads the corpus folder and alias file, analyses and indexes every passage,
 and returns an immutable :class:`Engine`. A reload builds a complete new engine and the caller
 swaps a single reference, so a question that started on the old engine finishes on it.
+
+:class:`Engine` is the one façade the front ends (CLI, Discord) call: :meth:`Engine.answer`,
+:meth:`Engine.more` ("More passages"), :meth:`Engine.summarize`, :attr:`Engine.documents`,
+:meth:`Engine.document`, :meth:`Engine.passages_of`. It owns the caches derived from its corpus.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.analysis import AliasError, AliasTable, Analyzer
-from bot.answering import Answer, AnswerEngine
+from bot.answering import Answer, AnswerEngine, RankedPassage
 from bot.config import Settings
-from bot.corpus import Corpus, CorpusError, Passage, Problem, load_corpus
+from bot.corpus import Corpus, CorpusError, Document, Passage, Problem, load_corpus
 from bot.search import BM25Index, BM25Params
-from bot.summaries import SummaryCache
+from bot.summaries import Summary, SummaryCache, summarize
 
 
 @dataclass(frozen=True)
@@ -45,17 +49,54 @@ class Engine:
         """The passages of one document (paragraph 1 first); empty for an unknown id."""
         return self._doc_passages.get(document, ())
 
+    # -- the façade every front end calls --------------------------------------------------------
+
     def answer(self, question: str, top_k: int | None = None) -> Answer:
-        """Answer a question with the configured (or given) number of passages."""
+        """Answer a question with the configured (``search.top_k``) or given number of passages."""
         return self.answers.answer(question, top_k or self.settings.search.top_k)
 
+    def more(self, question: str, offset: int, n: int) -> tuple[RankedPassage, ...]:
+        """Ranked passages ``offset`` .. ``offset + n - 1`` for a question, whether or not it was
+        answered (what "More passages" shows); fewer or none past the last match."""
+        return self.answers.ranked(question, offset, n)
 
-def build_engine(settings: Settings, corpus_dir: Path | None = None) -> Engine:
+    def summarize(
+        self,
+        document: str | None = None,
+        topic: str | None = None,
+        length: str = "medium",
+        max_words: int | None = None,
+    ) -> Summary:
+        """A cited extractive summary of a document, a topic, or the corpus (see
+        :func:`bot.summaries.summarize`); raises :class:`~bot.summaries.SummaryError` for bad input."""
+        return summarize(self, document=document, topic=topic, length=length, max_words=max_words)
+
+    @property
+    def documents(self) -> tuple[Document, ...]:
+        """Every document, in corpus order."""
+        return self.corpus.documents
+
+    @property
+    def passages(self) -> tuple[Passage, ...]:
+        """Every passage, in corpus order."""
+        return self.corpus.passages
+
+    def document(self, document: str) -> Document | None:
+        """The document with this id, or None."""
+        return self.corpus.document(document)
+
+    @property
+    def alias_groups(self) -> int:
+        """How many alias groups the analyzer uses."""
+        return len(self.analyzer.aliases.groups)
+
+
+def build_engine(settings: Settings) -> Engine:
     """Load, validate and index the corpus; raises :class:`CorpusError` listing every problem."""
     started = time.perf_counter()
-    root = corpus_dir or settings.corpus.path
+    root = settings.corpus.path
     problems: list[Problem] = []
-    aliases_path = settings.corpus.aliases or Path(root) / "aliases.yaml"
+    aliases_path = settings.aliases_path
     aliases = AliasTable()
     try:
         aliases = AliasTable.load(aliases_path)

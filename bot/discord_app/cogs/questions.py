@@ -19,11 +19,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answering import Answer, RankedPassage
+from bot.answering import Answer
 from bot.discord_app import limits, render
 from bot.discord_app.components import answer_view
 from bot.discord_app.replies import NO_MENTIONS, send_private
-from bot.engine import Engine
 from bot.storage import QuestionRecord
 
 if TYPE_CHECKING:
@@ -57,11 +56,6 @@ class Reply:
         if self.view is not None:
             out["view"] = self.view
         return out
-
-
-def more_passages(engine: Engine, question: str, offset: int, count: int) -> tuple[RankedPassage, ...]:
-    """Ranked passages ``offset`` .. ``offset + count - 1`` for a question, whether or not it was answered."""
-    return engine.answers.ranked(question, offset, count)
 
 
 # Discord markup that is not part of what is asked: user/role/channel mentions, @everyone/@here,
@@ -115,7 +109,7 @@ class Questions(commands.Cog):
         if result.reason == "empty":  # nothing searchable: emoji, punctuation, stop words
             return Reply(content=render.QUESTION_HINT)
         if not result.answered or best is None:
-            return Reply(content=render.render_not_found(engine.corpus.documents))
+            return Reply(content=render.render_not_found(engine.documents))
         key = render.question_key(question)
         self.bot.remember_question(key, question)
         view = answer_view(
@@ -280,7 +274,7 @@ class Questions(commands.Cog):
             await send_private(interaction, "That's as far as I go for one question; try asking it differently.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        passages = await asyncio.to_thread(more_passages, self.bot.engine, question, offset, MORE_PAGE + 1)
+        passages = await asyncio.to_thread(self.bot.engine.more, question, offset, MORE_PAGE + 1)
         page = passages[:MORE_PAGE]
         next_offset = offset + len(page)
         has_more = len(passages) > MORE_PAGE and next_offset < MORE_MAX_RANK
