@@ -148,7 +148,7 @@ def test_passage_markup_within_budget(text: str, budget: int) -> None:
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(st.lists(texts.filter(lambda t: t.strip()), min_size=1, max_size=3), st.text(min_size=1, max_size=4000))
+@given(st.lists(texts.filter(lambda t: t.strip()), min_size=1, max_size=6), st.text(min_size=1, max_size=4000))
 def test_answer_embed_within_limits(passages: list[str], question: str) -> None:
     doc = document(title="T" * 400, source="S" * 300, url="https://example.org/" + "p" * 200)
     answer = Answer(question, True, 0.9, tuple(ranked(p, doc, i + 1) for i, p in enumerate(passages)))
@@ -167,6 +167,16 @@ def test_answer_embed_has_citation_and_question_footer() -> None:
     assert embed.url == "https://ecns.cn/a"
     assert embed.footer.text == "Q: Where was the summit? @\u200beveryone"
     assert render.question_from_footer(embed.footer.text) == "Where was the summit? @everyone"
+
+
+def test_answer_embed_shows_every_passage_of_the_answer() -> None:
+    """The engine returns at most ``search.top_k`` passages; the reply shows all of them (the best
+    as the description, the rest as numbered fields), not a fixed three."""
+    doc = document(paragraphs=tuple(f"Passage {i} about the summit." for i in range(1, 7)))
+    for top_k in (1, 2, 5):
+        passages = tuple(ranked(f"Passage {i} about the summit.", doc, i) for i in range(1, top_k + 1))
+        (embed,) = render.render_answer(Answer("summit?", True, 0.9, passages))
+        assert [f.name.split(".")[0] for f in embed.fields] == [str(r) for r in range(2, top_k + 1)]
 
 
 def test_not_found_names_the_sources_within_limit() -> None:

@@ -176,8 +176,9 @@ def _passage_embed_parts(ranked: RankedPassage, budget: int) -> str:
 
 
 def render_answer(answer: Answer) -> list[discord.Embed]:
-    """The reply to an answered question: the best passage with its citation, and up to two more
-    passages as fields. The question rides in the footer."""
+    """The reply to an answered question: the best passage with its citation, and every further
+    passage of the answer (the engine returns at most ``search.top_k``) as a field, within Discord's
+    limits. The question rides in the footer."""
     best = answer.best
     if best is None:
         raise ValueError("render_answer needs an answer with at least one passage")
@@ -189,7 +190,7 @@ def render_answer(answer: Answer) -> list[discord.Embed]:
     )
     body = _passage_embed_parts(best, BEST_PASSAGE_CHARS)
     embed.description = body + "\n\n— " + citation(doc, best.passage.paragraph)
-    for rank, extra in enumerate(answer.passages[1:3], start=2):
+    for rank, extra in enumerate(answer.passages[1 : limits.EMBED_FIELDS + 1], start=2):
         extra_doc = extra.passage.document
         name = trim(f"{rank}. {_plain_citation(extra_doc, extra.passage.paragraph)}", limits.FIELD_NAME)
         value = _passage_embed_parts(extra, EXTRA_PASSAGE_CHARS)

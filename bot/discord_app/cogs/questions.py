@@ -114,7 +114,7 @@ class Questions(commands.Cog):
         self.bot.remember_question(key, question)
         view = answer_view(
             more_key=key,
-            more_offset=len(result.passages[:3]),
+            more_offset=len(result.passages),
             url=best.passage.document.url,
             record=record,
         )
