@@ -9,7 +9,7 @@ The stages, each in its own module:
 * :mod:`bot.answering.highlight` -- each passage's sentences (cached), the best one, matched words.
 
 :class:`AnswerEngine` ties them together. Extra passages are shown only when their reranked
-score is close to the best one (``AnswerPolicy.related_ratio``).
+score is close to the best one (``answers.related_ratio``, :class:`bot.config.AnswerSettings`).
 """
 
 from __future__ import annotations
@@ -39,9 +39,6 @@ from bot.config import AnswerSettings
 from bot.corpus import Passage
 from bot.search import BM25Index
 
-#: When to answer and how many passages to show (the ``answers`` section of the settings).
-AnswerPolicy = AnswerSettings
-
 __all__ = [
     "CONFIDENCE_FEATURES",
     "DEFAULT_MODEL",
@@ -52,7 +49,6 @@ __all__ = [
     "WINDOW",
     "Answer",
     "AnswerEngine",
-    "AnswerPolicy",
     "Candidate",
     "Highlight",
     "PassageTerms",
@@ -132,14 +128,14 @@ class AnswerEngine:
         passages: tuple[Passage, ...],
         analyzer: Analyzer,
         index: BM25Index,
-        policy: AnswerPolicy | None = None,
+        policy: AnswerSettings | None = None,
         model: RankModel | None = None,
         depth: int = RERANK_DEPTH,
     ) -> None:
         self.passages = passages
         self.analyzer = analyzer
         self.index = index
-        self.policy = policy or AnswerPolicy()
+        self.policy = policy or AnswerSettings()
         self.model = model or DEFAULT_MODEL
         self.depth = depth
         self.sentences = SentenceCache(passages, analyzer)
