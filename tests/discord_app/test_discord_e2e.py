@@ -36,7 +36,7 @@ import bot.summaries
 from bot.config import Settings
 from bot.discord_app import components, limits, render
 
-SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+SHIPPED_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 NO_PINGS = {"parse": []}
 
 
