@@ -37,17 +37,23 @@ class Engine:
     built_at: float = field(default_factory=time.time)
     # Caches of work derived from this engine's (immutable) corpus; they live and die with it.
     summary_cache: SummaryCache = field(default_factory=SummaryCache, compare=False, repr=False)
-    _doc_passages: dict[str, tuple[Passage, ...]] = field(init=False, compare=False, repr=False)
+    _doc_positions: dict[str, tuple[int, ...]] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        by_doc: dict[str, list[Passage]] = {}
-        for passage in self.corpus.passages:
-            by_doc.setdefault(passage.document.id, []).append(passage)
-        object.__setattr__(self, "_doc_passages", {doc: tuple(ps) for doc, ps in by_doc.items()})
+        by_doc: dict[str, list[int]] = {}
+        for i, passage in enumerate(self.corpus.passages):
+            by_doc.setdefault(passage.document.id, []).append(i)
+        object.__setattr__(self, "_doc_positions", {doc: tuple(ps) for doc, ps in by_doc.items()})
 
     def passages_of(self, document: str) -> tuple[Passage, ...]:
         """The passages of one document (paragraph 1 first); empty for an unknown id."""
-        return self._doc_passages.get(document, ())
+        passages = self.corpus.passages
+        return tuple(passages[i] for i in self._doc_positions.get(document, ()))
+
+    def positions_of(self, document: str) -> tuple[int, ...]:
+        """Where one document's passages are in :attr:`passages` (and in the index); empty for an
+        unknown id."""
+        return self._doc_positions.get(document, ())
 
     # -- the façade every front end calls --------------------------------------------------------
 

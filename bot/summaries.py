@@ -469,7 +469,8 @@ def _topic_summary(engine: Engine, topic: str, doc: Document | None, budget: int
         return Summary.empty(scope, f"{NOTHING_ON_TOPIC} (no mention of: {', '.join(missing)})", budget)
     exclude = None
     if doc is not None:
-        exclude = np.array([p.document.id != doc.id for p in engine.corpus.passages])
+        exclude = np.ones(len(engine.passages), dtype=bool)
+        exclude[list(engine.positions_of(doc.id))] = False
     top = index.top(present, params.topic_passages, exclude)
     passages = engine.corpus.passages
     cands: list[Candidate] = []
