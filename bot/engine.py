@@ -20,7 +20,7 @@ from bot.analysis import AliasError, AliasTable, Analyzer
 from bot.answering import Answer, AnswerEngine, RankedPassage
 from bot.config import Settings
 from bot.corpus import Corpus, CorpusError, Document, Passage, Problem, load_corpus
-from bot.search import BM25Index, BM25Params
+from bot.search import BM25Index
 from bot.summaries import Summary, SummaryCache, summarize
 
 
@@ -115,8 +115,7 @@ def build_engine(settings: Settings) -> Engine:
     if problems:
         raise CorpusError(problems)
     analyzer = Analyzer(aliases)
-    params = BM25Params(settings.search.k1, settings.search.b, settings.search.epsilon)
-    index = BM25Index.from_texts((p.text for p in corpus.passages), analyzer, params)
+    index = BM25Index.from_texts((p.text for p in corpus.passages), analyzer, settings.search)
     answers = AnswerEngine(corpus.passages, analyzer, index, settings.answers)
     return Engine(settings, corpus, analyzer, index, answers, time.perf_counter() - started)
 

@@ -21,20 +21,15 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from bot.analysis import Analyzer, SurfaceCache
+from bot.config import SearchSettings
 
-
-@dataclass(frozen=True)
-class BM25Params:
-    """BM25Okapi parameters: term saturation ``k1``, length normalisation ``b``, IDF floor ``epsilon``."""
-
-    k1: float = 1.5
-    b: float = 0.75
-    epsilon: float = 0.25
+#: BM25Okapi parameters -- term saturation ``k1``, length normalisation ``b``, IDF floor ``epsilon``
+#: -- are the ``search`` settings: one class, one default per value (k1 1.2, as config.yaml says).
+BM25Params = SearchSettings
 
 
 class BM25Index:

@@ -56,8 +56,8 @@ def test_top_exclude_mask(docs: list[list[str]], query: list[str], data: st.Data
     if not any(docs):
         return
     exclude = np.array(data.draw(st.lists(st.booleans(), min_size=len(docs), max_size=len(docs))), dtype=bool)
-    index = BM25Index.from_tokenized(docs)
-    scores = BM25Okapi(docs).get_scores(query)
+    index = BM25Index.from_tokenized(docs, BM25Params(k1=1.5, b=0.75, epsilon=0.25))
+    scores = BM25Okapi(docs, k1=1.5, b=0.75, epsilon=0.25).get_scores(query)
     got = [i for i, _ in index.top(query, 5, exclude=exclude)]
     kept = [d if not exclude[i] else [] for i, d in enumerate(docs)]
     want = reference_top(kept, scores, query, 5)
