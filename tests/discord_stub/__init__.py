@@ -26,6 +26,7 @@ from .payloads import (
     StubRole,
     StubUser,
 )
+from .records import StubAttachment
 from .server import (
     DiscordStub,
     DispatchRecord,
@@ -35,7 +36,6 @@ from .server import (
     HeartbeatRecord,
     InjectedInteraction,
     RecordedRequest,
-    StubAttachment,
     UploadedFile,
 )
 

@@ -22,8 +22,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app import render
-from bot.discord_app.client import NO_MENTIONS, send_private
 from bot.discord_app.guards import is_operator, owner_ids_of
+from bot.discord_app.replies import NO_MENTIONS, send_private
 from bot.ingest import (
     IMPORT_SUFFIXES,
     Article,
@@ -40,7 +40,7 @@ from bot.ingest import (
 )
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import SummitBot
+    from bot.discord_app.app import SummitBot
 
 log = logging.getLogger("summitbot.discord.corpus")
 
