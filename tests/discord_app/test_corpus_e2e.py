@@ -8,6 +8,7 @@ Discord's CDN). Tests assert what the operator sees, what lands on disk, and wha
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -266,3 +267,33 @@ async def test_preview_escapes_corpus_text_and_asks_for_one_source(
             ix = await stub.slash_command("corpus add", options, user=stub.owner)
             rec = await stub.wait_for_message(interaction=ix)
             assert rec.ephemeral and "one of them" in rec.content
+
+
+async def test_two_previews_of_one_page_add_it_once_and_an_expired_preview_loses_its_buttons(
+    stub: DiscordStub,
+    site: NewsSite,
+    make_settings: Callable[..., Settings],
+    corpus_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = site.url("/news/harbour-gazette-ferry")
+    async with running(make_settings(stub), stub) as bot:
+        first = await preview(stub, stub.owner, url=url)
+        second = await preview(stub, stub.owner, url=url)
+        added = await press(stub, first, "Add", stub.owner)
+        assert "Added to the corpus" in str(added.message)
+        refused = await press(stub, second, "Add", stub.owner)  # checked again against the corpus as it is now
+        assert refused.message is not None and "already in the corpus" in refused.message["content"]
+        assert [p.name for p in corpus_dir.glob("night-ferry*")] == [f"{FERRY_ID}.md"]
+        assert len([d for d in bot.engine.corpus.documents if d.id.startswith("night-ferry")]) == 1
+
+        # The bot loaded the cog as an extension: patch the module it runs, not an earlier import.
+        monkeypatch.setattr(sys.modules["bot.discord_app.cogs.corpus"], "PREVIEW_SECONDS", 0.3)
+        shown = await preview(stub, stub.owner, url=site.url("/news/tidewater-blog-seagrass"))
+        expired = await stub.wait_for_request(
+            lambda r: r.ok and (r.message or {}).get("id") == (shown.message or {}).get("id"),
+            kind="edit_webhook_message",
+            timeout=10,
+        )
+        assert "expired" in (expired.message or {}).get("content", "") and not (expired.message or {}).get("components")
+        assert not list(corpus_dir.glob("seagrass*"))
