@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import errno
 import ipaddress
 import logging
 import os
@@ -618,6 +619,24 @@ def prepare_import(
     return PreparedImport(article, doc_id, path, markdown, document)
 
 
+def _place(source: str | Path, target: Path) -> None:
+    """Give ``source``'s file the name ``target`` unless that name exists (FileExistsError).
+
+    A hard link makes the new name appear complete in one step; where the file system has no hard
+    links, the name is reserved exclusively and the file renamed over the reservation.
+    """
+    try:
+        os.link(source, target)
+        return
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS):
+            raise
+    os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    os.replace(source, target)
+
+
 def write_import(prepared: PreparedImport) -> Path:
     """Write the prepared file atomically; never replaces a file (a name taken meanwhile is refused)."""
     folder = prepared.path.parent
@@ -631,7 +650,7 @@ def write_import(prepared: PreparedImport) -> Path:
             handle.write(prepared.markdown)
             handle.flush()
             os.fsync(handle.fileno())
-        os.link(temp_name, prepared.path)  # fails if the name exists: nothing is overwritten
+        _place(temp_name, prepared.path)  # fails if the name exists: nothing is overwritten
     except FileExistsError:
         raise IngestError(f"{prepared.path}: a file of that name appeared meanwhile; not overwritten") from None
     except OSError as exc:
@@ -665,7 +684,7 @@ def remove_document(corpus_root: Path, document: Document) -> Path:
     n = 1
     while True:
         try:
-            os.link(source, target)  # never replaces an earlier removal of the same name
+            _place(source, target)  # never replaces an earlier removal of the same name
             break
         except FileExistsError:
             n += 1
@@ -673,8 +692,10 @@ def remove_document(corpus_root: Path, document: Document) -> Path:
         except OSError as exc:
             raise IngestError(f"{source}: cannot move into {REMOVED_FOLDER}/ ({exc.strerror or exc})") from None
     try:
-        os.unlink(source)
+        if source.exists() and os.path.samefile(source, target):
+            os.unlink(source)  # linked: drop the old name
     except OSError as exc:
-        os.unlink(target)
+        with contextlib.suppress(OSError):
+            os.unlink(target)
         raise IngestError(f"{source}: cannot move into {REMOVED_FOLDER}/ ({exc.strerror or exc})") from None
     return target

@@ -4,6 +4,7 @@ and corpus files checked by the loader and written atomically."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import sys
 from pathlib import Path
@@ -385,3 +386,25 @@ async def test_cli_import_files_with_given_id(corpus_dir: Path) -> None:
     assert "2 documents" in out
     code, _, err = await run_cli("import", "--corpus", str(corpus_dir), page)
     assert code == 1 and "already in the corpus as 'school-rebuild'" in err
+
+
+def test_without_hard_links_files_are_still_placed_without_overwriting(
+    corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(source: object, target: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")  # e.g. a file system without hard links
+
+    monkeypatch.setattr(os, "link", no_links)
+    prepared = prepare_import(
+        read_source_file(PAGES / "tidewater-blog-seagrass.html", 1_000_000), corpus_dir, 2_000_000
+    )
+    path = write_import(prepared)
+    assert path.read_text(encoding="utf-8") == prepared.markdown
+    with pytest.raises(IngestError, match="appeared meanwhile"):
+        write_import(prepared)
+    assert path.read_text(encoding="utf-8") == prepared.markdown
+    doc = load_corpus(corpus_dir).document(prepared.doc_id)
+    assert doc is not None
+    moved = remove_document(corpus_dir, doc)
+    assert moved.read_text(encoding="utf-8") == prepared.markdown and not path.exists()
+    assert [p.name for p in corpus_dir.iterdir() if p.name.startswith(".import-")] == []
