@@ -40,7 +40,7 @@ from bot.ingest import (
 )
 
 if TYPE_CHECKING:
-    from bot.discord_app.app import SummitBot
+    from bot.discord_app.app import ReloadOutcome, SummitBot
 
 log = logging.getLogger("summitbot.discord.corpus")
 
@@ -143,7 +143,7 @@ class Curation(commands.Cog):
         """The corpus file for ``article``, its id and address checked against the documents served
         now and the file names on disk (without reading every file: worker thread)."""
         corpus = self.bot.settings.corpus
-        known = known_from(self.bot.engine.corpus.documents, Path(corpus.path))
+        known = known_from(self.bot.engine.documents, Path(corpus.path))
         return prepare_import(article, Path(corpus.path), corpus.max_file_bytes, known=known)
 
     async def commit(self, prepared: PreparedImport) -> list[discord.Embed]:
@@ -159,7 +159,7 @@ class Curation(commands.Cog):
         )
         return [done, self._reload_embed(outcome)]
 
-    def _reload_embed(self, outcome: Any) -> discord.Embed:
+    def _reload_embed(self, outcome: ReloadOutcome) -> discord.Embed:
         if outcome.ok and outcome.change is not None:
             return render.render_reload(outcome.change, outcome.seconds, outcome.documents)
         return render.render_reload_failed(outcome.problems, self.bot.settings.corpus.path, outcome.documents)
@@ -173,7 +173,7 @@ class Curation(commands.Cog):
         if not self.allowed(interaction):
             await self._refuse(interaction, "remove")
             return
-        doc = self.bot.engine.corpus.document(document)
+        doc = self.bot.engine.document(document)
         if doc is None:
             await send_private(interaction, "I don't know that document. Pick one from the list as you type.")
             return
@@ -206,7 +206,7 @@ class Curation(commands.Cog):
         if not self.allowed(interaction):
             await self._refuse(interaction, "show")
             return
-        doc = self.bot.engine.corpus.document(document)
+        doc = self.bot.engine.document(document)
         if doc is None:
             await send_private(interaction, "I don't know that document. Pick one from the list as you type.")
             return
@@ -221,7 +221,7 @@ class Curation(commands.Cog):
         """Documents matching what has been typed (none for non-operators)."""
         if not self.allowed(interaction):
             return []
-        choices = render.document_choices(self.bot.engine.corpus.documents, current)
+        choices = render.document_choices(self.bot.engine.documents, current)
         return [app_commands.Choice(name=name, value=value) for name, value in choices]
 
 
