@@ -77,9 +77,11 @@ class Curation(commands.Cog):
 
     @staticmethod
     async def _private_followup(interaction: discord.Interaction[Any], text: str) -> None:
+        """A private message after the interaction was deferred."""
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def _refuse(self, interaction: discord.Interaction[Any], command: str) -> None:
+        """Tell a non-operator, privately, that the command is not for them (no id logged)."""
         log.info("refused /corpus %s: not an operator", command)
         await send_private(interaction, REFUSAL)
 
@@ -160,6 +162,7 @@ class Curation(commands.Cog):
         return [done, self._reload_embed(outcome)]
 
     def _reload_embed(self, outcome: ReloadOutcome) -> discord.Embed:
+        """What the reload after a change did, as ``/reload`` shows it."""
         if outcome.ok and outcome.change is not None:
             return render.render_reload(outcome.change, outcome.seconds, outcome.documents)
         return render.render_reload_failed(outcome.problems, self.bot.settings.corpus.path, outcome.documents)
