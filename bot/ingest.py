@@ -356,6 +356,7 @@ def _blocked_kind(address: str) -> str | None:
         ("unspecified", ip.is_unspecified),
         ("private", ip.is_private),
         ("reserved", ip.is_reserved),
+        ("non-public", not ip.is_global),  # e.g. 100.64.0.0/10, shared carrier-grade NAT space
     ):
         if flag:
             return kind
