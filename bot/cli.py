@@ -168,7 +168,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     from bot.ingest import FetchPolicy, IngestError, article_from_url, prepare_import, read_source_file, write_import
 
-    if args.id is not None and len(args.source) > 1:
+    if args.source is not None and not args.source.strip():
+        raise CliError("--source is empty (leave it out to use the site's name)")
+    if args.id is not None and len(args.sources) > 1:
         raise CliError("--id names one article: give a single SOURCE with it")
     settings = _settings(args)
     root = settings.corpus.path
@@ -176,15 +178,15 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise CliError(f"corpus folder {root} does not exist or is not a folder")
     policy = FetchPolicy.from_settings(settings.corpus)
     failures: list[str] = []
-    for source in args.source:
+    for source in args.sources:
         if not source.strip():
             failures.append("a SOURCE is empty (give an address or a file)")
             continue
         try:
             if "://" in source:
-                article = asyncio.run(article_from_url(source, policy))
+                article = asyncio.run(article_from_url(source, policy, args.source))
             else:
-                article = read_source_file(Path(source), policy.max_bytes)
+                article = read_source_file(Path(source), policy.max_bytes, args.source)
             prepared = prepare_import(article, root, settings.corpus.max_file_bytes, args.id)
             if args.dry_run:
                 sys.stdout.write(prepared.markdown + "\n")
@@ -273,8 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser(
         "import", parents=[with_corpus], help="add articles from web pages or .html/.txt/.md files to the corpus"
     )
-    imp.add_argument("source", nargs="+", metavar="SOURCE", help="an http(s) address, or an .html, .txt or .md file")
+    imp.add_argument("sources", nargs="+", metavar="SOURCE", help="an http(s) address, or an .html, .txt or .md file")
     imp.add_argument("--id", metavar="ID", help="the document id (default: a slug of the title)")
+    imp.add_argument("--source", metavar="NAME", help="name the source (default: the site's name, else its domain)")
     imp.add_argument("--dry-run", action="store_true", help="print the Markdown instead of writing it")
     imp.set_defaults(func=cmd_import)
 

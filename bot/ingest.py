@@ -179,7 +179,9 @@ def _finish(
     if not title:
         raise IngestError(f"{shown(origin)}: the page has no title")
     if not source:
-        raise IngestError(f"{shown(origin)}: no site name or address to name the source")
+        raise IngestError(
+            f"{shown(origin)}: the page names no site and has no address: name its source (the source option)"
+        )
     return Article(title[:300], source[:200], url, published, tuple(kept), origin)
 
 
@@ -211,8 +213,9 @@ def _domain(url: str | None) -> str | None:
     return host or None
 
 
-def extract_html(html: str | bytes, url: str | None, origin: str) -> Article:
-    """The article in an HTML page; ``url`` is where it was fetched (None for a saved file)."""
+def extract_html(html: str | bytes, url: str | None, origin: str, source: str | None = None) -> Article:
+    """The article in an HTML page; ``url`` is where it was fetched (None for a saved file);
+    ``source`` names the source instead of the page's site name or domain."""
     import trafilatura  # 0.2 s to import: only when an HTML page is imported
     from lxml import etree
 
@@ -251,10 +254,10 @@ def extract_html(html: str | bytes, url: str | None, origin: str) -> Article:
             paragraphs.append("".join(element.itertext()))
         # head (headings), table, graphic: not paragraphs of the article
     canonical = _http_url(found.url) or _http_url(url)
-    source = found.sitename if isinstance(found.sitename, str) and found.sitename.strip() else None
-    if source and re.fullmatch(r"[\w.-]+\.[a-z]{2,}", source.strip(), re.IGNORECASE) is None and len(source) > 80:
-        source = None
-    source = source or _domain(canonical) or _domain(url)
+    site = found.sitename if isinstance(found.sitename, str) and found.sitename.strip() else None
+    if site and len(site) > 80 and re.fullmatch(r"[\w.-]+\.[a-z]{2,}", site.strip(), re.IGNORECASE) is None:
+        site = None  # a long blurb, not a name
+    source = source or site or _domain(canonical) or _domain(url)
     return _finish(found.title, source, canonical, _iso_date(found.date), paragraphs, origin, _MIN_ARTICLE_WORDS)
 
 
@@ -269,16 +272,15 @@ def _decode(data: bytes, origin: str, charset: str | None = None) -> str:
     raise IngestError(f"{shown(origin)}: not UTF-8 text")
 
 
-def extract_text(text: str, name: str, origin: str, url: str | None = None) -> Article:
+def extract_text(text: str, name: str, origin: str, url: str | None = None, source: str | None = None) -> Article:
     """A pasted plain-text article: the first line is the title, each further non-empty line a
     paragraph, and a last line ``Source: …`` names the source (else the page's domain)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if len(lines) < 2:
         raise IngestError(f"{shown(origin)}: no article text found (a title line and paragraphs are needed)")
-    source = None
     match = _SOURCE_LINE.match(lines[-1])
     if match:
-        source = match.group("source")
+        source = source or match.group("source")
         lines = lines[:-1]
     source = source or _domain(url)
     if source is None:
@@ -286,7 +288,7 @@ def extract_text(text: str, name: str, origin: str, url: str | None = None) -> A
     return _finish(lines[0], source, url, None, lines[1:], origin)
 
 
-def extract_markdown(text: str, name: str, origin: str) -> Article:
+def extract_markdown(text: str, name: str, origin: str, source: str | None = None) -> Article:
     """A corpus-format Markdown article (front matter with title and source, then paragraphs)."""
     parsed, problems = parse_markdown(Path(name), text)
     if parsed is None:
@@ -295,10 +297,13 @@ def extract_markdown(text: str, name: str, origin: str) -> Article:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise IngestError(f"{where}: {first.message}{more}")
     article = _finish(parsed.title, parsed.source, parsed.url, parsed.published, parsed.paragraphs, origin)
-    return dataclasses.replace(article, id_hint=parsed.id)
+    article = dataclasses.replace(article, id_hint=parsed.id)
+    if source and clean_text(source):
+        article = dataclasses.replace(article, source=clean_text(source)[:200])
+    return article
 
 
-def extract_upload(name: str, data: bytes, origin: str | None = None) -> Article:
+def extract_upload(name: str, data: bytes, origin: str | None = None, source: str | None = None) -> Article:
     """An article from a file's bytes, read by its suffix (.html/.htm, .md, .txt)."""
     origin = origin or name
     suffix = Path(name).suffix.lower()
@@ -307,14 +312,14 @@ def extract_upload(name: str, data: bytes, origin: str | None = None) -> Article
     if suffix in (".html", ".htm"):
         if b"\x00" in data:
             raise IngestError(f"{shown(origin)}: binary data (contains a NUL byte), not an HTML page")
-        return extract_html(data, None, origin)
+        return extract_html(data, None, origin, source)
     text = _decode(data, origin)
     if suffix == ".md":
-        return extract_markdown(text, name, origin)
-    return extract_text(text, name, origin)
+        return extract_markdown(text, name, origin, source)
+    return extract_text(text, name, origin, source=source)
 
 
-def read_source_file(path: Path, max_bytes: int) -> Article:
+def read_source_file(path: Path, max_bytes: int, source: str | None = None) -> Article:
     """An article from a local file (nothing is fetched), refusing links, non-files and large files."""
     try:
         info = path.stat()
@@ -335,7 +340,7 @@ def read_source_file(path: Path, max_bytes: int) -> Article:
         raise IngestError(f"{shown(str(path))}: cannot read ({exc.strerror or exc})") from None
     if len(data) > max_bytes:
         raise IngestError(f"{shown(str(path))}: file is over the {max_bytes:,}-byte import cap")
-    return extract_upload(path.name, data, str(path))
+    return extract_upload(path.name, data, str(path), source)
 
 
 # ---------------------------------------------------------------------------------------- fetching
@@ -492,19 +497,20 @@ def _too_big(url: str, policy: FetchPolicy, size: int | None) -> str:
     return f"{shown(url)}: page is {stated}over the {policy.max_bytes:,}-byte cap (corpus.import_max_bytes)"
 
 
-async def article_from_url(url: str, policy: FetchPolicy) -> Article:
-    """Fetch a page and extract its article (extraction runs in a worker thread)."""
+async def article_from_url(url: str, policy: FetchPolicy, source: str | None = None) -> Article:
+    """Fetch a page and extract its article (extraction runs in a worker thread); ``source`` names
+    the source instead of the site."""
     page = await fetch_page(url, policy)
     if page.content_type == "text/plain":
         text = _decode(page.body, page.url, page.charset)
-        return await asyncio.to_thread(extract_text, text, "page.txt", page.url, page.url)
+        return await asyncio.to_thread(extract_text, text, "page.txt", page.url, page.url, source)
     body: str | bytes = page.body
     if page.charset:
         try:
             body = page.body.decode(page.charset)
         except (UnicodeDecodeError, LookupError):
             body = page.body  # let the extractor detect the encoding
-    return await asyncio.to_thread(extract_html, body, page.url, page.url)
+    return await asyncio.to_thread(extract_html, body, page.url, page.url, source)
 
 
 # ----------------------------------------------------------------------------------- corpus files

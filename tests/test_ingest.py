@@ -378,6 +378,17 @@ async def test_cli_refuses_private_address_without_the_flag_and_bad_use(corpus_d
     assert code == 1 and "does not exist" in err
 
 
+async def test_cli_source_option_names_a_source_the_page_does_not(corpus_dir: Path, tmp_path: Path) -> None:
+    page = tmp_path / "saved.html"
+    html = (PAGES / "valley-courier-school.html").read_text(encoding="utf-8")
+    page.write_text(html.replace('<link rel="canonical"', '<link rel="alternate"'), encoding="utf-8")
+    code, out, err = await run_cli("import", "--corpus", str(corpus_dir), "--dry-run", str(page))
+    assert code == 1 and "names no site and has no address" in err
+    code, out, err = await run_cli("import", "--corpus", str(corpus_dir), "--dry-run", "--source", "Courier", str(page))
+    assert code == 0, err
+    assert "\nsource: Courier\n" in out and "\nurl:" not in out
+
+
 async def test_cli_import_files_with_given_id(corpus_dir: Path) -> None:
     page = str(PAGES / "valley-courier-school.html")
     code, _, err = await run_cli("import", "--corpus", str(corpus_dir), "--id", "school-rebuild", page)

@@ -166,6 +166,8 @@ async def test_operator_adds_by_attachment_and_bad_attachments_are_refused(
         text = "Harbour wall repairs approved\nThe harbour wall will be repaired this winter.\nSource: Coast News\n"
         shown = await preview(stub, stub.owner, file=stub.attachment("wall.txt", text.encode()))
         assert shown.embeds[0]["title"] == "Harbour wall repairs approved" and fields(shown)["Source"] == "Coast News"
+        shown = await preview(stub, stub.owner, file=stub.attachment("wall.txt", text.encode()), source="Quay Post")
+        assert fields(shown)["Source"] == "Quay Post"  # named by the operator
 
         documents = len(bot.engine.corpus.documents)
         for upload, reason in (

@@ -88,12 +88,17 @@ class Curation(commands.Cog):
     # -- add -------------------------------------------------------------------------------------
 
     @corpus.command(name="add", description="Add an article from a web page or a file (operators)")
-    @app_commands.describe(url="The article's address (http or https)", file="The article saved as .html, .md or .txt")
+    @app_commands.describe(
+        url="The article's address (http or https)",
+        file="The article saved as .html, .md or .txt",
+        source="Name the source yourself (default: the site's name, else its domain)",
+    )
     async def add(
         self,
         interaction: discord.Interaction[Any],
         url: str | None = None,
         file: discord.Attachment | None = None,
+        source: app_commands.Range[str, 1, 200] | None = None,
     ) -> None:
         """Fetch or read the article, then show a preview with Add / Cancel (nothing written yet)."""
         if not self.allowed(interaction):
@@ -107,10 +112,10 @@ class Curation(commands.Cog):
         policy = FetchPolicy.from_settings(corpus)
         try:
             if url is not None:
-                article = await article_from_url(url, policy)
+                article = await article_from_url(url, policy, source)
             else:
                 assert file is not None
-                article = await self._read_attachment(file, policy)
+                article = await self._read_attachment(file, policy, source)
             prepared = await asyncio.to_thread(self._prepare, article)
         except IngestError as exc:
             await interaction.followup.send(
@@ -126,7 +131,7 @@ class Curation(commands.Cog):
             allowed_mentions=NO_MENTIONS,
         )
 
-    async def _read_attachment(self, file: discord.Attachment, policy: FetchPolicy) -> Article:
+    async def _read_attachment(self, file: discord.Attachment, policy: FetchPolicy, source: str | None) -> Article:
         """An attached .html/.md/.txt file, refused when of another kind or over the import cap."""
         name = shown(file.filename, 100)
         if not file.filename.lower().endswith(IMPORT_SUFFIXES):
@@ -139,7 +144,7 @@ class Curation(commands.Cog):
             raise IngestError(f"{name}: could not download the attachment from Discord; try again") from None
         if len(data) > policy.max_bytes:
             raise IngestError(f"{name}: over the {policy.max_bytes:,}-byte import cap")
-        return await asyncio.to_thread(extract_upload, file.filename, data, name)
+        return await asyncio.to_thread(extract_upload, file.filename, data, name, source)
 
     def _prepare(self, article: Article) -> PreparedImport:
         """The corpus file for ``article``, its id and address checked against the documents served
