@@ -178,6 +178,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise CliError(f"corpus folder {root} does not exist or is not a folder")
     policy = FetchPolicy.from_settings(settings.corpus)
     failures: list[str] = []
+    added = 0
     for source in args.sources:
         if not source.strip():
             failures.append("a SOURCE is empty (give an address or a file)")
@@ -195,15 +196,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         except IngestError as exc:
             failures.append(str(exc))
             continue
+        added += 1
         date = f", {article.published}" if article.published else ""
         print(
             f"Added {path}: id {prepared.doc_id}, {len(article.paragraphs)} paragraphs, "
             f'"{article.title}" ({article.source}{date})'
         )
+    if added:
+        print(f"A running bot serves the new article{'s' if added > 1 else ''} after /reload.")
     if failures:
         raise CliError(*failures)
-    if not args.dry_run:
-        print("A running bot serves the new articles after /reload.")
     return 0
 
 
