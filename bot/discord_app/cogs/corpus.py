@@ -262,6 +262,14 @@ class ImportPreview(discord.ui.View):
                 content=render.import_refusal(str(exc)), embeds=[], allowed_mentions=NO_MENTIONS
             )
             return
+        except Exception:
+            log.exception("adding a previewed article failed")
+            await interaction.edit_original_response(
+                content="Something went wrong while adding the article; see the bot's log.",
+                embeds=[],
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
         await interaction.edit_original_response(content=None, embeds=embeds, allowed_mentions=NO_MENTIONS)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
