@@ -34,6 +34,11 @@ class CorpusSettings:
     aliases: Path | None = None  # default: <corpus path>/aliases.yaml when it exists
     max_file_bytes: int = 2_000_000
     max_files: int = 200_000
+    # `summitbot import` and `/corpus add`: cap on a fetched page or an uploaded file, fetch timeout,
+    # and whether pages on loopback/private/link-local/multicast addresses may be fetched.
+    import_max_bytes: int = 5_000_000
+    import_timeout_seconds: float = 20.0
+    fetch_private_addresses: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,9 @@ class DiscordSettings:
     gateway_url: str = "wss://gateway.discord.gg/"
     answer_channels: tuple[int, ...] = ()
     answer_in_thread: bool = False
+    # Operators run the bot (besides the application's owner/team): /reload, corpus editing.
+    operator_users: tuple[int, ...] = ()
+    operator_roles: tuple[int, ...] = ()
     admin_roles: tuple[int, ...] = ()
     admin_users: tuple[int, ...] = ()
     cooldown_seconds: float = 5.0
@@ -128,6 +136,8 @@ _LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
 _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "corpus.max_file_bytes": (lambda v: v > 0, "a positive number of bytes"),
     "corpus.max_files": (lambda v: v > 0, "a positive number"),
+    "corpus.import_max_bytes": (lambda v: 1_000 <= v <= 100_000_000, "a number of bytes from 1000 to 100000000"),
+    "corpus.import_timeout_seconds": (lambda v: 0 < v <= 300, "a number of seconds above 0, at most 300"),
     "search.k1": (lambda v: v >= 0, "a number >= 0"),
     "search.b": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     "search.epsilon": (lambda v: v >= 0, "a number >= 0"),
@@ -154,7 +164,7 @@ def _type_name(tp: Any) -> str:
     if origin in (typing.Union, types.UnionType):
         return " or ".join("null" if a is type(None) else _type_name(a) for a in typing.get_args(tp))
     if origin is tuple:
-        return f"a list of {_type_name(typing.get_args(tp)[0])}s"
+        return f"a list of {_type_name(typing.get_args(tp)[0]).removeprefix('a ')}s"
     return names.get(tp, getattr(tp, "__name__", str(tp)))
 
 

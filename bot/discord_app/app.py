@@ -41,6 +41,7 @@ COGS = (
     "bot.discord_app.cogs.questions",
     "bot.discord_app.cogs.summaries",
     "bot.discord_app.cogs.admin",
+    "bot.discord_app.cogs.corpus",
 )
 #: Questions remembered for "More passages" (the answer's footer is the fallback after a restart).
 RECENT_QUESTIONS = 4096
