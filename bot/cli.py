@@ -281,6 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", parents=[common], help="publish slash commands to Discord")
     sync.add_argument("--guild", type=int, metavar="ID", help="sync to this guild only (instant)")
     sync.set_defaults(func=cmd_sync)
+
+    from bot.ops.commands import add_subcommands  # init, invite, health, backup, restore
+
+    add_subcommands(sub, common)
     return parser
 
 
