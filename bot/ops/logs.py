@@ -225,7 +225,7 @@ class ErrorWebhook(logging.Handler):
                 for line in reversed(lines):
                     if len(self._lines) < WEBHOOK_LINES:
                         self._lines.appendleft(line)
-            self._next_post = self._clock() + max(retry_after, self.min_interval)
+            self._next_post = self._clock() + retry_after
             return
         self.posts += 1
 
