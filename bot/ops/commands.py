@@ -1,4 +1,4 @@
-"""The operations subcommands of ``summitbot``: init, invite, health (backup and restore join them).
+"""The operations subcommands of ``summitbot``: init, invite, health, backup, restore.
 
 ``bot.cli.build_parser`` calls :func:`add_subcommands`; each command reports problems as one-line
 :class:`bot.cli.CliError` messages, like every other subcommand.
@@ -65,6 +65,64 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0 if verdict.healthy else 1
 
 
+def _postgres(settings: Any) -> str | None:
+    """The PostgreSQL URL when the storage is PostgreSQL (``database.url``), else None."""
+    url = getattr(getattr(settings, "database", None), "url", None)
+    return url if isinstance(url, str) and url.startswith(("postgres://", "postgresql://")) else None
+
+
+def _sqlite_only(settings: Any, verb: str) -> None:
+    if _postgres(settings):
+        tool = "pg_dump -Fc" if verb == "backup" else "pg_restore"
+        raise CliError(
+            f"the database is PostgreSQL (database.url): {verb} it with {tool}; summitbot {verb} handles SQLite only"
+        )
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent copy of the analytics database (SQLite backup API) and its salt, mode 0600."""
+    from bot.ops.backup import BackupError, backup
+
+    settings = _settings(args)
+    _sqlite_only(settings, "backup")
+    env = settings.analytics.salt_env
+    salt_from_env = bool(env and os.environ.get(env, ""))
+    try:
+        copied = backup(settings.analytics.path, Path(args.path), salt_from_env)
+    except BackupError as exc:
+        raise CliError(str(exc)) from None
+    line = f"Backed up {copied.questions} questions to {copied.database} (mode 0600)"
+    if copied.salt is not None:
+        line += f", and the hashing salt to {copied.salt}."
+    elif salt_from_env:
+        line += f"; the hashing salt is in ${env}: keep it with the backup."
+    else:
+        line += "; there is no salt file yet."
+    print(line)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Put a backup in place of the analytics database; refuses while a running bot holds it."""
+    from bot.ops.backup import BackupError, restore
+
+    settings = _settings(args)
+    _sqlite_only(settings, "restore")
+    try:
+        copied = restore(Path(args.path), settings.analytics.path)
+    except BackupError as exc:
+        raise CliError(str(exc)) from None
+    print(f"Restored {copied.questions} questions from {args.path} into {copied.database}.")
+    env = settings.analytics.salt_env
+    if copied.salt is not None:
+        print(f"The hashing salt came with it ({copied.salt}).")
+    elif not (env and os.environ.get(env, "")):
+        print("No salt file beside the backup: people who voted before will count as new voters.")
+    if copied.kept is not None:
+        print(f"The database it replaced is kept as {copied.kept}.")
+    return 0
+
+
 def _snowflake(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 2**64:
         raise argparse.ArgumentTypeError(f"expected a Discord id (digits), not {text!r}")
@@ -72,7 +130,7 @@ def _snowflake(text: str) -> int:
 
 
 def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add init, invite and health to the ``summitbot`` subparsers ``sub``."""
+    """Add init, invite, health, backup and restore to the ``summitbot`` subparsers ``sub``."""
     init = sub.add_parser("init", help="set up a folder: config.yaml, corpus/, an example .env")
     init.add_argument("dir", nargs="?", default=".", metavar="DIR", help="the folder (default: here)")
     init.set_defaults(func=cmd_init)
@@ -84,3 +142,11 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
 
     health = sub.add_parser("health", parents=[common], help="is the running bot healthy? (exit 0 yes, 1 no)")
     health.set_defaults(func=cmd_health)
+
+    backup = sub.add_parser("backup", parents=[common], help="copy the analytics database and its salt")
+    backup.add_argument("path", metavar="PATH", help="the backup file (or a folder for a dated file)")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser("restore", parents=[common], help="put a backup in place (the bot must be stopped)")
+    restore.add_argument("path", metavar="PATH", help="a file written by summitbot backup")
+    restore.set_defaults(func=cmd_restore)
