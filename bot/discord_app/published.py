@@ -8,7 +8,12 @@ Commands are compared on what users see and Discord validates — name, type, de
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+if TYPE_CHECKING:
+    from discord.ext import commands
 
 #: Option fields compared (with Discord's defaults for the ones it may leave out).
 _OPTION_DEFAULTS: dict[str, Any] = {
@@ -93,3 +98,54 @@ def duplicated(global_cmds: list[dict[str, Any]], guild_cmds: list[dict[str, Any
     """Names published both globally and to one server: members of that server see them twice."""
     names = {(c.get("name"), c.get("type") or 1) for c in global_cmds}
     return tuple(sorted(str(c.get("name")) for c in guild_cmds if (c.get("name"), c.get("type") or 1) in names))
+
+
+@dataclass(frozen=True)
+class Published:
+    """What ``summitbot sync`` did: the commands now published where, what changed, and duplicates."""
+
+    names: tuple[str, ...]
+    guild_id: int | None
+    diff: CommandDiff
+    duplicates: tuple[str, ...]  # published both globally and to the guild (shown twice there)
+    other_guild: int | None  # the guild compared against when syncing globally (discord.dev_guild_id)
+
+
+async def _fetch(bot: commands.Bot, guild_id: int | None) -> list[dict[str, Any]]:
+    app_id = bot.application_id
+    assert app_id is not None  # set by login
+    if guild_id is None:
+        return list(await bot.http.get_global_commands(app_id))
+    return list(await bot.http.get_guild_commands(app_id, guild_id))
+
+
+async def publish(
+    bot: commands.Bot, guild_id: int | None, *, clear: bool = False, other_guild: int | None = None
+) -> Published:
+    """Publish the code's commands (or none, with ``clear``) globally or to ``guild_id``.
+
+    Compares what was published before with what is published now, and looks for duplicates: a
+    guild sync against the global commands; a global sync against ``other_guild`` when given.
+    The bot must be logged in (HTTP only is enough) with its commands registered.
+    """
+    guild = discord.Object(id=guild_id) if guild_id is not None else None
+    before = await _fetch(bot, guild_id)
+    if clear:
+        bot.tree.clear_commands(guild=guild)
+    elif guild is not None:
+        bot.tree.copy_global_to(guild=guild)
+    code = [command.to_dict(bot.tree) for command in bot.tree.get_commands(guild=guild)]
+    synced = await bot.tree.sync(guild=guild)
+    diff = compare(code, before)
+    now = [command.to_dict() for command in synced]
+    duplicates: tuple[str, ...] = ()
+    compared_guild = None
+    if now and guild_id is not None:
+        duplicates = duplicated(await _fetch(bot, None), now)
+    elif now and other_guild is not None:
+        compared_guild = other_guild
+        try:
+            duplicates = duplicated(now, await _fetch(bot, other_guild))
+        except discord.HTTPException:
+            duplicates = ()  # not in that guild (any more): nothing shown twice there
+    return Published(tuple(c.name for c in synced), guild_id, diff, duplicates, compared_guild)
