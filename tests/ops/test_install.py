@@ -31,7 +31,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     src = work / "src"
     tracked = _run("git", "ls-files", "-co", "--exclude-standard", cwd=REPO).stdout.split()
     for name in tracked:
-        if name.startswith(("bot/", "corpus/")) or name in ("pyproject.toml", "setup.py", "README.md", "MANIFEST.in"):
+        if name.startswith(("bot/", "corpus/", "deploy/")) or name in (
+            "pyproject.toml",
+            "setup.py",
+            "README.md",
+            "MANIFEST.in",
+            "config.yaml",
+        ):
             (src / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, src / name)
     dist = work / "dist"
@@ -54,6 +60,7 @@ def test_sdist_and_wheel_carry_the_shipped_corpus(built: tuple[Path, Path]) -> N
     with tarfile.open(sdist) as tar:
         names = {Path(n).relative_to(Path(n).parts[0]).as_posix() for n in tar.getnames() if "/" in n}
     assert {f"corpus/{n}" for n in shipped} <= names
+    assert {"config.yaml", "deploy/Dockerfile", "deploy/summitbot.service", "deploy/compose.yaml"} <= names
     with zipfile.ZipFile(wheel) as whl:
         for name, data in shipped.items():
             assert whl.read(f"bot/shipped_corpus/{name}") == data
