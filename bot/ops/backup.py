@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.ops.dblock import DatabaseInUse, exclusive
-from bot.store import MIGRATIONS, salt_path
+from bot.storage import MIGRATIONS, salt_path
 
 
 class BackupError(Exception):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import AnalyticsSettings
-from bot.store import AnalyticsStore, salt_path
+from bot.storage import AnalyticsStore, QuestionRecord, salt_path
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,7 +50,7 @@ def test_backup_is_consistent_while_the_bot_writes(site: Path) -> None:
     store = _store(site)  # stays open, like the running bot's connection
     try:
         for i in range(25):
-            store.record_question(user_id=1000 + i, question=f"question {i}?", answered=i % 2 == 0)
+            store.record_question(QuestionRecord(user_id=1000 + i, question=f"question {i}?", answered=i % 2 == 0))
         assert (db.with_name(db.name + "-wal")).stat().st_size > 0, "recent rows are still in the WAL"
         naive = site / "naive.sqlite3"
         shutil.copyfile(db, naive)  # what copying the file alone gives
@@ -71,7 +71,7 @@ def test_backup_is_consistent_while_the_bot_writes(site: Path) -> None:
         assert salt_path(copy).read_bytes() == salt_path(db).read_bytes()
         assert stat.S_IMODE(salt_path(copy).stat().st_mode) == 0o600
         assert not copy.with_name(copy.name + "-wal").exists(), "one self-contained file"
-        store.record_question(user_id=7, question="after the backup?", answered=True)
+        store.record_question(QuestionRecord(user_id=7, question="after the backup?", answered=True))
     finally:
         store.close()
     assert _count(db) == 26
@@ -85,7 +85,7 @@ def test_backup_into_a_folder_never_overwrites_and_errors_are_one_line(site: Pat
         "nothing to back up"
     ]
     store = _store(site)
-    store.record_question(user_id=1, question="q?", answered=True)
+    store.record_question(QuestionRecord(user_id=1, question="q?", answered=True))
     store.close()
     (site / "backups").mkdir()
     dated = summitbot("backup", "backups", cwd=site)
@@ -114,12 +114,12 @@ def test_restore_refuses_while_a_bot_holds_the_database_then_restores(site: Path
     db = site / "data" / "summitbot.sqlite3"
     store = _store(site)
     for i in range(3):
-        store.record_question(user_id=i, question=f"old {i}?", answered=True)
+        store.record_question(QuestionRecord(user_id=i, question=f"old {i}?", answered=True))
     voter_hash = store.hash_user(42)
     store.close()
     assert summitbot("backup", "b.sqlite3", cwd=site).returncode == 0
     store = _store(site)
-    store.record_question(user_id=9, question="after?", answered=False)
+    store.record_question(QuestionRecord(user_id=9, question="after?", answered=False))
     store.close()
     salt_path(db).write_text("a-different-salt-written-later")
 
