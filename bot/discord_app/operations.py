@@ -33,6 +33,7 @@ class Operations:
         self._tasks: list[asyncio.Task[Any]] = []
         self._server: Any = None
         self._bot: commands.Bot | None = None
+        self._checked_commands = False
 
     def attach(self, bot: commands.Bot) -> None:
         """Listen to the bot's connection and events."""
@@ -48,6 +49,9 @@ class Operations:
 
     async def _on_connected(self, *_: Any) -> None:
         self.monitor.connected()
+        if not self._checked_commands:
+            self._checked_commands = True
+            self.check_published_commands()
         await asyncio.to_thread(self.monitor.beat)
 
     async def _on_disconnect(self, *_: Any) -> None:

@@ -12,11 +12,25 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no advisory locks, nothing detected
     fcntl = None  # type: ignore[assignment]
+
+
+def postgres_url(settings: Any) -> str | None:
+    """The PostgreSQL URL when the storage is PostgreSQL (``database.url``), else None."""
+    url = getattr(getattr(settings, "database", None), "url", None)
+    return url if isinstance(url, str) and url.startswith(("postgres://", "postgresql://")) else None
+
+
+def sqlite_database(settings: Any) -> Path | None:
+    """The SQLite analytics file the bot writes, or None (analytics off, or PostgreSQL)."""
+    if not settings.analytics.enabled or postgres_url(settings):
+        return None
+    return Path(settings.analytics.path)
 
 
 class DatabaseInUse(Exception):

@@ -4,6 +4,7 @@ running bot holds the database."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sqlite3
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import AnalyticsSettings
+from bot.config import AnalyticsSettings, Settings
 from bot.storage import AnalyticsStore, QuestionRecord, salt_path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -196,3 +197,16 @@ def test_lock_is_released_when_the_holder_dies(site: Path) -> None:
 
     with exclusive(db):
         pass
+
+
+@pytest.mark.skipif(
+    "database" not in {f.name for f in dataclasses.fields(Settings)},
+    reason="no database.url in this version's config (PostgreSQL support not merged)",
+)
+@pytest.mark.parametrize("command", ["backup", "restore"])
+def test_with_postgres_backup_and_restore_point_to_pg_dump(command: str, tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("database:\n  url: postgresql://summitbot@127.0.0.1/summitbot\n")
+    result = summitbot(command, "b.sqlite3", cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert "PostgreSQL (database.url)" in line and ("pg_dump" in line or "pg_restore" in line)
