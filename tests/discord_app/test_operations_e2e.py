@@ -9,8 +9,10 @@ import json
 import os
 import signal
 import sys
+import threading
 from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +48,12 @@ def write_config(folder: Path, corpus: Path, stub: DiscordStub, *sections: str, 
     return path
 
 
-async def summitbot(*args: str, token: str | None = "t0ken.ops", cwd: Path | None = None) -> asyncio.subprocess.Process:
+async def summitbot(
+    *args: str, token: str | None = "t0ken.ops", cwd: Path | None = None, env_extra: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if k not in (TOKEN_ENV, "SUMMITBOT_ERROR_WEBHOOK")}
     env["PYTHONPATH"] = str(REPO)
+    env.update(env_extra or {})
     if token is not None:
         env[TOKEN_ENV] = token
     return await asyncio.create_subprocess_exec(
@@ -224,3 +229,53 @@ async def test_running_bot_warns_when_published_commands_are_stale(
         _, err_bytes = await asyncio.wait_for(proc.communicate(), 30)
     text = err_bytes.decode()
     assert "published slash commands differ from this version's (gone /oldcommand): run `summitbot sync`" in text
+
+
+async def test_errors_reach_the_webhook_and_the_health_count(
+    stub: DiscordStub, corpus_dir: Path, tmp_path: Path
+) -> None:
+    posts: list[dict[str, Any]] = []
+
+    class Webhook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/api/webhooks/1/webhook-secret"
+    config = write_config(
+        tmp_path, corpus_dir, stub, HEALTH, "analytics:\n  enabled: false", "logging:\n  error_webhook_seconds: 1"
+    )
+    token = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GhIjKl.Abcdefghijklmnopqrstuvwxyz0123456789ABC"
+    proc = await summitbot("run", "--config", str(config), token=token, env_extra={"SUMMITBOT_ERROR_WEBHOOK": url})
+    try:
+        await stub.wait_until_connected(timeout=20)
+        stub.fail_next("POST", "/channels/*/messages", status=503)  # the answer is refused: an error is logged
+        await stub.send_message(f"<@{stub.bot_user.id}> {VANCE} my-private-note-4471")
+        await until(lambda: _true(bool(posts)))
+
+        async def counted() -> bool:
+            return json.loads((tmp_path / "state" / "health.json").read_text())["errors_last_hour"] >= 1
+
+        await until(counted)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, err.decode()
+    text = posts[0]["content"]
+    assert text.startswith("summitbot: 1 error logged") and "error answering message" in text and "503" in text
+    assert posts[0]["allowed_mentions"] == {"parse": []}
+    everything = json.dumps(posts) + err.decode()
+    assert token not in everything and "webhook-secret" not in everything
+    assert "my-private-note-4471" not in json.dumps(posts)
+
+
+async def _true(value: bool) -> bool:
+    return value
