@@ -27,8 +27,7 @@ discord:
   # user → Copy ID.
   answer_channels: []          # channel ids where the bot answers every message (needs the Message
                                # Content intent, Developer Portal → Bot → Privileged Gateway Intents)
-  admin_roles: []              # role ids allowed to /reload and /stats (besides Manage Server)
-  admin_users: []              # user ids allowed to /reload and /stats
+  admin_roles: []              # role ids with the admin commands (besides Manage Server)
   answer_in_thread: false      # answer in a new thread instead of a reply
 
 analytics:
