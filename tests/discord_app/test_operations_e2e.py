@@ -104,6 +104,16 @@ async def test_running_bot_is_healthy_then_unhealthy_after_it_stops(
         await stub.send_message(f"<@{stub.bot_user.id}> {VANCE}")
         await stub.wait_for_message(timeout=10)
         await until(lambda: _later_event(status_file, status["last_event_at"]))
+        # A reload puts a new corpus generation in service.
+        (corpus_dir / "extra.md").write_text("---\ntitle: Extra\nsource: Notes\n---\n\nOtters hold hands.\n")
+        ix = await stub.slash_command("reload", user=stub.admin)
+        await stub.wait_for_message(interaction=ix, timeout=20)
+
+        async def second_generation() -> bool:
+            line = (await health(config))[1]
+            return "corpus generation 2 (2 documents)" in line
+
+        await until(second_generation)
         # A backup works while the bot runs; a restore is refused (the bot holds the database's lock).
         backup = tmp_path / "b.sqlite3"
         code, out, err = await finished("backup", "--config", str(config), str(backup))
