@@ -21,8 +21,10 @@ except ImportError:  # pragma: no cover - Windows: no advisory locks, nothing de
 
 
 def postgres_url(settings: Any) -> str | None:
-    """The PostgreSQL URL when the storage is PostgreSQL (``database.url``), else None."""
-    url = getattr(getattr(settings, "database", None), "url", None)
+    """The PostgreSQL URL when the storage is PostgreSQL (``settings.database_url()``: the environment
+    variable ``database.url_env``, else ``database.url``), else None (the SQLite file)."""
+    chooser = getattr(settings, "database_url", None)
+    url = chooser() if callable(chooser) else getattr(getattr(settings, "database", None), "url", None)
     return url if isinstance(url, str) and url.startswith(("postgres://", "postgresql://")) else None
 
 
