@@ -142,7 +142,8 @@ def assess(status: HealthStatus, stale_seconds: float, now: float | None = None)
     return Verdict(
         True,
         f"healthy: {gateway}, {event}, corpus generation {status.corpus_generation} "
-        f"({status.documents} documents), {errors} error{'' if errors == 1 else 's'} in the last hour",
+        f"({status.documents} document{'' if status.documents == 1 else 's'}), "
+        f"{errors} error{'' if errors == 1 else 's'} in the last hour",
     )
 
 
