@@ -222,7 +222,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from bot.discord_app.runner import sync_commands
 
     settings = _settings(args)
-    return sync_commands(settings, guild_id=args.guild)
+    return sync_commands(settings, guild_id=args.guild, clear=args.clear)
 
 
 # ------------------------------------------------------------------------------------------- parser
@@ -288,7 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = sub.add_parser("sync", parents=[common], help="publish slash commands to Discord")
     sync.add_argument("--guild", type=int, metavar="ID", help="sync to this guild only (instant)")
+    sync.add_argument("--clear", action="store_true", help="remove the published commands (globally or --guild)")
     sync.set_defaults(func=cmd_sync)
+
+    from bot.ops.commands import add_subcommands  # init, invite, health, backup, restore
+
+    add_subcommands(sub, common, CliError, _settings)
     return parser
 
 
