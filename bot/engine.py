@@ -44,7 +44,7 @@ def build_engine(settings: Settings, corpus_dir: Path | None = None) -> Engine:
     aliases_path = settings.corpus.aliases or Path(root) / "aliases.yaml"
     aliases = AliasTable()
     try:
-        aliases = AliasTable.load(aliases_path)
+        aliases = AliasTable.load(aliases_path, settings.corpus.max_file_bytes)
     except AliasError as exc:
         problems.append(_alias_problem(aliases_path, exc))
     try:

@@ -32,6 +32,7 @@ from bot.corpus import CorpusError, Problem
 from bot.discord_app.components import MorePassagesButton, VoteButton
 from bot.discord_app.guards import Cooldown
 from bot.engine import CorpusChange, Engine, build_engine, corpus_change
+from bot.worker_thread import run_with_deadline
 
 if TYPE_CHECKING:
     from bot.store import AsyncAnalytics
@@ -235,10 +236,16 @@ class SummitBot(commands.Bot):
             old = self._engine
             started = time.perf_counter()
             before = len(old.corpus.documents) if old else 0
+            limit = self.settings.corpus.reload_timeout_seconds
             try:
-                new = await asyncio.to_thread(build_engine, self.settings)
+                new = await run_with_deadline(build_engine, self.settings, timeout=limit, name="summitbot-reload")
             except CorpusError as exc:
                 return ReloadOutcome(None, tuple(exc.problems), time.perf_counter() - started, before)
+            except asyncio.TimeoutError:
+                log.warning("corpus reload gave up after %.0f s (corpus.reload_timeout_seconds)", limit)
+                why = f"the reload did not finish within {limit:g} s (corpus.reload_timeout_seconds): gave up"
+                problem = Problem(self.settings.corpus.path, None, why)
+                return ReloadOutcome(None, (problem,), time.perf_counter() - started, before)
             except Exception:
                 log.exception("corpus reload failed")
                 problem = Problem(self.settings.corpus.path, None, "unexpected error while loading (see the log)")
