@@ -153,6 +153,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"OK: config {where}; corpus {settings.corpus.path}: {len(engine.corpus.documents)} documents, "
         f"{len(engine.corpus.passages)} passages, {groups} alias groups."
     )
+    split = engine.corpus.split_paragraphs()
+    for doc, paragraph, parts in split[:20]:
+        size = len(doc.paragraphs[paragraph - 1])
+        print(
+            f"note: {doc.path} ¶{paragraph} is {size:,} characters: split into {parts} passages "
+            f"at sentence ends (each cited as ¶{paragraph})"
+        )
+    if len(split) > 20:
+        print(f"note: and {len(split) - 20} more long paragraphs split into passages")
     return 0
 
 

@@ -424,6 +424,8 @@ def _relative(problem: Problem, root: Path | None) -> str:
             path = Path(problem.path).resolve().relative_to(Path(root).resolve())
         except (ValueError, OSError):
             path = Path(problem.path.name)
+        if path == Path("."):  # the corpus folder itself (e.g. deleted): name it, not "."
+            path = Path(Path(root).name or str(root))
     where = f"{path}:{problem.line}" if problem.line else str(path)
     return f"{where}: {problem.message}"
 
