@@ -79,6 +79,9 @@ class Passage:
     document: Document
     paragraph: int  # 1-based
     text: str
+    # A paragraph over MAX_PASSAGE_CHARS is split: this passage is part ``part`` of ``parts``.
+    part: int = 1
+    parts: int = 1
 
     @property
     def document_id(self) -> str:
@@ -146,13 +149,12 @@ class Corpus:
     @classmethod
     def from_documents(cls, root: Path, documents: list[Document]) -> Corpus:
         """Build a corpus (and its flat passage list) from documents already parsed."""
-        passages = tuple(
-            Passage(doc, number, part)
-            for doc in documents
-            for number, text in enumerate(doc.paragraphs, start=1)
-            for part in passage_texts(text)
-        )
-        return cls(root, tuple(documents), passages)
+        passages: list[Passage] = []
+        for doc in documents:
+            for number, text in enumerate(doc.paragraphs, start=1):
+                parts = passage_texts(text)
+                passages.extend(Passage(doc, number, part, i, len(parts)) for i, part in enumerate(parts, start=1))
+        return cls(root, tuple(documents), tuple(passages))
 
     def split_paragraphs(self) -> list[tuple[Document, int, int]]:
         """(document, paragraph number, passages) for every paragraph split into several passages."""

@@ -91,6 +91,8 @@ async def test_a_question_citing_a_one_paragraph_paste_is_answered_with_its_para
             reply = await ask(stub, "Who repainted the beacon tower in cobalt blue?")
             description = reply.embeds[0]["description"]
             assert "Okonkwo" in description and "¶1" in description and len(description) <= 4096
+            body = description.split("\n\n— ")[0]
+            assert body.startswith("… ") and body.endswith(" …")  # a part of the paragraph, shown as such
 
 
 # ----------------------------------------------------------------------------------------- 3: links

@@ -191,7 +191,16 @@ def question_from_footer(footer: str | None) -> str | None:
 
 
 def _passage_embed_parts(ranked: RankedPassage, budget: int) -> str:
-    return passage_markup(ranked.passage.text, ranked.highlight, budget)
+    """The passage marked up within ``budget``; a part of a split paragraph shows "…" where the
+    paragraph goes on before or after it."""
+    passage = ranked.passage
+    before, after = passage.part > 1, passage.part < passage.parts
+    body = passage_markup(passage.text, ranked.highlight, budget - 2 * (before + after))
+    if before and not body.startswith(ELLIPSIS):
+        body = ELLIPSIS + " " + body
+    if after and not body.endswith(ELLIPSIS):
+        body = body + " " + ELLIPSIS
+    return body
 
 
 def render_answer(answer: Answer) -> list[discord.Embed]:
