@@ -10,16 +10,32 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import os
 import re
 import shutil
+import signal
+import sys
 import threading
+from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import discord
+import discord.http
 import pytest
-from bot_harness import VANCE, alias_bomb, article, make_settings, mention, replies_to, running, write_doc
+from bot_harness import (
+    VANCE,
+    alias_bomb,
+    article,
+    make_settings,
+    mention,
+    replies_to,
+    reply_target,
+    running,
+    write_doc,
+)
 from discord_stub import DiscordStub
 
 import bot.discord_app.client as client_module
@@ -199,3 +215,116 @@ async def test_reload_after_the_corpus_folder_was_deleted_names_the_folder(
         assert "• .:" not in embed["description"]
         assert "¶3" in (await ask(stub)).embeds[0]["description"]
         await asyncio.sleep(0)
+
+
+# ------------------------------------------------------------------ 11: malformed gateway events
+
+
+async def _malformed_events(stub: DiscordStub) -> int:
+    """What a Discord-compatible server was seen to send: CHANNEL_CREATE without ``position``, a guild
+    message with ``thread: null``, and a DM question with ``guild_id: null``."""
+    await stub.dispatch(
+        "CHANNEL_CREATE", {"id": "990000000000000001", "type": 0, "guild_id": str(stub.guild.id), "name": "new"}
+    )
+    message = await stub.send_message("just chatting")
+    await stub.dispatch("MESSAGE_CREATE", {**message, "thread": None})
+    dm = await stub.send_message(VANCE, guild=False, author=stub.member)  # answered once as sent ...
+    await stub.dispatch("MESSAGE_CREATE", {**dm, "guild_id": None})  # ... and once more, read again
+    return int(dm["id"])
+
+
+async def test_malformed_gateway_events_are_logged_and_the_bot_keeps_serving(
+    stub: DiscordStub, corpus_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running(settings_with(stub, corpus_dir, tmp_path / "data"), stub) as bot:
+        mark = stub.mark()
+        dm = await _malformed_events(stub)
+        # The DM question sent with guild_id: null is read again without it, and answered.
+        for _ in range(int(PROMPT * 20)):
+            answers = [r for r in stub.requests[mark:] if r.kind == "create_message" and reply_target(r) == dm]
+            if len(answers) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(answers) == 2 and all("¶3" in r.embeds[0]["description"] for r in answers)
+        assert "¶3" in (await ask(stub)).embeds[0]["description"]
+        assert not bot.is_closed() and bot.skipped_events[0] == 1
+    skipped = [r.getMessage() for r in caplog.records if "malformed CHANNEL_CREATE" in r.getMessage()]
+    assert skipped and "KeyError" in skipped[0] and "still serving" in skipped[0]
+    assert not any(VANCE in r.getMessage() for r in caplog.records)  # no payload in the log
+
+
+async def test_summitbot_run_survives_malformed_events_and_stops_cleanly(
+    stub: DiscordStub, corpus_dir: Path, tmp_path: Path
+) -> None:
+    """The real `summitbot run` process (it used to exit 1 with a traceback on the first one)."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"corpus:\n  path: {corpus_dir}\nanalytics:\n  enabled: false\ndiscord:\n  api_url: {stub.api_url}\n"
+        f"  gateway_url: {stub.gateway_url}\n  guild_ready_timeout: 0.05\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUMMITBOT")}
+    env["DISCORD_TOKEN"] = "t0ken.malformed"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config), env=env, stdout=PIPE, stderr=PIPE
+    )
+    try:
+        await stub.wait_until_connected(timeout=20)
+        await stub.wait_for_request(kind="get_application", timeout=20)
+        await asyncio.sleep(0.5)  # READY processed
+        await _malformed_events(stub)
+        assert "¶3" in (await ask(stub)).embeds[0]["description"]
+        assert proc.returncode is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    text = err.decode()
+    assert proc.returncode == 0, text
+    assert "Traceback" not in text and "malformed CHANNEL_CREATE" in text
+
+
+async def test_sync_with_a_malformed_answer_is_one_line(stub: DiscordStub, tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"discord:\n  api_url: {stub.api_url}\n  gateway_url: {stub.gateway_url}\n", "utf-8")
+    stub.fail_next("PUT", "/applications/*/commands", status=200, body=[{"id": "1"}])  # type: ignore[arg-type]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUMMITBOT")}
+    env["DISCORD_TOKEN"] = "t0ken.sync"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "sync", "--config", str(config), env=env, stdout=PIPE, stderr=PIPE
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    text = err.decode()
+    assert proc.returncode == 1 and "Traceback" not in text, text
+    (line,) = text.strip().splitlines()
+    assert line.startswith("summitbot: ") and "malformed" in line and "t0ken" not in line
+
+
+async def test_an_error_notice_that_cannot_be_sent_is_logged_not_leaked(
+    stub: DiscordStub, corpus_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """/ask fails, and the connection to Discord fails too while the bot says so: one warning, and
+    no "Task exception was never retrieved" from discord.py's command task."""
+    leaked: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: leaked.append(context))
+    async with running(settings_with(stub, corpus_dir, tmp_path / "data"), stub) as bot:
+
+        class Broken:
+            def __getattr__(self, name: str) -> Any:
+                discord.http.Route.BASE = "http://127.0.0.1:9/api/v10"  # nothing listens there
+                raise RuntimeError("engine broke")
+
+        bot._engine = Broken()  # type: ignore[assignment]
+        base = discord.http.Route.BASE
+        try:
+            await stub.slash_command("ask", {"question": VANCE})
+            for _ in range(100):
+                if any("could not send an error notice" in r.getMessage() for r in caplog.records):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            discord.http.Route.BASE = base
+        gc.collect()
+        await asyncio.sleep(0.1)
+    assert any("could not send an error notice" in r.getMessage() for r in caplog.records)
+    assert not [c for c in leaked if "never retrieved" in str(c.get("message"))], leaked

@@ -30,6 +30,7 @@ from discord.ext import commands
 from bot.config import DiscordSettings, Settings
 from bot.corpus import CorpusError, Problem
 from bot.discord_app.components import MorePassagesButton, VoteButton
+from bot.discord_app.gateway_guard import guard_parsers
 from bot.discord_app.guards import Cooldown
 from bot.engine import CorpusChange, Engine, build_engine, corpus_change
 from bot.worker_thread import run_with_deadline
@@ -100,8 +101,10 @@ async def send_private(interaction: discord.Interaction[Any], text: str) -> None
             await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         else:
             await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-    except discord.HTTPException:
-        log.warning("could not send an error notice for an interaction", exc_info=True)
+    except (discord.HTTPException, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        # Never let it escape: this runs in discord.py's own tasks, where an exception is only
+        # "Task exception was never retrieved" at garbage collection.
+        log.warning("could not send an error notice for an interaction (%s: %s)", type(exc).__name__, exc)
 
 
 # ------------------------------------------------------------------------------------------ bot
@@ -217,6 +220,8 @@ class SummitBot(commands.Bot):
         self._background: set[asyncio.Future[Any]] = set()
         self._purge_task: asyncio.Task[None] | None = None
         self._pin_gateway_after_ready()
+        # A gateway event discord.py cannot parse is logged and skipped, not the end of the process.
+        self.skipped_events = guard_parsers(self._connection.parsers)
 
     # -- the engine ------------------------------------------------------------------------------
 
@@ -523,6 +528,10 @@ def sync_commands(settings: Settings, guild_id: int | None = None) -> int:
         return 1
     except (aiohttp.ClientError, OSError) as exc:
         _say(f"cannot reach Discord at {settings.discord.api_url}: {type(exc).__name__}")
+        return 1
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # A Discord-compatible server answered with something discord.py cannot read.
+        _say(f"the answer from {settings.discord.api_url} to the command sync was malformed ({type(exc).__name__})")
         return 1
     names = ", ".join(f"/{c.name}" for c in synced)
     where = f"guild {guild_id}" if guild_id is not None else "all guilds (global commands may take up to an hour)"

@@ -4,7 +4,9 @@ discord.py calls one parser per gateway event type from its websocket loop; an e
 (a ``guild_id: null`` in a DM, a CHANNEL_CREATE without ``position``, a ``thread: null``) ends
 ``Client.start`` and with it the process. :func:`guard_parsers` wraps every parser so that such an
 event is logged (its type and the error, never its payload: it holds message text and user ids)
-and skipped, and the connection goes on with the next event.
+and the connection goes on with the next event. An event whose only fault is an explicit ``null``
+where discord.py expects a key to be absent (``guild_id: null`` in a DM, ``thread: null``) is read
+again without its null keys, so the question it carries is still answered.
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ def _guarded(event: str, parser: Callable[[Any], Any], counter: list[int]) -> Ca
         try:
             return parser(data)
         except Exception as exc:
+            nulls = [k for k, v in data.items() if v is None] if isinstance(data, dict) else []
+            if nulls:
+                try:
+                    result = parser({k: v for k, v in data.items() if v is not None})
+                except Exception:
+                    pass
+                else:
+                    log.warning("read a %s gateway event again without its null keys %s", event, ", ".join(nulls))
+                    return result
             counter[0] += 1
             log.warning(
                 "ignored a malformed %s gateway event that discord.py could not read (%s: %s); still serving",
