@@ -328,3 +328,56 @@ async def test_an_error_notice_that_cannot_be_sent_is_logged_not_leaked(
         await asyncio.sleep(0.1)
     assert any("could not send an error notice" in r.getMessage() for r in caplog.records)
     assert not [c for c in leaked if "never retrieved" in str(c.get("message"))], leaked
+
+
+# --------------------------------------------------------------------------------- 10: privacy
+
+MARKER = "quokka7731"
+
+
+async def _run_at_debug(tmp_path: Path, stub: DiscordStub, corpus: Path, payloads: bool) -> tuple[str, Any]:
+    """`summitbot run` at DEBUG: a mention, a DM and an /ask carrying MARKER; then SIGTERM. Its stderr
+    and the /ask interaction."""
+    folder = tmp_path / ("with-payloads" if payloads else "default")
+    folder.mkdir()
+    config = folder / "config.yaml"
+    config.write_text(
+        f"corpus:\n  path: {corpus}\nanalytics:\n  path: data/analytics.sqlite3\nlogging:\n  level: DEBUG\n"
+        f"  discord_payloads: {'true' if payloads else 'false'}\n"
+        f"discord:\n  api_url: {stub.api_url}\n  gateway_url: {stub.gateway_url}\n  guild_ready_timeout: 0.05\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUMMITBOT")}
+    env["DISCORD_TOKEN"] = "t0ken.privacy"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config), cwd=folder, env=env, stdout=PIPE, stderr=PIPE
+    )
+    try:
+        await stub.wait_until_connected(timeout=20)
+        mark = stub.mark()
+        await stub.send_message(f"{mention(stub)} {VANCE} {MARKER}", author=stub.member)
+        await stub.wait_for_message(since=mark, timeout=PROMPT)
+        mark = stub.mark()
+        await stub.send_message(f"{VANCE} {MARKER}", guild=False, author=stub.member)
+        await stub.wait_for_message(since=mark, timeout=PROMPT)
+        ix = await stub.slash_command("ask", {"question": f"{VANCE} {MARKER}"}, user=stub.member)
+        await stub.wait_for_message(interaction=ix, timeout=PROMPT)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    return err.decode(), ix
+
+
+async def test_debug_logging_keeps_discord_payloads_out_unless_asked(tmp_path: Path, corpus_dir: Path) -> None:
+    """At DEBUG the log has discord.py's and the bot's own lines but no message text, user id or
+    interaction token; with ``logging.discord_payloads: true`` the payloads are there (so it is
+    the filter that keeps them out)."""
+    async with DiscordStub() as stub:
+        log, ix = await _run_at_debug(tmp_path, stub, corpus_dir, payloads=False)
+        member = str(stub.member.id)
+    assert "DEBUG" in log and "discord.gateway" in log and "summitbot" in log
+    assert MARKER not in log and member not in log and ix.token not in log
+    async with DiscordStub() as stub:
+        log, ix = await _run_at_debug(tmp_path, stub, corpus_dir, payloads=True)
+    assert MARKER in log and ix.token in log

@@ -31,6 +31,7 @@ from bot.config import DiscordSettings, Settings
 from bot.corpus import CorpusError, Problem
 from bot.discord_app.components import MorePassagesButton, VoteButton
 from bot.discord_app.gateway_guard import guard_parsers
+from bot.discord_app.log_privacy import install_payload_filter
 from bot.discord_app.guards import Cooldown
 from bot.engine import CorpusChange, Engine, build_engine, corpus_change
 from bot.worker_thread import run_with_deadline
@@ -288,6 +289,9 @@ class SummitBot(commands.Bot):
         """
         if self.analytics is None:
             return None
+        if fields.get("guild_id") is None:
+            # A DM channel id names the person as surely as their user id: never stored.
+            fields["channel_id"] = None
         task = asyncio.ensure_future(self.analytics.record_question(**fields))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -476,6 +480,7 @@ def run_bot(settings: Settings) -> int:
             _say(f"corpus error: {problem}")
         return 1
     discord.utils.setup_logging(level=logging.getLevelName(settings.logging.level.upper()), root=True)
+    install_payload_filter(settings.logging.discord_payloads)
     configure_endpoints(settings.discord)
     bot = create_bot(settings, engine)
     try:
