@@ -83,11 +83,6 @@ class Passage:
     part: int = 1
     parts: int = 1
 
-    @property
-    def document_id(self) -> str:
-        """The id of the document this passage belongs to."""
-        return self.document.id
-
 
 #: A paragraph longer than this many characters is split into several passages (see :func:`passage_texts`).
 MAX_PASSAGE_CHARS = 5000

@@ -18,6 +18,7 @@ import discord
 import pytest
 from bot_harness import SHIPPED_CORPUS, VANCE, make_settings, mention, no_pings, replies_to, running, write_doc
 from discord_stub import DiscordStub
+from embed_limits import fits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -144,7 +145,7 @@ def test_engine_and_renderers_take_any_question(engine: Engine, question: str) -
     assert answer.answered and answer.best is not None, question
     echoed = dataclasses.replace(answer, question=question)  # the raw text, as if echoed unstripped
     embeds = render.render_answer(echoed)
-    assert len(embeds) == 1 and limits.fits(embeds[0])
+    assert len(embeds) == 1 and fits(embeds[0])
     assert "¶3" in (embeds[0].description or "")
     footer = embeds[0].footer.text or ""
     assert "@everyone" not in footer and "@here" not in footer and not re.search(r"<@[!&]?[0-9]", footer)
@@ -161,7 +162,7 @@ def test_engine_takes_any_text_as_a_question(engine: Engine, question: str) -> N
     """Any text at all gets an answer object; the not-found reply is the bot's own text (no echo)."""
     answer = engine.answer(question)
     if answer.answered and answer.best is not None:
-        assert all(limits.fits(e) for e in render.render_answer(answer))
+        assert all(fits(e) for e in render.render_answer(answer))
     text = render.render_not_found(engine.corpus.documents)
     assert len(text) <= limits.CONTENT and "@everyone" not in text
 
@@ -204,7 +205,7 @@ def test_hundred_thousand_characters(engine: Engine) -> None:
     answer = engine.answer(searchable_question(huge))
     assert answer.answered and answer.best is not None
     (embed,) = render.render_answer(dataclasses.replace(answer, question=huge))
-    assert limits.fits(embed) and "¶3" in (embed.description or "")
+    assert fits(embed) and "¶3" in (embed.description or "")
     footer = embed.footer.text or ""
     assert len(footer) <= limits.FOOTER and "@everyone" not in footer and ROLE not in footer
     out = limits.escape_trimmed(huge, limits.EMBED_TITLE)

@@ -38,7 +38,7 @@ from bot_harness import (
 )
 from discord_stub import DiscordStub
 
-import bot.discord_app.client as client_module
+import bot.discord_app.app as app_module
 from bot.config import Settings
 
 #: Every reply below must come within this; the attacks used to take 15 s to forever.
@@ -63,10 +63,10 @@ async def reload(stub: DiscordStub) -> dict[str, Any]:
     return rec.embeds[0]
 
 
-async def ask(stub: DiscordStub, question: str = VANCE) -> Any:
+async def ask(stub: DiscordStub, question: str = VANCE, timeout: float = PROMPT) -> Any:
     mark = stub.mark()
     message = await stub.send_message(f"{mention(stub)} {question}")
-    return (await replies_to(stub, [int(message["id"])], since=mark, timeout=PROMPT))[int(message["id"])]
+    return (await replies_to(stub, [int(message["id"])], since=mark, timeout=timeout))[int(message["id"])]
 
 
 # ----------------------------------------------------------------------------------- 1: alias bomb
@@ -180,7 +180,7 @@ async def test_a_reload_that_never_finishes_gives_up_and_releases_the_lock(
     """A build stuck forever (as a FIFO read used to be): after corpus.reload_timeout_seconds the
     admin is told, the old corpus serves, and the next /reload runs."""
     release = threading.Event()
-    real_build = client_module.build_engine
+    real_build = app_module.build_engine
 
     def stuck_build(settings: Settings) -> Any:
         release.wait(60)
@@ -190,13 +190,13 @@ async def test_a_reload_that_never_finishes_gives_up_and_releases_the_lock(
     try:
         async with running(settings, stub) as bot:
             engine = bot.engine
-            monkeypatch.setattr(client_module, "build_engine", stuck_build)
+            monkeypatch.setattr(app_module, "build_engine", stuck_build)
             ix = await stub.slash_command("reload", user=stub.owner)
             assert "¶3" in (await ask(stub)).embeds[0]["description"]  # served meanwhile
             embed = (await stub.wait_for_message(interaction=ix, timeout=PROMPT)).embeds[0]
             assert embed["title"].startswith("Reload failed")
             assert "did not finish within 1 s" in embed["description"] and bot.engine is engine
-            monkeypatch.setattr(client_module, "build_engine", real_build)
+            monkeypatch.setattr(app_module, "build_engine", real_build)
             assert (await reload(stub))["title"] == "Corpus reloaded"  # the lock was released
     finally:
         release.set()
@@ -260,7 +260,7 @@ async def test_summitbot_run_survives_malformed_events_and_stops_cleanly(
     config = tmp_path / "config.yaml"
     config.write_text(
         f"corpus:\n  path: {corpus_dir}\nanalytics:\n  enabled: false\ndiscord:\n  api_url: {stub.api_url}\n"
-        f"  gateway_url: {stub.gateway_url}\n  guild_ready_timeout: 0.05\n",
+        f"  gateway_url: {stub.gateway_url}\n  guild_ready_timeout: 0.05\n  cooldown_questions: 1000\n",
         encoding="utf-8",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUMMITBOT")}
@@ -269,11 +269,11 @@ async def test_summitbot_run_survives_malformed_events_and_stops_cleanly(
         sys.executable, "-m", "bot", "run", "--config", str(config), env=env, stdout=PIPE, stderr=PIPE
     )
     try:
-        await stub.wait_until_connected(timeout=20)
-        await stub.wait_for_request(kind="get_application", timeout=20)
-        await asyncio.sleep(0.5)  # READY processed
+        await stub.wait_until_connected(timeout=30)
+        first = await ask(stub, timeout=30)
+        assert first.embeds and "¶3" in first.embeds[0]["description"], first.json  # up and serving
         await _malformed_events(stub)
-        assert "¶3" in (await ask(stub)).embeds[0]["description"]
+        assert "¶3" in (await ask(stub, timeout=30)).embeds[0]["description"]
         assert proc.returncode is None
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -353,10 +353,10 @@ async def _run_at_debug(tmp_path: Path, stub: DiscordStub, corpus: Path, payload
         sys.executable, "-m", "bot", "run", "--config", str(config), cwd=folder, env=env, stdout=PIPE, stderr=PIPE
     )
     try:
-        await stub.wait_until_connected(timeout=20)
+        await stub.wait_until_connected(timeout=30)
         mark = stub.mark()
         await stub.send_message(f"{mention(stub)} {VANCE} {MARKER}", author=stub.member)
-        await stub.wait_for_message(since=mark, timeout=PROMPT)
+        await stub.wait_for_message(since=mark, timeout=30)
         mark = stub.mark()
         await stub.send_message(f"{VANCE} {MARKER}", guild=False, author=stub.member)
         await stub.wait_for_message(since=mark, timeout=PROMPT)

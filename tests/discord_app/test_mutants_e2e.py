@@ -25,11 +25,12 @@ from bot_harness import SHIPPED_CORPUS, VANCE, make_settings, mention, no_pings,
 from discord_stub import DiscordStub
 
 import bot.discord_app.cogs.summaries as summaries_cog
+import bot.engine
 import bot.summaries
 from bot.config import CorpusSettings, Settings
 from bot.engine import build_engine
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 HOSTILE = "@everyone <@&123456789012345678> **bold** [x](https://evil.example) # h"
 #: Shares words with the corpus but is not answered by it (confidence ~0.2 with the shipped model).
 UNRELATED = "Who won the football match in Paris?"
@@ -108,7 +109,7 @@ async def test_summary_refused_after_thinking_pings_nobody(
         release.wait(10)
         raise bot.summaries.SummaryError(f"cannot summarise {HOSTILE}")
 
-    monkeypatch.setattr(bot.summaries, "summarize", slow_refusal)
+    monkeypatch.setattr(bot.engine.Engine, "summarize", slow_refusal)
     monkeypatch.setattr(summaries_cog, "SUMMARY_HEAD_START", 0.05)
     async with running(make_settings(stub, corpus_dir, tmp_path / "data", analytics=False), stub):
         ix = await stub.slash_command("summary", {"topic": "DeepSeek"})
