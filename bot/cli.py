@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import shutil
 import sys
@@ -19,7 +18,12 @@ from typing import TextIO
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import CorpusError
 from bot.engine import Engine, build_engine
-from bot.terminal import format_answer
+from bot.terminal import clean, format_answer, json_line
+
+
+def _print(text: str) -> None:
+    """Print to stdout with control characters made visible (see :func:`bot.terminal.clean`)."""
+    print(clean(text))
 
 
 class CliError(Exception):
@@ -75,7 +79,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             continue
         answer = engine.answer(question, top_k)
         if args.json:
-            sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+            sys.stdout.write(json_line(answer.to_json()) + "\n")
             sys.stdout.flush()
         else:
             sys.stdout.write(format_answer(answer, engine.documents, tty, width) + "\n")
@@ -100,14 +104,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     assert engine is not None
     groups = engine.alias_groups
     where = settings.source or "built-in defaults"
-    print(
+    _print(
         f"OK: config {where}; corpus {settings.corpus.path}: {len(engine.documents)} documents, "
         f"{len(engine.passages)} passages, {groups} alias groups."
     )
     split = engine.corpus.split_paragraphs()
     for doc, paragraph, parts in split[:20]:
         size = len(doc.paragraphs[paragraph - 1])
-        print(
+        _print(
             f"note: {doc.path} ¶{paragraph} is {size:,} characters: split into {parts} passages "
             f"at sentence ends (each cited as ¶{paragraph})"
         )
@@ -135,7 +139,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     except SummaryError as exc:
         raise CliError(str(exc)) from None
     if args.json:
-        print(json.dumps(summary.to_json(), ensure_ascii=False))
+        print(json_line(summary.to_json()))
     else:
         print(format_summary(summary))
     return 0
@@ -150,7 +154,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     settings = _settings(args)
     path = settings.analytics.path
     if not path.exists():
-        print(f"No questions recorded yet: there is no analytics database at {path}.")
+        _print(f"No questions recorded yet: there is no analytics database at {path}.")
         return 0
     try:
         with AnalyticsStore.from_settings(settings.analytics) as store:
@@ -161,13 +165,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
             stats = store.stats(args.days)
     except (sqlite3.Error, AnalyticsSchemaError, OSError) as exc:
         raise CliError(f"analytics database {path}: {exc}") from None
-    print(format_stats(stats, limit=100_000))
+    _print(format_stats(stats, limit=100_000))
     if args.csv:
         try:
             written = write_stats_csv(stats, args.csv)
         except OSError as exc:
             raise CliError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
-        print(f"Wrote {written}.")
+        _print(f"Wrote {written}.")
     return 0
 
 
@@ -253,7 +257,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except CliError as exc:
         for line in exc.lines:
-            print(f"summitbot: {line}", file=sys.stderr)
+            print(f"summitbot: {clean(line)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

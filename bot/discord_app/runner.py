@@ -23,6 +23,7 @@ from bot.corpus import CorpusError
 from bot.discord_app.app import SummitBot, configure_endpoints, create_bot
 from bot.discord_app.log_privacy import install_payload_filter
 from bot.engine import build_engine
+from bot.terminal import clean
 
 log = logging.getLogger("summitbot.discord")
 
@@ -33,7 +34,8 @@ def _token(settings: Settings) -> str | None:
 
 
 def _say(line: str) -> None:
-    print(f"summitbot: {line}", file=sys.stderr)
+    """One line on stderr, control characters made visible (a server's error text is not trusted)."""
+    print(f"summitbot: {clean(line)}", file=sys.stderr)
 
 
 def _no_token(settings: Settings) -> int:
