@@ -15,6 +15,8 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
+import stat
 import sys
 import threading
 from asyncio.subprocess import PIPE
@@ -381,3 +383,78 @@ async def test_debug_logging_keeps_discord_payloads_out_unless_asked(tmp_path: P
     async with DiscordStub() as stub:
         log, ix = await _run_at_debug(tmp_path, stub, corpus_dir, payloads=True)
     assert MARKER in log and ix.token in log
+
+
+# ------------------------------------------------------------------- 4, 5, 10: the analytics file
+
+
+def _rows(db: Path) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT question, guild_id, channel_id FROM questions ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+async def test_questions_asked_while_the_database_is_locked_are_all_recorded(
+    stub: DiscordStub, corpus_dir: Path, tmp_path: Path
+) -> None:
+    """An exclusive lock held for 3 s (three busy timeouts): the four questions asked meanwhile are
+    answered, and all four rows are in the file once the lock goes (it used to keep one)."""
+    settings = make_settings(stub, corpus_dir, tmp_path / "data")
+    db = settings.analytics.path
+    async with running(settings, stub) as bot:
+        assert bot.analytics is not None and await bot.analytics.ready()
+        holder = sqlite3.connect(db, timeout=0, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            for i in range(4):
+                assert "¶3" in (await ask(stub, f"{VANCE} ({i})")).embeds[0]["description"]
+            await asyncio.sleep(max(0.0, 3.0 - 0.5))
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        for _ in range(200):
+            if bot.analytics.unwritten_rows == 0 and len(_rows(db)) == 4:
+                break
+            await asyncio.sleep(0.05)
+        assert [q for q, _, _ in _rows(db)] == [f"{VANCE} ({i})" for i in range(4)]
+        assert bot.analytics.dropped_rows == 0
+
+
+async def test_database_deleted_under_the_bot_is_created_again_private_and_without_dm_channels(
+    stub: DiscordStub, corpus_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The analytics file (and its WAL) deleted while the bot runs: the next question is recorded in
+    a new file (mode 0600), with a warning. A DM question is stored without its channel id; a
+    guild question keeps its channel. The CSV export is mode 0600 too."""
+    settings = make_settings(stub, corpus_dir, tmp_path / "data")
+    db = settings.analytics.path
+    async with running(settings, stub) as bot:
+        assert bot.analytics is not None and await bot.analytics.ready()
+        await ask(stub, "What did JD Vance say? (before)")
+        for leftover in db.parent.glob(db.name + "*"):
+            leftover.unlink()
+        await ask(stub, "What did JD Vance say? (after)")
+        mark = stub.mark()
+        await stub.send_message("What did JD Vance say? (dm)", guild=False, author=stub.member)
+        await stub.wait_for_message(since=mark, timeout=PROMPT)
+        for _ in range(100):
+            if db.exists() and len(_rows(db)) == 2:
+                break
+            await asyncio.sleep(0.05)
+        rows = _rows(db)
+    assert [r[0] for r in rows] == ["What did JD Vance say? (after)", "What did JD Vance say? (dm)"]
+    assert rows[0][1] == stub.guild.id and rows[0][2] == stub.default_channel.id
+    assert rows[1][1] is None and rows[1][2] is None  # the DM channel would name the person
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert any("deleted or replaced" in r.getMessage() for r in caplog.records)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"analytics:\n  path: {db}\n", encoding="utf-8")
+    csv_path = tmp_path / "report.csv"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "stats", "--config", str(config), "--csv", str(csv_path), stdout=PIPE, stderr=PIPE
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    assert stat.S_IMODE(csv_path.stat().st_mode) == 0o600
