@@ -261,7 +261,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "health.listen": (lambda v: _host_port(v) is not None, "HOST:PORT, e.g. 127.0.0.1:8080"),
 }
 #: Keys whose value may be a secret pasted in the wrong place: errors never quote them.
-_SECRET = frozenset({"discord.token_env", "analytics.salt_env", "logging.error_webhook_env", "logging.error_webhook"})
+_SECRET = frozenset({"discord.token_env", "analytics.salt_env", "logging.error_webhook_env"})
 #: A YAML 1.2 number that PyYAML (YAML 1.1) reads as text: "1e308", "5e-3" (no dot before the e).
 _NUMBER_TEXT = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
