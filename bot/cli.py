@@ -203,7 +203,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 article = read_source_file(Path(source), policy.max_bytes, args.source)
             prepared = prepare_import(article, root, settings.corpus.max_file_bytes, args.id)
             if args.dry_run:
-                sys.stdout.write(prepared.markdown + "\n")
+                sys.stdout.write(clean(prepared.markdown) + "\n")
                 continue
             path = write_import(prepared)
         except IngestError as exc:
@@ -211,7 +211,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             continue
         added += 1
         date = f", {article.published}" if article.published else ""
-        print(
+        _print(
             f"Added {path}: id {prepared.doc_id}, {len(article.paragraphs)} paragraphs, "
             f'"{article.title}" ({article.source}{date})'
         )
