@@ -241,14 +241,35 @@ def cmd_sync(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------- parser
 
 
-def _positive_int(text: str) -> int:
+def _positive_int(text: str, high: int = 1_000_000) -> int:
+    """A whole number from 1 to ``high`` (a huge one would overflow a date or a count later)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, not {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text[:40]!r}") from None
+    if not 1 <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {high:,}, not {text[:40]}")
     return value
+
+
+def _days(text: str) -> int:
+    """``stats --days``: 1 to 36,500 (like ``analytics.retention_days``)."""
+    return _positive_int(text, 36_500)
+
+
+def _top_k(text: str) -> int:
+    """``ask --top-k``: 1 to 100."""
+    return _positive_int(text, 100)
+
+
+def _snowflake(text: str) -> int:
+    """``sync --guild``: a Discord id (a positive 64-bit number)."""
+    return _positive_int(text, 2**63 - 1)
+
+
+def _words(text: str) -> int:
+    """``summary --max-words``: 1 to 5,000 (like ``summaries.*_words``)."""
+    return _positive_int(text, 5_000)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,14 +288,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[with_corpus], help="answer a question from the corpus")
     ask.add_argument("question", nargs="+", help="the question ('-' reads one question per line from stdin)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
-    ask.add_argument("--top-k", type=_positive_int, metavar="N", help="passages to return (default: search.top_k)")
+    ask.add_argument("--top-k", type=_top_k, metavar="N", help="passages to return (default: search.top_k)")
     ask.set_defaults(func=cmd_ask)
 
     summary = sub.add_parser("summary", parents=[with_corpus], help="summarise a document, a topic or all")
     summary.add_argument("--document", metavar="ID", help="summarise this document")
     summary.add_argument("--topic", metavar="TEXT", help="summarise what the corpus says on this topic")
     summary.add_argument("--length", choices=["short", "medium", "long"], default="medium")
-    summary.add_argument("--max-words", type=_positive_int, metavar="N", help="exact word budget")
+    summary.add_argument("--max-words", type=_words, metavar="N", help="exact word budget")
     summary.add_argument("--json", action="store_true", help="JSON output")
     summary.set_defaults(func=cmd_summary)
 
@@ -282,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
 
     stats = sub.add_parser("stats", parents=[common], help="usage analytics from the SQLite file")
-    stats.add_argument("--days", type=_positive_int, default=30, metavar="N", help="days to cover (default 30)")
+    stats.add_argument("--days", type=_days, default=30, metavar="N", help="days to cover (default 30)")
     stats.add_argument("--csv", metavar="FILE", help="also write the figures to this CSV file")
     stats.add_argument("--purge", action="store_true", help="delete rows older than analytics.retention_days")
     stats.set_defaults(func=cmd_stats)
@@ -300,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     sync = sub.add_parser("sync", parents=[common], help="publish slash commands to Discord")
-    sync.add_argument("--guild", type=int, metavar="ID", help="sync to this guild only (instant)")
+    sync.add_argument("--guild", type=_snowflake, metavar="ID", help="sync to this guild only (instant)")
     sync.add_argument("--clear", action="store_true", help="remove the published commands (globally or --guild)")
     sync.set_defaults(func=cmd_sync)
 

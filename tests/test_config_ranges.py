@@ -84,3 +84,20 @@ def test_every_config_key_has_a_check() -> None:
         for f in dataclasses.fields(getattr(settings, section.name))
     }
     assert keys - set(config_module.check_names()) == set()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("stats", "--days", "99999999999"),
+        ("ask", "--top-k", "99999999999999999999", "question"),
+        ("summary", "--max-words", "99999999999999"),
+        ("sync", "--guild", "99999999999999999999999999"),
+        ("stats", "--days", "0"),
+    ],
+)
+def test_out_of_range_numbers_on_the_command_line_are_usage_errors(args: tuple[str, ...]) -> None:
+    """A huge --days used to end `stats` in an OverflowError traceback."""
+    result = summitbot(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "expected a whole number from 1 to" in result.stderr
