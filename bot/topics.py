@@ -1,0 +1,184 @@
+"""The topics of a mixed corpus: documents grouped by their index term vectors, each group named and weighed.
+
+Used by the corpus overview (``/summary`` with neither document nor topic): on a corpus of many
+unrelated stories, one or two sentences per main topic say more than the six most "typical" leads.
+
+How (no model, nothing downloaded; numpy over the BM25 index already built):
+
+* **Document vectors**: each document is the sum of its passages' BM25 weight vectors
+  (:meth:`~bot.search.BM25Index.term_postings`), over the terms found in at least two documents and
+  at most half of them (the rest cannot separate groups), keeping the :data:`MAX_FEATURES` most
+  frequent; rows are L2-normalised.
+* **Grouping**: spherical k-means (cosine), k-means++ seeding from a fixed seed so a corpus always
+  gets the same topics, ``k`` from the corpus size (about ``sqrt(documents / 2)``, 2 to
+  :data:`MAX_TOPICS`). A group of one or two documents is not a topic; they are left out.
+* **Recency**: with ``published`` dates, a document weighs ``0.5 ** (age / half_life)`` days older
+  than the newest document (undated ones weigh as the median dated one); the weights pull the
+  centroids toward new stories and order the topics (weighted size, largest first).
+* **Name**: the topic's top centroid terms as they are written in the titles of its
+  :data:`NAMING_TITLES` documents nearest the centroid (up to three words); **representatives**: its documents nearest the centroid, newest first among
+  equals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.analysis import Analyzer
+from bot.corpus import Corpus
+from bot.search import BM25Index
+
+MAX_FEATURES = 2000
+MAX_TOPICS = 12
+MIN_DOCUMENTS = 6  # fewer documents than this are not grouped: the overview reads them all
+HALF_LIFE_DAYS = 30.0
+NAMING_TITLES = 25  # a topic is named from the titles of its documents nearest the centroid
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A group of documents: its name, the documents (corpus order indexes) and their total recency weight."""
+
+    name: str
+    documents: tuple[int, ...]
+    weight: float
+    representatives: tuple[int, ...]  # documents nearest the centroid, best first
+
+    @property
+    def size(self) -> int:
+        """How many documents the topic holds."""
+        return len(self.documents)
+
+
+def recency_weights(published: Sequence[str | None], half_life: float = HALF_LIFE_DAYS) -> np.ndarray:
+    """Per-document weights from ``published`` dates: 1 for the newest, halving every ``half_life`` days.
+
+    Undated documents (or unreadable dates) weigh as the median dated document; with no dates at
+    all every document weighs 1.
+    """
+    days: list[float | None] = []
+    for value in published:
+        day = None
+        if value:
+            try:
+                day = dt.date.fromisoformat(value[:10]).toordinal()
+            except ValueError:
+                day = None
+        days.append(day)
+    known = [d for d in days if d is not None]
+    if not known:
+        return np.ones(len(published))
+    newest = max(known)
+    weights = np.array([0.5 ** ((newest - d) / half_life) if d is not None else math.nan for d in days])
+    median = float(np.nanmedian(weights))
+    return np.where(np.isnan(weights), median, weights)
+
+
+def document_vectors(corpus: Corpus, index: BM25Index) -> tuple[np.ndarray, np.ndarray]:
+    """L2-normalised document x feature-term matrix (float32) and the term id of each column."""
+    n_docs = len(corpus.documents)
+    doc_of_passage = np.repeat(np.arange(n_docs, dtype=np.int64), [len(d.paragraphs) for d in corpus.documents])
+    passages, terms, weights = index.term_postings()
+    if passages.size == 0 or n_docs == 0:
+        return np.zeros((n_docs, 0), dtype=np.float32), np.zeros(0, dtype=np.int64)
+    docs = doc_of_passage[passages]
+    n_terms = int(terms.max()) + 1
+    # Document frequency of each term: distinct (term, document) pairs. Postings are sorted by term,
+    # then passage, and a document's passages are consecutive, so equal pairs are adjacent.
+    keys = terms.astype(np.int64) * n_docs + docs
+    first = np.ones(keys.size, dtype=bool)
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    doc_freq = np.bincount(terms[first], minlength=n_terms)
+    usable = np.flatnonzero((doc_freq >= 2) & (doc_freq <= max(2, n_docs // 2)))
+    if usable.size > MAX_FEATURES:
+        usable = usable[np.argsort(-doc_freq[usable], kind="stable")[:MAX_FEATURES]]
+        usable.sort()
+    column = np.full(n_terms, -1, dtype=np.int64)
+    column[usable] = np.arange(usable.size)
+    cols = column[terms]
+    keep = cols >= 0
+    matrix = np.zeros((n_docs, max(usable.size, 1)), dtype=np.float32)
+    np.add.at(matrix, (docs[keep], cols[keep]), weights[keep].astype(np.float32))
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return matrix / norms, usable
+
+
+def spherical_kmeans(
+    vectors: np.ndarray, k: int, weights: np.ndarray, seed: int = 0, iterations: int = 30
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster unit rows by cosine: labels per row and unit centroids; k-means++ seeding from ``seed``."""
+    n = vectors.shape[0]
+    rng = np.random.default_rng(seed)
+    k = max(1, min(k, n))
+    centers = [int(np.argmax(weights))]  # the newest (or first) document starts the seeding
+    closest = 1.0 - vectors @ vectors[centers[0]]
+    for _ in range(1, k):
+        p = np.maximum(closest, 0.0) * weights
+        total = p.sum()
+        nxt = int(rng.choice(n, p=p / total)) if total > 0 else int(rng.integers(n))
+        centers.append(nxt)
+        closest = np.minimum(closest, 1.0 - vectors @ vectors[nxt])
+    centroids = vectors[centers].copy()
+    weighted = vectors * weights[:, None].astype(vectors.dtype)
+    labels = np.full(n, -1)
+    for _ in range(iterations):
+        new = np.argmax(vectors @ centroids.T, axis=1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+        membership = np.zeros((k, n), dtype=vectors.dtype)
+        membership[labels, np.arange(n)] = 1.0
+        sums = membership @ weighted
+        norms = np.linalg.norm(sums, axis=1)
+        filled = norms > 0
+        centroids[filled] = sums[filled] / norms[filled, None]
+    return labels, centroids
+
+
+def topic_count(n_docs: int) -> int:
+    """How many groups to look for in a corpus of ``n_docs`` documents."""
+    return max(2, min(MAX_TOPICS, round(math.sqrt(n_docs / 2))))
+
+
+def find_topics(corpus: Corpus, index: BM25Index, analyzer: Analyzer, seed: int = 0) -> list[Topic]:
+    """The corpus's topics, largest (recency-weighted) first; empty for fewer than :data:`MIN_DOCUMENTS` documents."""
+    documents = corpus.documents
+    if len(documents) < MIN_DOCUMENTS:
+        return []
+    vectors, columns = document_vectors(corpus, index)
+    if vectors.shape[1] <= 1:
+        return []
+    weights = recency_weights([d.published for d in documents])
+    labels, centroids = spherical_kmeans(vectors, topic_count(len(documents)), weights, seed)
+    names = index.term_names()
+    topics = []
+    for c in range(centroids.shape[0]):
+        members = np.flatnonzero(labels == c)
+        if members.size < 3:
+            continue
+        closeness = vectors[members] @ centroids[c]
+        order = members[np.lexsort((-weights[members], -np.round(closeness, 3)))]
+        top_terms = [names[int(columns[i])] for i in np.argsort(-centroids[c])[:12] if centroids[c][i] > 0]
+        name = _topic_name(top_terms, [documents[i].title for i in order[:NAMING_TITLES]], analyzer)
+        topics.append(Topic(name, tuple(int(i) for i in members), float(weights[members].sum()), tuple(order[:5])))
+    topics.sort(key=lambda t: (-t.weight, -t.size, t.documents[0]))
+    return topics
+
+
+def _topic_name(top_terms: Sequence[str], titles: Sequence[str], analyzer: Analyzer, words: int = 3) -> str:
+    """Up to ``words`` of the topic's top terms, each as most often written in its documents' titles."""
+    surface: dict[str, Counter[str]] = {}
+    for title in titles:
+        for token in analyzer.tokens(title):
+            surface.setdefault(token.term, Counter())[title[token.start : token.end]] += 1
+    picked = [surface[t].most_common(1)[0][0] for t in top_terms if t in surface][:words]
+    if len(picked) < words:  # terms not in any title: their stems are still readable
+        picked += [t for t in top_terms if t not in surface][: words - len(picked)]
+    return ", ".join(dict.fromkeys(p.lower() if not p.isupper() else p for p in picked))
