@@ -9,15 +9,16 @@ How (no model, nothing downloaded; numpy over the BM25 index already built):
   (:meth:`~bot.search.BM25Index.term_postings`), over the terms found in at least two documents and
   at most half of them (the rest cannot separate groups), keeping the :data:`MAX_FEATURES` most
   frequent; rows are L2-normalised.
-* **Grouping**: spherical k-means (cosine), k-means++ seeding from a fixed seed so a corpus always
-  gets the same topics, ``k`` from the corpus size (about ``sqrt(documents / 2)``, 2 to
-  :data:`MAX_TOPICS`). A group of one or two documents is not a topic; they are left out.
-* **Recency**: with ``published`` dates, a document weighs ``0.5 ** (age / half_life)`` days older
-  than the newest document (undated ones weigh as the median dated one); the weights pull the
-  centroids toward new stories and order the topics (weighted size, largest first).
+* **Grouping**: spherical k-means (cosine), k-means++ seeding from fixed seeds (the most cohesive
+  of :data:`RESTARTS` runs) so a corpus always gets the same topics; ``k`` is a third of the
+  documents, 2 to :data:`MAX_TOPICS`. A group of one or two documents is not a topic; they are left out.
+* **Recency**: with ``published`` dates, a document published ``age`` days before the newest one
+  weighs ``0.5 ** (age / HALF_LIFE_DAYS)`` (undated ones weigh as the median dated one); the weights order the
+  topics (weighted size, largest first) and pick their representatives; they do not shape the groups
+  (an old story still joins its subject).
 * **Name**: the topic's top centroid terms as they are written in the titles of its
-  :data:`NAMING_TITLES` documents nearest the centroid (up to three words); **representatives**: its documents nearest the centroid, newest first among
-  equals.
+  :data:`NAMING_TITLES` documents nearest the centroid (up to three words).
+* **Representatives**: its documents nearest the centroid, newest first among equals.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ from bot.analysis import Analyzer
 from bot.corpus import Corpus
 from bot.search import BM25Index
 
-MAX_FEATURES = 2000
+MAX_FEATURES = 1000
 MAX_TOPICS = 12
 MIN_DOCUMENTS = 6  # fewer documents than this are not grouped: the overview reads them all
 HALF_LIFE_DAYS = 30.0
+RESTARTS = 3  # k-means runs from different seeds; the most cohesive grouping is kept
 NAMING_TITLES = 25  # a topic is named from the titles of its documents nearest the centroid
 
 
@@ -103,15 +105,16 @@ def document_vectors(corpus: Corpus, index: BM25Index) -> tuple[np.ndarray, np.n
     column[usable] = np.arange(usable.size)
     cols = column[terms]
     keep = cols >= 0
-    matrix = np.zeros((n_docs, max(usable.size, 1)), dtype=np.float32)
-    np.add.at(matrix, (docs[keep], cols[keep]), weights[keep].astype(np.float32))
+    width = max(usable.size, 1)
+    cells = np.bincount(docs[keep] * width + cols[keep], weights=weights[keep], minlength=n_docs * width)
+    matrix = cells.reshape(n_docs, width).astype(np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return matrix / norms, usable
 
 
 def spherical_kmeans(
-    vectors: np.ndarray, k: int, weights: np.ndarray, seed: int = 0, iterations: int = 30
+    vectors: np.ndarray, k: int, weights: np.ndarray, seed: int = 0, iterations: int = 20
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cluster unit rows by cosine: labels per row and unit centroids; k-means++ seeding from ``seed``."""
     n = vectors.shape[0]
@@ -133,18 +136,23 @@ def spherical_kmeans(
         if np.array_equal(new, labels):
             break
         labels = new
-        membership = np.zeros((k, n), dtype=vectors.dtype)
-        membership[labels, np.arange(n)] = 1.0
-        sums = membership @ weighted
+        order = np.argsort(labels, kind="stable")
+        present, starts = np.unique(labels[order], return_index=True)
+        sums = np.add.reduceat(weighted[order], starts, axis=0)
         norms = np.linalg.norm(sums, axis=1)
         filled = norms > 0
-        centroids[filled] = sums[filled] / norms[filled, None]
+        centroids[present[filled]] = sums[filled] / norms[filled, None]
     return labels, centroids
+
+
+def _cohesion(vectors: np.ndarray, weights: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:
+    """Weighted sum of each document's cosine with its own centroid: higher is a tighter grouping."""
+    return float((np.einsum("ij,ij->i", vectors, centroids[labels]) * weights).sum())
 
 
 def topic_count(n_docs: int) -> int:
     """How many groups to look for in a corpus of ``n_docs`` documents."""
-    return max(2, min(MAX_TOPICS, round(math.sqrt(n_docs / 2))))
+    return max(2, min(MAX_TOPICS, n_docs // 3))
 
 
 def find_topics(corpus: Corpus, index: BM25Index, analyzer: Analyzer, seed: int = 0) -> list[Topic]:
@@ -156,7 +164,10 @@ def find_topics(corpus: Corpus, index: BM25Index, analyzer: Analyzer, seed: int 
     if vectors.shape[1] <= 1:
         return []
     weights = recency_weights([d.published for d in documents])
-    labels, centroids = spherical_kmeans(vectors, topic_count(len(documents)), weights, seed)
+    k = topic_count(len(documents))
+    even = np.ones(len(documents))  # recency orders topics, it does not shape them
+    runs = [spherical_kmeans(vectors, k, even, seed + run) for run in range(RESTARTS)]
+    labels, centroids = max(runs, key=lambda run: _cohesion(vectors, even, *run))
     names = index.term_names()
     topics = []
     for c in range(centroids.shape[0]):
@@ -167,7 +178,8 @@ def find_topics(corpus: Corpus, index: BM25Index, analyzer: Analyzer, seed: int 
         order = members[np.lexsort((-weights[members], -np.round(closeness, 3)))]
         top_terms = [names[int(columns[i])] for i in np.argsort(-centroids[c])[:12] if centroids[c][i] > 0]
         name = _topic_name(top_terms, [documents[i].title for i in order[:NAMING_TITLES]], analyzer)
-        topics.append(Topic(name, tuple(int(i) for i in members), float(weights[members].sum()), tuple(order[:5])))
+        representatives = tuple(int(i) for i in order[:5])
+        topics.append(Topic(name, tuple(int(i) for i in members), float(weights[members].sum()), representatives))
     topics.sort(key=lambda t: (-t.weight, -t.size, t.documents[0]))
     return topics
 
