@@ -9,8 +9,8 @@ How (no model, nothing downloaded; numpy over the BM25 index already built):
   (:meth:`~bot.search.BM25Index.term_postings`), over the terms found in at least two documents and
   at most half of them (the rest cannot separate groups), keeping the :data:`MAX_FEATURES` most
   frequent; rows are L2-normalised.
-* **Grouping**: spherical k-means (cosine), k-means++ seeding from fixed seeds (the most cohesive
-  of :data:`RESTARTS` runs) so a corpus always gets the same topics; ``k`` is a third of the
+* **Grouping**: spherical k-means (cosine), k-means++ seeding from fixed seeds (on a small corpus
+  the most cohesive of :data:`RESTARTS` runs) so a corpus always gets the same topics; ``k`` is a third of the
   documents, 2 to :data:`MAX_TOPICS`. A group of one or two documents is not a topic; they are left out.
 * **Recency**: with ``published`` dates, a document published ``age`` days before the newest one
   weighs ``0.5 ** (age / HALF_LIFE_DAYS)`` (undated ones weigh as the median dated one); the weights order the
@@ -18,7 +18,8 @@ How (no model, nothing downloaded; numpy over the BM25 index already built):
   (an old story still joins its subject).
 * **Name**: the topic's top centroid terms as they are written in the titles of its
   :data:`NAMING_TITLES` documents nearest the centroid (up to three words).
-* **Representatives**: its documents nearest the centroid, newest first among equals.
+* **Representatives**: its documents nearest the centroid, the cosine scaled by ``0.5 + 0.5 *
+  recency`` so that a newer story speaks for its topic before an equally close older one.
 """
 
 from __future__ import annotations
@@ -32,15 +33,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.analysis import Analyzer
-from bot.corpus import Corpus
+from bot.corpus import Corpus, Passage
+from bot.salience import DANGLING
 from bot.search import BM25Index
+from bot.sentences import looks_like_list, split_sentences
 
 MAX_FEATURES = 1000
 MAX_TOPICS = 12
 MIN_DOCUMENTS = 6  # fewer documents than this are not grouped: the overview reads them all
 HALF_LIFE_DAYS = 30.0
-RESTARTS = 3  # k-means runs from different seeds; the most cohesive grouping is kept
-NAMING_TITLES = 25  # a topic is named from the titles of its documents nearest the centroid
+RESTARTS = 3  # k-means runs from different seeds on a small corpus; the most cohesive grouping is kept
+RESTART_LIMIT = 300  # above this many documents one run (k-means++ seeding is reliable there, and time counts)
+NAMING_TITLES = 25
+REPRESENTATIVES = 5  # documents per topic whose opening sentences may speak for it
+TOPIC_TERMS = 30  # a topic is named from the titles of its documents nearest the centroid
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,8 @@ class Topic:
     name: str
     documents: tuple[int, ...]
     weight: float
-    representatives: tuple[int, ...]  # documents nearest the centroid, best first
+    representatives: tuple[int, ...]  # documents nearest the centroid (newer ones first among near equals)
+    terms: tuple[tuple[str, float], ...] = ()  # the centroid's heaviest terms and their weights
 
     @property
     def size(self) -> int:
@@ -166,7 +173,8 @@ def find_topics(corpus: Corpus, index: BM25Index, analyzer: Analyzer, seed: int 
     weights = recency_weights([d.published for d in documents])
     k = topic_count(len(documents))
     even = np.ones(len(documents))  # recency orders topics, it does not shape them
-    runs = [spherical_kmeans(vectors, k, even, seed + run) for run in range(RESTARTS)]
+    restarts = RESTARTS if len(documents) <= RESTART_LIMIT else 1
+    runs = [spherical_kmeans(vectors, k, even, seed + run) for run in range(restarts)]
     labels, centroids = max(runs, key=lambda run: _cohesion(vectors, even, *run))
     names = index.term_names()
     topics = []
@@ -175,11 +183,19 @@ def find_topics(corpus: Corpus, index: BM25Index, analyzer: Analyzer, seed: int 
         if members.size < 3:
             continue
         closeness = vectors[members] @ centroids[c]
-        order = members[np.lexsort((-weights[members], -np.round(closeness, 3)))]
-        top_terms = [names[int(columns[i])] for i in np.argsort(-centroids[c])[:12] if centroids[c][i] > 0]
-        name = _topic_name(top_terms, [documents[i].title for i in order[:NAMING_TITLES]], analyzer)
-        representatives = tuple(int(i) for i in order[:5])
-        topics.append(Topic(name, tuple(int(i) for i in members), float(weights[members].sum()), representatives))
+        order = members[np.argsort(-(closeness * (0.5 + 0.5 * weights[members])), kind="stable")]
+        heaviest = [int(i) for i in np.argsort(-centroids[c])[:TOPIC_TERMS] if centroids[c][i] > 0]
+        top_terms = [names[int(columns[i])] for i in heaviest]
+        name = _topic_name(top_terms[:12], [documents[i].title for i in order[:NAMING_TITLES]], analyzer)
+        topics.append(
+            Topic(
+                name,
+                tuple(int(i) for i in members),
+                float(weights[members].sum()),
+                tuple(int(i) for i in order[:REPRESENTATIVES]),
+                tuple((t, float(centroids[c][i])) for t, i in zip(top_terms, heaviest, strict=True)),
+            )
+        )
     topics.sort(key=lambda t: (-t.weight, -t.size, t.documents[0]))
     return topics
 
@@ -194,3 +210,55 @@ def _topic_name(top_terms: Sequence[str], titles: Sequence[str], analyzer: Analy
     if len(picked) < words:  # terms not in any title: their stems are still readable
         picked += [t for t in top_terms if t not in surface][: words - len(picked)]
     return ", ".join(dict.fromkeys(p.lower() if not p.isupper() else p for p in picked))
+
+
+def pick_overview(
+    corpus: Corpus,
+    topics: Sequence[Topic],
+    analyzer: Analyzer,
+    budget: int,
+    per_topic: int = 2,
+    min_words: int = 4,
+) -> list[tuple[int, Passage, str]]:
+    """Sentences for an overview: (topic number, passage, sentence), at most ``per_topic`` per topic.
+
+    Each topic speaks through the opening sentences (first two of paragraph 1) of its
+    representatives; the one that carries most of the topic's heaviest terms is taken. The first
+    pass gives every topic one sentence, largest topic first, while the budget lasts (a topic whose
+    sentences do not fit is passed over); a second pass adds a second sentence, from another
+    document, in the same order. Lists, table rows and sentences pointing back ("He said...")
+    are never taken. The result is in topic order.
+    """
+    options: list[list[tuple[float, Passage, str]]] = []
+    for topic in topics:
+        weight = dict(topic.terms)
+        found = []
+        for doc_index in topic.representatives:
+            doc = corpus.documents[doc_index]
+            if not doc.paragraphs:
+                continue
+            passage = Passage(doc, 1, doc.paragraphs[0])
+            for sentence in split_sentences(passage.text)[:2]:
+                if len(sentence.split()) < min_words or looks_like_list(sentence) or DANGLING.match(sentence):
+                    continue
+                terms = set(analyzer.analyze(sentence))
+                score = sum(weight.get(t, 0.0) for t in terms) / math.sqrt(len(terms) or 1)
+                found.append((score, passage, sentence))
+        found.sort(key=lambda item: -item[0])
+        options.append(found)
+    chosen: dict[int, list[tuple[Passage, str]]] = {}
+    used = 0
+    for round_ in range(per_topic):
+        for number, found in enumerate(options):
+            taken = chosen.setdefault(number, [])
+            if len(taken) != round_:
+                continue
+            docs_taken = {p.document.id for p, _ in taken}
+            for _, passage, sentence in found:
+                words = len(sentence.split())
+                if passage.document.id in docs_taken or used + words > budget:
+                    continue
+                taken.append((passage, sentence))
+                used += words
+                break
+    return [(number, passage, sentence) for number in sorted(chosen) for passage, sentence in chosen[number]]
