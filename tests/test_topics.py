@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import Settings
 from bot.engine import Engine, build_engine
-from bot.topics import MIN_DOCUMENTS, find_topics, recency_weights, spherical_kmeans
+from bot.topics import MIN_DOCUMENTS, find_topics, pick_overview, recency_weights, spherical_kmeans
 
 FOOTBALL = [
     (
@@ -148,3 +148,24 @@ def test_spherical_kmeans_separates_two_directions() -> None:
     labels, centroids = spherical_kmeans(vectors, 2, np.ones(20))
     assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1 and labels[0] != labels[10]
     assert np.allclose(np.linalg.norm(centroids, axis=1), 1.0, atol=1e-5)
+
+
+def test_an_overview_speaks_for_every_topic_within_the_budget(mixed: Engine) -> None:
+    topics = find_topics(mixed.corpus, mixed.index, mixed.analyzer)
+    picked = pick_overview(mixed.corpus, topics, mixed.analyzer, budget=200)
+    numbers = [n for n, _, _ in picked]
+    assert numbers == sorted(numbers)  # topic order, largest first
+    assert set(numbers) == set(range(len(topics)))  # every topic speaks
+    for number, passage, sentence in picked:
+        member_ids = {mixed.corpus.documents[i].id for i in topics[number].documents}
+        assert passage.document.id in member_ids
+        assert sentence in passage.text
+    for number in set(numbers):  # a second sentence comes from another document
+        docs = [p.document.id for n, p, _ in picked if n == number]
+        assert len(docs) == len(set(docs)) <= 2
+    assert sum(len(s.split()) for _, _, s in picked) <= 200
+
+
+def test_a_budget_smaller_than_every_sentence_picks_nothing(mixed: Engine) -> None:
+    topics = find_topics(mixed.corpus, mixed.index, mixed.analyzer)
+    assert pick_overview(mixed.corpus, topics, mixed.analyzer, budget=3) == []
