@@ -43,9 +43,9 @@ from rouge_score import rouge_scorer
 
 from bot.config import Settings
 from bot.engine import Engine, build_engine
-from bot.salience import DEFAULT_WEIGHTS, FEATURES, SentenceFacts, Weights, coverage_mix, features
+from bot.salience import DEFAULT_WEIGHTS, FEATURES, Weights, coverage_mix
 from bot.sentences import split_sentences
-from bot.summaries import DEFAULT_PARAMS, SummaryParams, rank_document, select, summarize
+from bot.summaries import DEFAULT_PARAMS, SummaryParams, document_features, rank_document, select, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT / ".." / "shared" / "data" / "squad-v1.1-dev.json"
@@ -210,7 +210,7 @@ def project_ranker(params: SummaryParams = DEFAULT_PARAMS) -> Ranker:
     def rank(engine: Engine, doc_id: str, budget: int) -> Ranked:
         doc = engine.corpus.document(doc_id)
         assert doc is not None
-        scored = rank_document(engine, doc, params)
+        scored = rank_document(engine, doc, params, budget)
         chosen = select(scored, budget, params, overflow=True)
         return [((scored.cands[i].passage.paragraph, scored.cands[i].position), scored.cands[i].text) for i in chosen]
 
@@ -270,14 +270,27 @@ def table_head(splits: Sequence[Split], out: list[str]) -> None:
     out.append(f"|{'-' * 50}|" + "|".join("-" * 19 for _ in splits) + "|")
 
 
+def _without(table: dict[str, float], *names: str) -> dict[str, float]:
+    return {k: v for k, v in table.items() if k not in names}
+
+
+_LEXRANK = {"lexrank": 1.0}
 ABLATIONS: dict[str, SummaryParams] = {
-    "LexRank (idf cosine) only": dataclasses.replace(
-        DEFAULT_PARAMS, subject=0.0, lead=0.0, paragraph_lead=0.0, max_overlap=1.0
+    "LexRank (idf cosine) only, no MMR": dataclasses.replace(
+        DEFAULT_PARAMS, weights=Weights(_LEXRANK, _LEXRANK), max_overlap=1.0
     ),
-    "+ MMR": dataclasses.replace(DEFAULT_PARAMS, subject=0.0, lead=0.0, paragraph_lead=0.0),
-    "+ MMR + lead prior": dataclasses.replace(DEFAULT_PARAMS, subject=0.0),
-    "+ MMR + subject opening": dataclasses.replace(DEFAULT_PARAMS, lead=0.0, paragraph_lead=0.0),
-    "all but MMR": dataclasses.replace(DEFAULT_PARAMS, max_overlap=1.0),
+    "LexRank + MMR": dataclasses.replace(DEFAULT_PARAMS, weights=Weights(_LEXRANK, _LEXRANK)),
+    "encyclopedia weights everywhere (no adaptation)": dataclasses.replace(
+        DEFAULT_PARAMS, weights=Weights(DEFAULT_WEIGHTS.long, DEFAULT_WEIGHTS.long)
+    ),
+    "news weights everywhere (no adaptation)": dataclasses.replace(
+        DEFAULT_PARAMS, weights=Weights(DEFAULT_WEIGHTS.short, DEFAULT_WEIGHTS.short)
+    ),
+    "no list penalty": dataclasses.replace(
+        DEFAULT_PARAMS,
+        weights=Weights(_without(DEFAULT_WEIGHTS.long, "listing"), _without(DEFAULT_WEIGHTS.short, "listing")),
+    ),
+    "MMR threshold 0.5 (before)": dataclasses.replace(DEFAULT_PARAMS, max_overlap=0.5),
 }
 
 
@@ -326,22 +339,15 @@ def _fast_rouge(doc: _TuneDoc, ranked: Sequence[int]) -> float:
 def _prepare(engine: Engine, art: Article) -> _TuneDoc:
     doc = engine.corpus.document(art.id)
     assert doc is not None
-    scored = rank_document(engine, doc)
-    facts = [
-        SentenceFacts(c.text, c.terms, c.words, c.passage.paragraph, c.first_in_paragraph, c.position)
-        for c in scored.cands
-    ]
-    feats = features(
-        facts, scored.sim, DEFAULT_PARAMS.damping, engine.analyzer.analyze(doc.title), idf=engine.index.idf_of
-    )
+    cands, feats, sim = document_features(engine, doc)
     ref = [t for w in art.reference.split() for t in _word_tokens(w)]
     return _TuneDoc(
         feats,
-        scored.sim,
-        coverage_mix(art.budget, sum(c.words for c in scored.cands)),
-        [c.text.split() for c in scored.cands],
-        [(c.passage.paragraph, c.position) for c in scored.cands],
-        np.array([c.words < DEFAULT_PARAMS.min_words or not c.terms for c in scored.cands]),
+        sim,
+        coverage_mix(art.budget, sum(c.words for c in cands)),
+        [c.text.split() for c in cands],
+        [(c.passage.paragraph, c.position) for c in cands],
+        np.array([c.words < DEFAULT_PARAMS.min_words or not c.terms for c in cands]),
         art.budget,
         Counter(ref),
         Counter(itertools.pairwise(ref)),

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from benchmarks.summaries import NEWS_DATA, build_corpus_engine, load_news
 from bot.engine import Engine
-from bot.relevance import parse_topic, relevance
+from bot.relevance import parse_topic, topic_fit
 from bot.sentences import split_sentences
 from bot.summaries import summarize
 
@@ -86,11 +86,15 @@ class Counts:
         return 1.25 * p * r / (0.25 * p + r) if p + r else 0.0
 
 
-def candidate_sentences(engine: Engine, topic: str, passages: int = 40) -> list[str]:
-    """Sentences of the top BM25 passages for the topic's terms (the pool a topic summary reads)."""
+def candidate_sentences(engine: Engine, topic: str, passages: int = 40) -> list[tuple[str, str]]:
+    """(document id, sentence) of the top BM25 passages for the topic's terms (the pool a topic summary reads)."""
     terms = engine.analyzer.analyze(topic)
     top = engine.index.top(terms, passages)
-    return [s for pid, _ in top for s in split_sentences(engine.corpus.passages[pid].text)]
+    out = []
+    for pid, _ in top:
+        passage = engine.corpus.passages[pid]
+        out.extend((passage.document.id, s) for s in split_sentences(passage.text))
+    return out
 
 
 def floor_table(engine: Engine, topics: Sequence[tuple[str, str]], floors: Sequence[float]) -> dict[float, Counts]:
@@ -101,10 +105,8 @@ def floor_table(engine: Engine, topics: Sequence[tuple[str, str]], floors: Seque
         query = parse_topic(topic, engine.analyzer, idf)
         pattern = re.compile(judge)
         terms = set(engine.analyzer.analyze(topic))
-        for sentence in candidate_sentences(engine, topic):
-            if not terms.intersection(engine.analyzer.analyze(sentence)):
-                continue  # not even a term match: never a candidate
-            score = relevance(query, sentence, engine.analyzer)
+        pool = [(d, s) for d, s in candidate_sentences(engine, topic) if terms.intersection(engine.analyzer.analyze(s))]
+        for (_, sentence), score in zip(pool, topic_fit(query, pool, engine.analyzer), strict=True):
             on_topic = bool(pattern.search(sentence))
             for f in floors:
                 counts = out[f]

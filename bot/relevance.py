@@ -24,8 +24,10 @@ pitches", "an intelligence officer"); a name is not a common word ("Ai" the tenn
   within one window of :data:`WINDOW` consecutive words -- 1 for the phrase itself or its words
   close together, about 0.5 for one word of two.
 
-A sentence joins a topic summary only when its relevance reaches the floor
-(:data:`RELEVANCE_FLOOR`, calibrated in ``benchmarks/topic_precision.py`` on its tuning topics).
+In a summary, a sentence that holds only part of a topic of several words keeps its share only
+when its document speaks of the whole topic (:func:`topic_fit`); otherwise the share is halved.
+A sentence joins a topic summary only when that reaches the floor (:data:`RELEVANCE_FLOOR`,
+calibrated in ``benchmarks/topic_precision.py`` on its tuning topics).
 """
 
 from __future__ import annotations
@@ -208,3 +210,22 @@ def _window_share(found: Sequence[tuple[int, TopicWord | None]], total: float, w
             seen[word.term] = word.weight
         best = max(best, sum(seen.values()) / total)
     return min(best, 1.0)
+
+
+def topic_fit(
+    query: TopicQuery, sentences: Sequence[tuple[str, str]], analyzer: Analyzer, window: int = WINDOW
+) -> list[float]:
+    """Relevance of each ``(document id, sentence)`` in the context of the others from its document.
+
+    A sentence that holds the whole topic scores 1. One that holds only part of a topic of several
+    words keeps its share (:func:`relevance`) only when its document speaks of the whole topic
+    somewhere among ``sentences`` (a "Bafta award" line in a story about film awards); otherwise
+    the share is halved, below any floor worth having ("artificial pitches" in a story that never
+    mentions intelligence).
+    """
+    scores = [relevance(query, sentence, analyzer, window) for _, sentence in sentences]
+    whole = {doc for (doc, _), score in zip(sentences, scores, strict=True) if score >= 1.0 - 1e-9}
+    return [
+        score if score >= 1.0 - 1e-9 or doc in whole else score / 2
+        for (doc, _), score in zip(sentences, scores, strict=True)
+    ]
