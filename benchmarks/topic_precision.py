@@ -36,7 +36,7 @@ from benchmarks.summaries import NEWS_DATA, build_corpus_engine, load_news
 from bot.engine import Engine
 from bot.relevance import parse_topic, topic_fit
 from bot.sentences import split_sentences
-from bot.summaries import summarize
+from bot.summaries import DEFAULT_PARAMS, SummaryParams, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,12 +117,14 @@ def floor_table(engine: Engine, topics: Sequence[tuple[str, str]], floors: Seque
     return out
 
 
-def summary_precision(engine: Engine, topics: Sequence[tuple[str, str]]) -> tuple[float, int, int]:
+def summary_precision(
+    engine: Engine, topics: Sequence[tuple[str, str]], params: SummaryParams = DEFAULT_PARAMS
+) -> tuple[float, int, int]:
     """Mean share of on-topic sentences in ``summarize(topic=...)``, topics with a summary, and empty ones."""
     shares = []
     empty = 0
     for topic, judge in topics:
-        summary = summarize(engine, topic=topic)
+        summary = summarize(engine, topic=topic, params=params)
         if summary.is_empty:
             empty += 1
             continue
@@ -163,11 +165,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines.append("")
         lines.append(f"Floor chosen on the tuning topics (best F0.5): {best:.2f} (0.00 = term match only, the anchor).")
         lines.append("")
-        for name, topics in (("tuning", tuning), ("held out", held)):
-            precision, shown, empty = summary_precision(engine, topics)
-            lines.append(f"summarize(topic) {name}: precision {precision:.3f} over {shown} summaries, {empty} empty")
-        absent_empty = sum(summarize(engine, topic=t).is_empty for t in ABSENT)
-        lines.append(f"Absent topics answered 'nothing on that': {absent_empty} of {len(ABSENT)}")
+        no_floor = dataclasses.replace(DEFAULT_PARAMS, relevance_floor=0.0)
+        for label, params in (("anchor, no floor (term match)", no_floor), ("project", DEFAULT_PARAMS)):
+            for name, topics in (("tuning", tuning), ("held out", held)):
+                precision, shown, empty = summary_precision(engine, topics, params)
+                lines.append(
+                    f"summarize(topic), {label}, {name}: precision {precision:.3f} over {shown} summaries, "
+                    f"{empty} empty"
+                )
+            absent_empty = sum(summarize(engine, topic=t, params=params).is_empty for t in ABSENT)
+            lines.append(f"  absent topics answered 'nothing on that': {absent_empty} of {len(ABSENT)}")
         print("\n".join(lines))
     return 0
 

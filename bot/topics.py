@@ -17,7 +17,8 @@ How (no model, nothing downloaded; numpy over the BM25 index already built):
   topics (weighted size, largest first) and pick their representatives; they do not shape the groups
   (an old story still joins its subject).
 * **Name**: the topic's top centroid terms as they are written in the titles of its
-  :data:`NAMING_TITLES` documents nearest the centroid (up to three words).
+  :data:`NAMING_TITLES` documents nearest the centroid (up to three words; a term no title holds
+  as written in its representatives' opening paragraphs).
 * **Representatives**: its documents nearest the centroid, the cosine scaled by ``0.5 + 0.5 *
   recency`` so that a newer story speaks for its topic before an equally close older one.
 """
@@ -186,7 +187,12 @@ def find_topics(corpus: Corpus, index: BM25Index, analyzer: Analyzer, seed: int 
         order = members[np.argsort(-(closeness * (0.5 + 0.5 * weights[members])), kind="stable")]
         heaviest = [int(i) for i in np.argsort(-centroids[c])[:TOPIC_TERMS] if centroids[c][i] > 0]
         top_terms = [names[int(columns[i])] for i in heaviest]
-        name = _topic_name(top_terms[:12], [documents[i].title for i in order[:NAMING_TITLES]], analyzer)
+        name = _topic_name(
+            top_terms[:12],
+            [documents[i].title for i in order[:NAMING_TITLES]],
+            [documents[i].paragraphs[0] for i in order[:REPRESENTATIVES] if documents[i].paragraphs],
+            analyzer,
+        )
         topics.append(
             Topic(
                 name,
@@ -200,15 +206,28 @@ def find_topics(corpus: Corpus, index: BM25Index, analyzer: Analyzer, seed: int 
     return topics
 
 
-def _topic_name(top_terms: Sequence[str], titles: Sequence[str], analyzer: Analyzer, words: int = 3) -> str:
-    """Up to ``words`` of the topic's top terms, each as most often written in its documents' titles."""
+def _surfaces(texts: Sequence[str], analyzer: Analyzer) -> dict[str, Counter[str]]:
+    """term -> how often each written form of it occurs in ``texts``."""
     surface: dict[str, Counter[str]] = {}
-    for title in titles:
-        for token in analyzer.tokens(title):
-            surface.setdefault(token.term, Counter())[title[token.start : token.end]] += 1
-    picked = [surface[t].most_common(1)[0][0] for t in top_terms if t in surface][:words]
-    if len(picked) < words:  # terms not in any title: their stems are still readable
-        picked += [t for t in top_terms if t not in surface][: words - len(picked)]
+    for text in texts:
+        for token in analyzer.tokens(text):
+            surface.setdefault(token.term, Counter())[text[token.start : token.end]] += 1
+    return surface
+
+
+def _topic_name(
+    top_terms: Sequence[str], titles: Sequence[str], openings: Sequence[str], analyzer: Analyzer, words: int = 3
+) -> str:
+    """Up to ``words`` of the topic's top terms as written: in its titles first, else in its opening paragraphs.
+
+    Terms in the titles come first (in centroid order); a term found in neither keeps its stem.
+    """
+    in_titles = _surfaces(titles, analyzer)
+    picked = [in_titles[t].most_common(1)[0][0] for t in top_terms if t in in_titles][:words]
+    if len(picked) < words:
+        in_openings = _surfaces(openings, analyzer)
+        rest = [t for t in top_terms if t not in in_titles]
+        picked += [in_openings[t].most_common(1)[0][0] if t in in_openings else t for t in rest][: words - len(picked)]
     return ", ".join(dict.fromkeys(p.lower() if not p.isupper() else p for p in picked))
 
 
