@@ -18,7 +18,8 @@ How (no model, nothing downloaded; numpy over the BM25 index already built):
   (an old story still joins its subject).
 * **Name**: the topic's top centroid terms as they are written in the titles of its
   :data:`NAMING_TITLES` documents nearest the centroid (up to three words; a term no title holds
-  as written in its representatives' opening paragraphs).
+  as written in its representatives' opening paragraphs; terms found in more than 30 % of all
+  documents (such as "says") name nothing).
 * **Representatives**: its documents nearest the centroid, the cosine scaled by ``0.5 + 0.5 *
   recency`` so that a newer story speaks for its topic before an equally close older one.
 """
@@ -47,7 +48,8 @@ RESTARTS = 3  # k-means runs from different seeds on a small corpus; the most co
 RESTART_LIMIT = 300  # above this many documents one run (k-means++ seeding is reliable there, and time counts)
 NAMING_TITLES = 25
 REPRESENTATIVES = 5  # documents per topic whose opening sentences may speak for it
-TOPIC_TERMS = 30  # a topic is named from the titles of its documents nearest the centroid
+TOPIC_TERMS = 30
+NAME_MAX_SHARE = 0.3  # a topic is named from the titles of its documents nearest the centroid
 
 
 @dataclass(frozen=True)
@@ -90,13 +92,13 @@ def recency_weights(published: Sequence[str | None], half_life: float = HALF_LIF
     return np.where(np.isnan(weights), median, weights)
 
 
-def document_vectors(corpus: Corpus, index: BM25Index) -> tuple[np.ndarray, np.ndarray]:
-    """L2-normalised document x feature-term matrix (float32) and the term id of each column."""
+def document_vectors(corpus: Corpus, index: BM25Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """L2-normalised document x feature-term matrix (float32), the term id and document frequency of each column."""
     n_docs = len(corpus.documents)
     doc_of_passage = np.repeat(np.arange(n_docs, dtype=np.int64), [len(d.paragraphs) for d in corpus.documents])
     passages, terms, weights = index.term_postings()
     if passages.size == 0 or n_docs == 0:
-        return np.zeros((n_docs, 0), dtype=np.float32), np.zeros(0, dtype=np.int64)
+        return np.zeros((n_docs, 0), dtype=np.float32), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     docs = doc_of_passage[passages]
     n_terms = int(terms.max()) + 1
     # Document frequency of each term: distinct (term, document) pairs. Postings are sorted by term,
@@ -118,7 +120,7 @@ def document_vectors(corpus: Corpus, index: BM25Index) -> tuple[np.ndarray, np.n
     matrix = cells.reshape(n_docs, width).astype(np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return matrix / norms, usable
+    return matrix / norms, usable, doc_freq[usable]
 
 
 def spherical_kmeans(
@@ -168,7 +170,7 @@ def find_topics(corpus: Corpus, index: BM25Index, analyzer: Analyzer, seed: int 
     documents = corpus.documents
     if len(documents) < MIN_DOCUMENTS:
         return []
-    vectors, columns = document_vectors(corpus, index)
+    vectors, columns, column_df = document_vectors(corpus, index)
     if vectors.shape[1] <= 1:
         return []
     weights = recency_weights([d.published for d in documents])
@@ -187,8 +189,10 @@ def find_topics(corpus: Corpus, index: BM25Index, analyzer: Analyzer, seed: int 
         order = members[np.argsort(-(closeness * (0.5 + 0.5 * weights[members])), kind="stable")]
         heaviest = [int(i) for i in np.argsort(-centroids[c])[:TOPIC_TERMS] if centroids[c][i] > 0]
         top_terms = [names[int(columns[i])] for i in heaviest]
+        # A name uses distinctive words: not those in more than NAME_MAX_SHARE of all documents ("says").
+        naming = [names[int(columns[i])] for i in heaviest if column_df[i] <= NAME_MAX_SHARE * len(documents)]
         name = _topic_name(
-            top_terms[:12],
+            naming[:12],
             [documents[i].title for i in order[:NAMING_TITLES]],
             [documents[i].paragraphs[0] for i in order[:REPRESENTATIVES] if documents[i].paragraphs],
             analyzer,
