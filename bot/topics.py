@@ -18,7 +18,7 @@ How (no model, nothing downloaded; numpy over the BM25 index already built):
   (an old story still joins its subject).
 * **Name**: the topic's top centroid terms as they are written in the titles of its
   :data:`NAMING_TITLES` documents nearest the centroid (up to three words; a term no title holds
-  as written in its representatives' opening paragraphs; terms found in more than 30 % of all
+  as written in its representatives' opening paragraphs, else left out; terms found in more than 30 % of all
   documents (such as "says") name nothing).
 * **Representatives**: its documents nearest the centroid, the cosine scaled by ``0.5 + 0.5 *
   recency`` so that a newer story speaks for its topic before an equally close older one.
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -224,15 +225,19 @@ def _topic_name(
 ) -> str:
     """Up to ``words`` of the topic's top terms as written: in its titles first, else in its opening paragraphs.
 
-    Terms in the titles come first (in centroid order); a term found in neither keeps its stem.
+    Terms in the titles come first (in centroid order); terms written in neither are left out
+    (their stems only when no term is found at all); a possessive "'s" is dropped.
     """
     in_titles = _surfaces(titles, analyzer)
     picked = [in_titles[t].most_common(1)[0][0] for t in top_terms if t in in_titles][:words]
     if len(picked) < words:
         in_openings = _surfaces(openings, analyzer)
         rest = [t for t in top_terms if t not in in_titles]
-        picked += [in_openings[t].most_common(1)[0][0] if t in in_openings else t for t in rest][: words - len(picked)]
-    return ", ".join(dict.fromkeys(p.lower() if not p.isupper() else p for p in picked))
+        picked += [in_openings[t].most_common(1)[0][0] for t in rest if t in in_openings][: words - len(picked)]
+    if not picked:  # no term written anywhere we looked: the stems are still readable
+        picked = list(top_terms[:words])
+    cleaned = (re.sub(r"['’]s$", "", p) for p in picked)  # "Japan's" names the topic as "japan"
+    return ", ".join(dict.fromkeys(p.lower() if not p.isupper() else p for p in cleaned))
 
 
 def pick_overview(
@@ -249,8 +254,8 @@ def pick_overview(
     representatives; the one that carries most of the topic's heaviest terms is taken. The first
     pass gives every topic one sentence, largest topic first, while the budget lasts (a topic whose
     sentences do not fit is passed over); a second pass adds a second sentence, from another
-    document, in the same order. Lists, table rows and sentences pointing back ("He said...")
-    are never taken. The result is in topic order.
+    document, in the same order. Lists, table rows, sentences pointing back ("He said...") and
+    fragments ending in "..." are never taken. The result is in topic order.
     """
     options: list[list[tuple[float, Passage, str]]] = []
     for topic in topics:
@@ -262,7 +267,12 @@ def pick_overview(
                 continue
             passage = Passage(doc, 1, doc.paragraphs[0])
             for sentence in split_sentences(passage.text)[:2]:
-                if len(sentence.split()) < min_words or looks_like_list(sentence) or DANGLING.match(sentence):
+                if (
+                    len(sentence.split()) < min_words
+                    or looks_like_list(sentence)
+                    or DANGLING.match(sentence)
+                    or sentence.rstrip("\"”’' ").endswith(("...", "…"))  # a fragment cut short
+                ):
                     continue
                 terms = set(analyzer.analyze(sentence))
                 score = sum(weight.get(t, 0.0) for t in terms) / math.sqrt(len(terms) or 1)

@@ -169,3 +169,15 @@ def test_an_overview_speaks_for_every_topic_within_the_budget(mixed: Engine) -> 
 def test_a_budget_smaller_than_every_sentence_picks_nothing(mixed: Engine) -> None:
     topics = find_topics(mixed.corpus, mixed.index, mixed.analyzer)
     assert pick_overview(mixed.corpus, topics, mixed.analyzer, budget=3) == []
+
+
+def test_a_topic_is_named_as_its_words_are_written(mixed: Engine) -> None:
+    from bot.topics import _topic_name
+
+    analyzer = mixed.analyzer
+    titles = ["Japan's exports grow", "Japan's exports slow", "UK retail sales slow"]
+    openings = ["Germany's carmakers sold more cars in Germany."]
+    # Title words as written (possessive dropped, acronyms kept); a term found only in an opening
+    # paragraph is written as there; a term written nowhere is left out.
+    assert _topic_name(["japan", "export", "uk"], titles, openings, analyzer) == "japan, exports, UK"
+    assert _topic_name(["germani", "zzzq", "carmak"], titles, openings, analyzer) == "germany, carmakers"
