@@ -1,13 +1,13 @@
 """Fit and measure the confidence model over the collections of :mod:`benchmarks.targets`.
 
 The model is a logistic regression over a few normalised inputs (names from
-:data:`bot.answers.SIGNALS`, :data:`benchmarks.evidence.EVIDENCE` and the derived inputs below). It is
+:data:`bot.answering.SIGNALS`, :data:`benchmarks.evidence.EVIDENCE` and the derived inputs below). It is
 fitted on one fold of every training collection -- each collection weighing the same, so the 155
 off-topic questions of a fold count as much as 2,500 SQuAD ones -- and measured on the other fold.
 Its intercept is then shifted so that 0.5 answers ``own_rate`` of the fitting fold's SQuAD questions
 (``answers.min_confidence: 0.5`` is that operating point).
 
-Derived inputs: ``terms_inv`` = 1 / the question's distinct terms; ``oov_share`` = unseen terms /
+Derived inputs: ``oov_share`` = unseen terms /
 distinct terms; ``type_miss`` = 1 - ``type_found``; ``a*b`` products.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from benchmarks.evidence import EVIDENCE
 from benchmarks.targets import Observed
-from bot.answers import SIGNALS
+from bot.answering import SIGNALS
 
 # Fitted on (fold f of each); never the summit sets, the BBC leave-one-out run or the paraphrases.
 TRAIN = (
@@ -43,7 +43,6 @@ def inputs(obs: Observed, names: Sequence[str]) -> np.ndarray:
     """The model inputs ``names`` for every question of a collection (zeros where nothing matched)."""
     raw = np.hstack([obs.signals, obs.evidence])
     named = {n: raw[:, i] for i, n in enumerate((*SIGNALS, *EVIDENCE))}
-    named["terms_inv"] = 1.0 / np.maximum(named["terms"], 1.0)
     named["oov_share"] = named["oov"] / np.maximum(named["terms"], 1.0)
     named["type_miss"] = 1.0 - named["type_found"]
 

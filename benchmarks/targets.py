@@ -37,7 +37,7 @@ from benchmarks.sets import (
 )
 from benchmarks.squad import Pool
 from bot.analysis import AliasTable, Analyzer
-from bot.answers import SIGNALS, AnswerEngine, RankModel
+from bot.answering import SIGNALS, AnswerEngine, RankModel
 from bot.corpus import Passage
 from bot.search import BM25Index, BM25Params
 
@@ -75,7 +75,8 @@ def _one(engine: AnswerEngine, text: str, is_right: Callable[[Passage], bool]) -
     if not ranking.candidates:
         return [0.0] * len(SIGNALS), [0.0] * len(EVIDENCE), False, False, 0.0
     top = engine.passages[ranking.candidates[0].passage]
-    return list(ranking.signals), evidence(engine, text, ranking), True, is_right(top), ranking.confidence
+    signals = list(ranking.signals.as_tuple()) if ranking.signals is not None else [0.0] * len(SIGNALS)
+    return signals, evidence(engine, text, ranking), True, is_right(top), ranking.confidence
 
 
 def _pack(name: str, label: int, rows: list[tuple], folds: Sequence[int]) -> Observed:
