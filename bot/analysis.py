@@ -322,6 +322,10 @@ class Analyzer:
         for seq, canonical in self.phrases:
             self._phrase_starts.setdefault(seq[0], []).append((seq, canonical))
 
+    def stem(self, word: str) -> str:
+        """The stem of one lower-case word, by this analyzer's stemmer (no aliases, no stopwords)."""
+        return self._stem(word)
+
     def term_of(self, surface: str) -> str | None:
         """The term for one token as matched by :attr:`pattern`, or None for a stopword."""
         term = self._terms.get(surface, False)
