@@ -187,3 +187,16 @@ def test_summary_from_the_command_line() -> None:
     assert empty_topic.returncode == 1 and empty_topic.stderr.startswith("summitbot: the topic is empty")
     unknown = run("summary", "--document", "nope")
     assert unknown.returncode == 1 and "no document 'nope'" in unknown.stderr
+
+
+def test_ask_explain_shows_terms_passages_confidence_and_stage() -> None:
+    result = run("ask", "--explain", "Who represented President Xi at the summit?")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "'Xi'" in out and "~xi_jinping" in out and "alias" in out  # the alias group applied
+    assert "'represented'" in out and "represent" in out and "stem" in out
+    assert "¶4" in out and "matched:" in out and "missing:" in out and "asks for who" in out
+    assert "contributes" in out and "Confidence" in out
+    assert "Decided at: confidence" in out
+    nothing = run("ask", "--explain", "the of")
+    assert nothing.returncode == 0 and "Decided at: analysis" in nothing.stdout
