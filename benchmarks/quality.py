@@ -27,6 +27,7 @@ two-stage hard floor, boosted stumps), all fitted and cut on fold 0.
 from __future__ import annotations
 
 import argparse
+import pickle
 import re
 import time
 from collections.abc import Callable
@@ -36,7 +37,7 @@ import numpy as np
 import Stemmer
 from rank_bm25 import BM25Okapi
 
-from benchmarks.abstention import APPROACHES, CONFIDENCE_INPUTS, fit, held_out, rates
+from benchmarks.abstention import APPROACHES, CONFIDENCE_INPUTS, fit, held_out, inputs, probability, rates
 from benchmarks.abstention import previous as collect_previous
 from benchmarks.calibrate import (
     confidences,
@@ -49,9 +50,10 @@ from benchmarks.calibrate import (
     ranking_metrics,
     reranked,
 )
+from benchmarks.sets import DATA, shipped_aliases, shipped_corpus, summit_questions
 from benchmarks.squad import DEFAULT_DATA, Pool, Runs, load_pool
-from benchmarks.targets import collect_all
-from bot.analysis import Analyzer
+from benchmarks.targets import asked, collect_all, maker
+from bot.analysis import AliasTable, Analyzer
 from bot.answering import (
     CONFIDENCE_FEATURES,
     DEFAULT_MODEL,
@@ -594,7 +596,12 @@ def targets(args: argparse.Namespace) -> None:
         for names in ("stem", "protected", "all"):
             r = analyzer_ranking(pool, stemming, names)
             print(f"| {stemming} | {names} | " + " | ".join(f"{v:.3f}" for v in r) + " |")
-    obs = collect_all(pool, stemming=args.stemming, names=args.names)
+    if args.cache is not None and args.cache.exists():
+        obs = pickle.loads(args.cache.read_bytes())  # collections saved by an earlier run
+    else:
+        obs = collect_all(pool, stemming=args.stemming, names=args.names)
+        if args.cache is not None:
+            args.cache.write_bytes(pickle.dumps(obs))
     previous = collect_previous(obs)
     print(f"\nCollections ({args.stemming} stemming, names {args.names}); questions per collection:")
     print(", ".join(f"{k} {len(o.fold)}" for k, o in obs.items()))
@@ -629,6 +636,20 @@ def targets(args: argparse.Namespace) -> None:
         print(f"| {label} | {goal} | {first:.3f} | {second:.3f} | {(first + second) / 2:.3f} | {p[right]} |")
     para = obs["summit paraphrases"]
     print(f"\nSummit paraphrases, first passage shown is right (any verdict): {para.right.mean():.3f}")
+    print("\n## Aliases (issue 10 item 7): the shipped article's questions with the alias file before / now\n")
+    print("| questions | aliases | first passage right | answered (model fitted on fold 0) |\n|---|---|---|---|")
+    coef0 = fit(obs, CONFIDENCE_INPUTS, 0, args.own_rate)
+    before = AliasTable.load(DATA / "aliases_before.yaml")
+    for kind in ("direct", "paraphrases"):
+        questions = summit_questions(kind)
+        for label, table in (
+            ("before (12 groups)", before),
+            (f"shipped ({len(shipped_aliases().groups)} groups)", shipped_aliases()),
+        ):
+            make = maker(table, stemming=args.stemming, names=args.names)
+            o = asked(make(shipped_corpus().passages), f"summit {kind}", 1, questions)
+            answered = (probability(coef0, inputs(o, CONFIDENCE_INPUTS)) >= 0.5) & o.matched
+            print(f"| {kind} | {label} | {o.right.mean():.3f} | {(answered & o.right).mean():.3f} |")
     print("\n## Calibration across corpus sizes (first N SQuAD articles; held out, mean of both directions)\n")
     print("| corpus | passages | own answered | other answered | R@1 |\n|---|---|---|---|---|")
     for n in (2, 6, 12, 24):
@@ -693,6 +714,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stemming", default="light", choices=("light", "snowball"))
     parser.add_argument("--names", default="protected", choices=("stem", "protected", "all"))
     parser.add_argument("--history", action="store_true", help="the earlier study instead of the targets")
+    parser.add_argument(
+        "--cache", type=Path, metavar="FILE", help="save the collected runs here, or reuse them if the file exists"
+    )
     args = parser.parse_args(argv)
     if args.history:
         history(args)

@@ -92,7 +92,7 @@ def _pack(name: str, label: int, rows: list[tuple], folds: Sequence[int]) -> Obs
     )
 
 
-def _asked(engine: AnswerEngine, name: str, label: int, questions: list[Asked]) -> Observed:
+def asked(engine: AnswerEngine, name: str, label: int, questions: list[Asked]) -> Observed:
     def right(q: Asked) -> Callable[[Passage], bool]:
         return lambda p: p.document.id == q.document and (not q.paragraphs or p.paragraph in q.paragraphs)
 
@@ -141,23 +141,23 @@ def collect_all(pool: Pool, model: RankModel | None = None, **analyzer: str) -> 
     for obs in squad(pool, plain):
         out[obs.name] = obs
     full = plain(pool.corpus.passages)
-    out["squad offtopic"] = _asked(full, "squad offtopic", 0, offtopic())
+    out["squad offtopic"] = asked(full, "squad offtopic", 0, offtopic())
     for n in (2, 6, 12):
         for obs in squad(pool, plain, n, f"nested {n}"):
             if not obs.name.endswith("gone"):
                 out[obs.name] = obs
     aliased = maker(shipped_aliases(), model, **analyzer)
     summit = aliased(shipped_corpus().passages)
-    out["summit direct"] = _asked(summit, "summit direct", 1, summit_questions("direct"))
-    out["summit paraphrases"] = _asked(summit, "summit paraphrases", 1, summit_questions("paraphrases"))
-    out["summit unanswerable"] = _asked(summit, "summit unanswerable", 0, summit_unanswerable())
-    out["summit offtopic"] = _asked(summit, "summit offtopic", 0, offtopic())
+    out["summit direct"] = asked(summit, "summit direct", 1, summit_questions("direct"))
+    out["summit paraphrases"] = asked(summit, "summit paraphrases", 1, summit_questions("paraphrases"))
+    out["summit unanswerable"] = asked(summit, "summit unanswerable", 0, summit_unanswerable())
+    out["summit offtopic"] = asked(summit, "summit offtopic", 0, offtopic())
     mixed = bbc_with_summit()
     engine = aliased(mixed.passages)
     questions = bbc_questions()
-    out["bbc own"] = _asked(engine, "bbc own", 1, questions)
-    out["bbc offtopic"] = _asked(engine, "bbc offtopic", 0, offtopic())
-    out["bbc summit"] = _asked(engine, "bbc summit", 1, summit_questions("direct"))
+    out["bbc own"] = asked(engine, "bbc own", 1, questions)
+    out["bbc offtopic"] = asked(engine, "bbc offtopic", 0, offtopic())
+    out["bbc summit"] = asked(engine, "bbc summit", 1, summit_questions("direct"))
     rows = []
     for q in questions:
         without = aliased(tuple(p for p in mixed.passages if p.document.id != q.document))

@@ -23,7 +23,18 @@ from bot.search import BM25Index
 
 # ``answers.min_related`` when the settings do not carry it: "closest" from this confidence on
 # (chosen on held-out data, see the README's benchmark section).
-MIN_RELATED = 0.2
+MIN_RELATED = 0.1
+# The shipped confidence inputs of a typical answered question (medians over the SQuAD dev half's
+# questions asked of their own corpus, `python -m benchmarks.quality` runs): an explanation names the
+# input that falls furthest below this, weighted by its coefficient.
+TYPICAL = {
+    "coverage": 0.795,
+    "sentence": 0.714,
+    "missing_max": 0.154,
+    "doc_lift": 0.545,
+    "mass": 2.757,
+    "terms_inv": 0.2,
+}
 
 
 @dataclass(frozen=True)
@@ -153,18 +164,23 @@ def explain(
         stage, reason = "search", "no passage contains any of the question's terms"
     else:
         stage = "confidence"
-        weakest = min(contributions, key=lambda c: c[2])[0] if contributions else "-"
+        coefficients = dict(zip(model.confidence_features, coef, strict=True))
+        weakest = (
+            min(contributions, key=lambda c: c[2] - coefficients[c[0]] * TYPICAL.get(c[0], 0.0))[0]
+            if contributions
+            else "-"
+        )
         if verdict == "answer":
             reason = f"confidence {confidence:.2f} reaches answers.min_confidence {min_confidence:.2f}"
         elif verdict == "closest":
             reason = (
                 f"confidence {confidence:.2f} is below answers.min_confidence {min_confidence:.2f} but reaches "
-                f"answers.min_related {min_related:.2f}; the input that pulls it down most: {weakest}"
+                f"answers.min_related {min_related:.2f}; the input furthest below a typical answer: {weakest}"
             )
         else:
             reason = (
                 f"confidence {confidence:.2f} is below answers.min_related {min_related:.2f}; "
-                f"the input that pulls it down most: {weakest}"
+                f"the input furthest below a typical answer: {weakest}"
             )
     return Explanation(
         question=query.text,
