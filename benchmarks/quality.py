@@ -1,8 +1,17 @@
-"""Answer quality on SQuAD v1.1 (first half of dev): anchors and the project side by side.
+"""Answer quality: issue 10's targets on every collection, held out in both fold directions, with
+the anchors measured in the same run.
 
 Usage (from the repo root)::
 
-    python -m benchmarks.quality [--data ../shared/data/squad-v1.1-dev.json] [--min-confidence 0.5]
+    python -m benchmarks.quality [--data ../shared/data/squad-v1.1-dev.json] [--cache FILE]
+                                 [--stemming light|snowball] [--names stem|protected|all] [--history]
+
+By default it prints: the anchors; the analyzer variants (BM25 stage); the targets table (the
+confidence model of :mod:`benchmarks.abstention` fitted on fold 0 and measured on fold 1, and the
+reverse), beside the previous model; confidence across corpus sizes; the approaches table (each
+input set fitted the same way); the thresholds table; the alias comparison; and the model to ship.
+The collections are those of :mod:`benchmarks.targets`. ``--history`` prints the earlier
+SQuAD-only study instead (below).
 
 Closed pool: each article a document, each paragraph a passage; each question should retrieve its
 own paragraph (R@1, R@5, MRR@10). "own answered" is the share of questions answered when asked of
