@@ -117,8 +117,8 @@ def format_explanation(ex: Explanation, width: int = 100) -> str:
         lines.append(
             f"    score {p.score:.2f} (BM25 {p.bm25:.2f}); " + ", ".join(f"{k} {v:.2f}" for k, v in p.features.items())
         )
-        lines.append("    matched: " + (", ".join(map(_plain, p.matched)) or "-"))
-        lines.append("    missing: " + (", ".join(map(_plain, p.missing)) or "-"))
+        lines.append("    matched: " + (", ".join(map(clean, p.matched)) or "-"))
+        lines.append("    missing: " + (", ".join(map(clean, p.missing)) or "-"))
         asks = ev.qtype or "nothing typed"
         lines.append(
             f"    evidence: asks for {asks}; type found {ev.type_found:.0f} (near a matched word {ev.type_near:.0f}); "
