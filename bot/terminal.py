@@ -110,7 +110,11 @@ def format_summary(summary: Summary, width: int = 100) -> str:
     if summary.is_empty:
         lines.append(summary.message or messages.NOTHING_ON_TOPIC)
         return clean("\n".join(lines))
+    opens = {section.sentences[0]: section for section in summary.sections if section.sentences}
     for i, sent in enumerate(summary.sentences, start=1):
+        section = opens.get(i - 1)
+        if section is not None:  # an overview by topic: the topic's name and size before its sentences
+            lines.append(messages.topic_heading(section.name, section.documents))
         lines.append(textwrap.fill(sent.text, width=width, initial_indent=f"[{i}] ", subsequent_indent="    "))
         lines.append(f'    — "{sent.title}", {sent.source}, ¶{sent.paragraph} ({sent.document})')
     lines.append("")

@@ -471,7 +471,14 @@ def render_summary(summary: Summary, heading: str) -> discord.Embed:
     numbers: dict[str, int] = {}  # document id -> its number in the source list
     refs: list[str] = []
     parts: list[str] = []
-    for sentence in summary.sentences:
+    opens = {section.sentences[0]: section for section in summary.sections if section.sentences}
+    for index, sentence in enumerate(summary.sentences):
+        section = opens.get(index)
+        if section is not None:  # an overview by topic: its name and size before its sentences
+            parts.append(
+                ("\n" if parts else "")
+                + f"**{escape_text(one_line(messages.topic_heading(section.name, section.documents)))}**\n"
+            )
         if sentence.document not in numbers:
             numbers[sentence.document] = len(numbers) + 1
             line = f"`[{numbers[sentence.document]}]` *{escape_text(one_line(sentence.title))}*, "
