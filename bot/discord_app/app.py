@@ -15,6 +15,7 @@ import collections
 import dataclasses
 import gc
 import logging
+import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -294,7 +295,14 @@ class SummitBot(commands.Bot):
         """No prefix commands: the Questions cog listens to messages."""
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
-        """Unhandled errors in event handlers: log the traceback, keep running."""
+        """Unhandled errors in event handlers: log the traceback, keep running.
+
+        While the bot is closing (SIGTERM arrived while a ready handler ran, say), a handler that meets the
+        closed session or the shut-down thread pool is expected: one debug line, not a traceback.
+        """
+        if self.is_closed():
+            log.debug("%s failed while shutting down: %s", event_method, sys.exc_info()[1])
+            return
         log.exception("unhandled error in %s", event_method)
 
     async def _purge_daily(self) -> None:

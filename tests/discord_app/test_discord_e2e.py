@@ -821,3 +821,25 @@ async def test_broken_analytics_database_never_stops_answers(
         ix = await stub.slash_command("stats", user=stub.admin)
         rec = await stub.wait_for_message(interaction=ix)
         assert rec.ephemeral and "not available" in rec.content
+
+
+async def test_handler_errors_while_closing_are_one_debug_line_not_a_traceback(
+    stub: DiscordStub, make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGTERM can land while a ready handler runs: its failure then is expected, not an error to report."""
+    async with running(make_settings(stub), stub) as client:
+        try:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        except RuntimeError:
+            with caplog.at_level(logging.DEBUG, logger="summitbot"):
+                await client.on_error("on_ready")
+        assert [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]  # open: full traceback
+        caplog.clear()
+        await client.close()
+        try:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        except RuntimeError:
+            with caplog.at_level(logging.DEBUG, logger="summitbot"):
+                await client.on_error("on_ready")
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("failed while shutting down" in r.getMessage() for r in caplog.records)
