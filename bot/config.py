@@ -44,6 +44,8 @@ class SearchSettings:
     b: float = 0.75
     epsilon: float = 0.25
     top_k: int = 3
+    # Folder for the saved index (memory-mapped at start, rebuilt when stale); None: no saved index.
+    index_cache: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "search.b": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     "search.epsilon": (lambda v: v >= 0, "a number >= 0"),
     "search.top_k": (lambda v: 1 <= v <= 25, "a whole number from 1 to 25"),
+    "search.index_cache": (lambda v: not v.is_file(), "a folder path (not an existing file) or null"),
     "answers.min_confidence": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     "answers.related_ratio": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     "answers.max_question_chars": (lambda v: 1 <= v <= 4000, "a whole number from 1 to 4000"),
@@ -277,7 +280,8 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         settings.corpus, path=resolve(settings.corpus.path), aliases=resolve(settings.corpus.aliases)
     )
     analytics = dataclasses.replace(settings.analytics, path=resolve(settings.analytics.path))
-    return dataclasses.replace(settings, corpus=corpus, analytics=analytics)
+    search = dataclasses.replace(settings.search, index_cache=resolve(settings.search.index_cache))
+    return dataclasses.replace(settings, corpus=corpus, analytics=analytics, search=search)
 
 
 def load_settings(path: Path | str | None = None, problems: list[str] | None = None) -> Settings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from bot.analysis import AliasError, AliasTable, Analyzer
 from bot.answers import Answer, AnswerEngine, AnswerPolicy
 from bot.config import Settings
 from bot.corpus import Corpus, CorpusError, Problem, load_corpus
-from bot.search import BM25Index, BM25Params
+from bot.index_store import DocumentKey, IndexOutcome, corpus_keys, fingerprint, load_or_build
+from bot.search import BM25Index, BM25Params, Progress
 
 
 @dataclass(frozen=True)
@@ -30,14 +32,29 @@ class Engine:
     answers: AnswerEngine
     build_seconds: float = 0.0
     built_at: float = field(default_factory=time.time)
+    # What the index was built from (fingerprint, document keys), so a reload can reuse its postings.
+    index_key: tuple[str, tuple[DocumentKey, ...]] | None = None
+    index_outcome: IndexOutcome | None = None
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         """Answer a question with the configured (or given) number of passages."""
         return self.answers.answer(question, top_k or self.settings.search.top_k)
 
 
-def build_engine(settings: Settings, corpus_dir: Path | None = None) -> Engine:
-    """Load, validate and index the corpus; raises :class:`CorpusError` listing every problem."""
+def build_engine(
+    settings: Settings,
+    corpus_dir: Path | None = None,
+    previous: Engine | None = None,
+    progress: Progress | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Engine:
+    """Load, validate and index the corpus; raises :class:`CorpusError` listing every problem.
+
+    With ``search.index_cache`` set, a valid saved index is memory-mapped instead of rebuilt, and
+    a rebuilt one is saved. ``previous`` (the running engine, on a reload) lets documents whose
+    content did not change keep their postings: only the others are analysed. ``progress`` is
+    called as ``progress(passages, tokens)`` during an analysis; ``log`` gets one-line notes.
+    """
     started = time.perf_counter()
     root = corpus_dir or settings.corpus.path
     problems: list[Problem] = []
@@ -55,13 +72,22 @@ def build_engine(settings: Settings, corpus_dir: Path | None = None) -> Engine:
         raise CorpusError(problems)
     analyzer = Analyzer(aliases)
     params = BM25Params(settings.search.k1, settings.search.b, settings.search.epsilon)
-    index = BM25Index.from_texts((p.text for p in corpus.passages), analyzer, params)
+    stamp = fingerprint(analyzer, params)
+    reuse = None
+    if previous is not None and previous.index_key is not None and previous.index_key[0] == stamp:
+        reuse = (previous.index, previous.index_key[1])
+    keys = tuple(corpus_keys(corpus))
+    folder = settings.search.index_cache
+    index, outcome = load_or_build(corpus, analyzer, params, folder, reuse, progress, log, keys)
     policy = AnswerPolicy(
         min_confidence=settings.answers.min_confidence,
         related_ratio=settings.answers.related_ratio,
     )
     answers = AnswerEngine(corpus.passages, analyzer, index, policy)
-    return Engine(settings, corpus, analyzer, index, answers, time.perf_counter() - started)
+    key = (stamp, keys)
+    return Engine(
+        settings, corpus, analyzer, index, answers, time.perf_counter() - started, index_key=key, index_outcome=outcome
+    )
 
 
 def _alias_problem(path: Path, exc: AliasError) -> Problem:

@@ -61,11 +61,9 @@ class DocumentKey:
 
 def document_key(doc: Document) -> DocumentKey:
     """The key of one document (BLAKE2b of its paragraphs: what the index analyses)."""
-    digest = hashlib.blake2b(digest_size=16)
-    for paragraph in doc.paragraphs:
-        digest.update(paragraph.encode("utf-8"))
-        digest.update(b"\x00")  # the loader refuses NUL bytes, so this separates paragraphs unambiguously
-    return DocumentKey(doc.id, digest.hexdigest(), len(doc.paragraphs))
+    # The loader refuses NUL bytes, so NUL separates paragraphs unambiguously.
+    text = "\x00".join(doc.paragraphs).encode("utf-8")
+    return DocumentKey(doc.id, hashlib.blake2b(text, digest_size=16).hexdigest(), len(doc.paragraphs))
 
 
 def corpus_keys(corpus: Corpus) -> list[DocumentKey]:
@@ -214,7 +212,7 @@ def _check_shapes(index: BM25Index, n_terms: int, meta: dict) -> None:
     expected_docs = sum(int(d[2]) for d in meta.get("documents", []))
     ok = (
         index.offsets.size == n_terms + 1
-        and n_post == index.post_docs.size == index.post_tf.size
+        and n_post == index.post_docs.size == index.post_tf.size == index.post_impact.size
         and index.doc_len.size == index.doc_norm.size == n_docs == expected_docs
         and index.df.size == index.idf.size == index.term_max.size == n_terms
         and index.block_start.size == n_terms + 1
@@ -262,15 +260,17 @@ def load_or_build(
     previous: tuple[BM25Index, Sequence[DocumentKey]] | None = None,
     progress: Progress | None = None,
     log: Callable[[str], None] | None = None,
+    keys: Sequence[DocumentKey] | None = None,
 ) -> tuple[BM25Index, IndexOutcome]:
     """The corpus's index: the saved one when valid, else updated from a previous one, else built.
 
     ``folder`` None means no saved index (neither read nor written). ``previous`` is an index
     with the document keys it was built from (the running engine's, on a reload). A rebuilt or
     updated index is saved to ``folder``; a failure to save is reported in the outcome, not raised.
+    ``keys`` are the corpus's document keys if the caller already has them.
     """
     started = time.perf_counter()
-    keys = corpus_keys(corpus)
+    keys = list(keys) if keys is not None else corpus_keys(corpus)
     stamp = fingerprint(analyzer, params)
     reason = "no saved index configured"
     if previous is None and folder is not None:
@@ -287,6 +287,9 @@ def load_or_build(
                     previous = (old, saved_documents(read_meta(folder)))
                 except IndexCacheError:
                     previous = None
+    if previous is not None and len(set(previous[1]) & set(keys)) * 2 < len(keys):
+        reason = f"{reason}; most documents changed" if reason else "most documents changed"
+        previous = None  # analysing everything anew is cheaper than merging
     if previous is not None and previous[0].params == params:
         old_index, old_keys = previous
         index, count = update(old_index, old_keys, corpus, keys, analyzer, progress)

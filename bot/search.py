@@ -29,6 +29,7 @@ build never holds one key per token of the whole corpus.
 from __future__ import annotations
 
 import math
+import threading
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -46,6 +47,7 @@ _EXHAUSTIVE = 4096
 """Below this many postings in all, a question is scored without pruning (cheaper than bounding)."""
 _MARGIN = 1e-9
 _ORDER = "df"
+_PRUNE_AT = 64
 """Relative slack on every bound, so float rounding in a sum can never drop a tying passage."""
 
 Progress = Callable[[int, int], None]
@@ -200,11 +202,26 @@ class BM25Index:
             idf = np.repeat(self.idf[block_term[b0:b1]], lengths)
             weights = self._weights(p0, p1, idf)
             self.block_max[b0:b1] = np.maximum.reduceat(weights, self.block_pos[b0:b1] - p0)
-        del block_term
         self.term_max = np.zeros(n_terms, dtype=np.float64)
         has = n_blocks > 0
         if total_blocks:
             self.term_max[has] = np.maximum.reduceat(self.block_max, self.block_start[:-1][has])
+        # Each posting's weight as a share of its term's largest, rounded up to 1/255ths: a one-byte
+        # upper bound that lets a query skip most postings of a common term without computing them.
+        self.post_impact = np.empty(int(self.offsets[-1]), dtype=np.uint8)
+        scale = np.where(self.term_max > 0, 255.0 / np.where(self.term_max > 0, self.term_max, 1.0), 0.0)
+        for b0 in range(0, total_blocks, step):
+            b1 = min(b0 + step, total_blocks)
+            p0, p1 = int(self.block_pos[b0]), int(self.block_pos[b1])
+            lengths = np.diff(self.block_pos[b0 : b1 + 1])
+            terms = np.repeat(block_term[b0:b1], lengths)
+            weights = self._weights(p0, p1, self.idf[terms])
+            weights *= scale[terms]
+            np.ceil(weights, out=weights)
+            weights[self.term_max[terms] <= 0] = 255.0  # no useful bound: never skip on it
+            np.clip(weights, 0.0, 255.0, out=weights)
+            self.post_impact[p0:p1] = weights
+        del block_term
 
     def _weights(self, lo: int, hi: int, idf: float | np.ndarray) -> np.ndarray:
         """Exact BM25 contributions of postings ``lo:hi`` (float64), as ``BM25Okapi.get_scores`` adds them."""
@@ -250,6 +267,7 @@ class BM25Index:
         "block_pos",
         "block_max",
         "term_max",
+        "post_impact",
     )
     """The arrays that make up an index (all a saved index needs besides the vocabulary and scalars)."""
 
@@ -492,6 +510,16 @@ class BM25Index:
                 scores[self.post_docs[lo:hi]] += count * weights
         return scores
 
+    def _marks(self) -> np.ndarray:
+        """This thread's all-False mask over passages, reused by every query (each clears what it set)."""
+        local = self.__dict__.get("_local")
+        if local is None:
+            local = self.__dict__.setdefault("_local", threading.local())
+        marks = getattr(local, "marks", None)
+        if marks is None or marks.size != self.n_docs:
+            marks = local.marks = np.zeros(self.n_docs, dtype=bool)
+        return marks
+
     def _exact(self, cands: np.ndarray, terms: list[tuple[int, int]]) -> np.ndarray:
         """Exact scores of passages ``cands`` (ascending int32): each term's weight added in query order."""
         scores = np.zeros(cands.size, dtype=np.float64)
@@ -585,11 +613,20 @@ class _TopK:
         self.k = k
         self.exclude = exclude
         self.theta = -math.inf  # the k-th best exact score found so far
-        self.seen = np.zeros(0, dtype=np.int32)  # passages already scored (ascending)
+        self.seen = index._marks()  # True for passages already read (cleared again by run)
+        self.marked: list[np.ndarray] = []
         self.pool_docs = np.zeros(0, dtype=np.int32)  # scored passages that may still be in the top k
         self.pool_scores = np.zeros(0, dtype=np.float64)
 
     def run(self) -> list[tuple[int, float]]:
+        """The top k (see :meth:`_search`), leaving the shared marks cleared."""
+        try:
+            return self._search()
+        finally:
+            for cands in self.marked:
+                self.seen[cands] = False
+
+    def _search(self) -> list[tuple[int, float]]:
         """Seed the threshold from each term's best blocks, then read the terms rarest first.
 
         When term ``i`` (in that order) is read, a passage that holds an earlier term was already
@@ -601,6 +638,8 @@ class _TopK:
         """
         index, query = self.index, self.query
         bounds = np.array([max(count * float(index.term_max[tid]), 0.0) for tid, count in query])
+        self.bounds = bounds
+        self.by_bound = [int(u) for u in np.argsort(-bounds, kind="stable")]
         dfs = np.array([int(index.df[tid]) for tid, _ in query], dtype=np.float64)
         key = {"df": dfs, "ub": -bounds, "ratio": dfs / np.maximum(bounds, 1e-12)}[_ORDER]
         order = np.argsort(key, kind="stable")
@@ -608,25 +647,25 @@ class _TopK:
         want = -(-self.k // BLOCK) + 1
         seeds = []
         for j in order:
-            tid, count = query[j]
+            tid = query[j][0]
             b0, b1 = int(index.block_start[tid]), int(index.block_start[tid + 1])
             if b1 - b0 <= want:
                 best = np.arange(b0, b1)
             else:
                 best = np.sort(np.argpartition(-index.block_max[b0:b1], want - 1)[:want]) + b0
-            seeds.append(self._blocks(best)[0])
+            seeds.append(index.post_docs[self._positions(best)])
         self._score(_sorted_unique(np.concatenate(seeds)))
         for i, j in enumerate(order):
             if self._below(float(suffix[i])):
                 break  # a passage holding none of the terms read so far cannot reach the top k
-            tid, count = query[j]
             rest = float(suffix[i + 1]) if i + 1 < len(order) else 0.0
-            self._read_term(tid, count, rest)
+            self._read_term(int(j), rest)
         return _best(self.pool_docs, self.pool_scores, self.k)
 
-    def _read_term(self, tid: int, count: int, rest: float) -> None:
-        """Score the postings of one term that can still reach the top k (see :meth:`run`)."""
+    def _read_term(self, term: int, rest: float) -> None:
+        """Score the postings of query term number ``term`` that can still reach the top k (see :meth:`run`)."""
         index = self.index
+        tid, count = self.query[term]
         b0, b1 = int(index.block_start[tid]), int(index.block_start[tid + 1])
         bound = index.block_max[b0:b1] * count if count != 1 else index.block_max[b0:b1]
         bound = np.maximum(bound, 0.0) + rest
@@ -640,6 +679,7 @@ class _TopK:
             by_bound = np.argsort(-bound, kind="stable")
             blocks, bound = blocks[by_bound], bound[by_bound]
         idf = float(index.idf[tid])
+        top = float(index.term_max[tid]) * count
         start, batch = 0, 8
         while start < blocks.size:
             if self._below(float(bound[start])):
@@ -647,58 +687,100 @@ class _TopK:
             part = np.sort(blocks[start : start + batch])
             start += batch
             batch *= 2
-            docs, positions = self._blocks(part)
+            positions = self._positions(part)
+            if self.theta != -math.inf and top > 0:
+                # Impacts are upper bounds in 255ths of the term's largest weight.
+                least = math.floor((self.theta - rest) / top * 255.0 * (1.0 - 1e-6))
+                if least > 0:
+                    positions = positions[index.post_impact[positions] >= least]
+            docs = index.post_docs[positions]
             weights = index._weights_at(positions, docs, idf)
             if count != 1:
                 weights *= count
             if self.theta != -math.inf:
-                docs = docs[(np.maximum(weights, 0.0) + rest) * (1.0 + _MARGIN) >= self.theta]
-            self._score(docs)
+                keep = (np.maximum(weights, 0.0) + rest) * (1.0 + _MARGIN) >= self.theta
+                docs, weights = docs[keep], weights[keep]
+            self._score(docs, term, weights)
 
     def _below(self, bound: float) -> bool:
         """Whether a passage whose score is at most ``bound`` certainly misses the top k."""
         return bound * (1.0 + _MARGIN) < self.theta
 
-    def _blocks(self, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Passages (int32) and posting positions (int64) in the given ascending blocks of one term."""
+    def _positions(self, blocks: np.ndarray) -> np.ndarray:
+        """Posting positions (int64, ascending) in the given ascending blocks of one term."""
         index = self.index
         starts = index.block_pos[blocks]
         ends = index.block_pos[blocks + 1]
         if blocks.size and int(blocks[-1]) - int(blocks[0]) == blocks.size - 1:
-            positions = np.arange(int(starts[0]), int(ends[-1]), dtype=np.int64)
-            return np.asarray(index.post_docs[int(starts[0]) : int(ends[-1])]), positions
+            return np.arange(int(starts[0]), int(ends[-1]), dtype=np.int64)
         lengths = ends - starts
         steps = np.ones(int(lengths.sum()), dtype=np.int64)
         if steps.size:
             steps[0] = starts[0]
             steps[np.cumsum(lengths)[:-1]] = starts[1:] - ends[:-1] + 1
-        positions = np.cumsum(steps)
-        return index.post_docs[positions], positions
+        return np.cumsum(steps)
 
-    def _score(self, cands: np.ndarray) -> None:
-        """Score the passages not yet seen exactly, add them to the pool and raise the threshold."""
+    def _score(self, cands: np.ndarray, term: int | None = None, weights: np.ndarray | None = None) -> None:
+        """Score the passages not yet seen, add those that may be in the top k to the pool, raise the threshold.
+
+        ``weights`` may give the candidates' (exact) weights for query term number ``term``. The
+        other terms are looked up one by one, highest bound first, and after each lookup the
+        passages whose partial score plus the bounds of the terms not looked up yet cannot reach
+        the threshold are dropped; the survivors are scored exactly, in query order.
+        """
         if cands.size == 0:
             return
-        if self.seen.size:
-            pos = np.searchsorted(self.seen, cands)
-            np.minimum(pos, self.seen.size - 1, out=pos)
-            cands = cands[self.seen[pos] != cands]
+        new = ~self.seen[cands]
+        if not new.all():
+            cands = cands[new]
+            if weights is not None:
+                weights = weights[new]
             if cands.size == 0:
                 return
-            self.seen = np.sort(np.concatenate([self.seen, cands]))
-        else:
-            self.seen = cands
+        self.seen[cands] = True
+        self.marked.append(cands)
         if self.exclude is not None:
-            cands = cands[~self.exclude[cands]]
+            keep = ~self.exclude[cands]
+            cands = cands[keep]
+            if weights is not None:
+                weights = weights[keep]
+        if self.theta != -math.inf and cands.size > _PRUNE_AT:
+            cands = self._prune(cands, term, weights)
         scores = self.index._exact(cands, self.query)
         docs = np.concatenate([self.pool_docs, cands])
         scores = np.concatenate([self.pool_scores, scores])
         if docs.size >= self.k:
             kth = float(np.partition(scores, docs.size - self.k)[docs.size - self.k])
-            keep = scores >= kth
-            docs, scores = docs[keep], scores[keep]
             self.theta = kth
+        if self.theta != -math.inf:
+            keep = scores >= self.theta
+            docs, scores = docs[keep], scores[keep]
         self.pool_docs, self.pool_scores = docs, scores
+
+    def _prune(self, cands: np.ndarray, term: int | None, weights: np.ndarray | None) -> np.ndarray:
+        """The candidates whose partial score plus the bounds still unknown can reach the threshold."""
+        index = self.index
+        partial = np.zeros(cands.size, dtype=np.float64) if weights is None else np.maximum(weights, 0.0)
+        remaining = float(self.bounds.sum()) - (float(self.bounds[term]) if term is not None else 0.0)
+        for u in self.by_bound:
+            if u == term:
+                continue
+            keep = (partial + remaining) * (1.0 + _MARGIN) >= self.theta
+            if not keep.all():
+                cands, partial = cands[keep], partial[keep]
+                if cands.size == 0:
+                    return cands
+            tid, count = self.query[u]
+            lo, hi = int(index.offsets[tid]), int(index.offsets[tid + 1])
+            docs = index.post_docs[lo:hi]
+            pos = np.searchsorted(docs, cands)
+            np.minimum(pos, hi - lo - 1, out=pos)
+            hit = np.flatnonzero(docs[pos] == cands)
+            if hit.size:
+                found = index._weights_at(pos[hit] + lo, cands[hit], float(index.idf[tid]))
+                partial[hit] += np.maximum(found * count, 0.0)
+            remaining -= float(self.bounds[u])
+        return cands[(partial + max(remaining, 0.0)) * (1.0 + _MARGIN) >= self.theta]
 
 
 class _Vocab(dict):
