@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import textwrap
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -156,6 +157,92 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+# -------------------------------------------------------------------------------------------- index
+
+
+class BuildBar:
+    """Progress of an index build on a terminal: files read, passages analysed, time left.
+
+    Redraws one line on ``stream`` at most every ``every`` seconds, as
+    ``[#####-----] 52%  files 5,200  passages 520,000/1,000,000  0:41 left``.
+    """
+
+    def __init__(self, stream: TextIO, every: float = 0.2, width: int = 30) -> None:
+        self.stream = stream
+        self.every = every
+        self.width = width
+        self.files = 0
+        self.done = 0
+        self.total = 0
+        self.started = time.monotonic()
+        self.analysis_started: float | None = None
+        self.drawn = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        """Record progress (a :data:`bot.engine.BuildProgress`) and redraw if it is time."""
+        if stage == "files":
+            self.files = done
+        else:
+            if self.analysis_started is None:
+                self.analysis_started = time.monotonic()
+            self.done, self.total = done, total
+        now = time.monotonic()
+        if now - self.drawn >= self.every or (self.total and self.done >= self.total):
+            self.drawn = now
+            self.stream.write("\r" + self.line(now) + "\033[K")
+            self.stream.flush()
+
+    def line(self, now: float) -> str:
+        """The bar's text at time ``now``."""
+        share = self.done / self.total if self.total else 0.0
+        filled = int(share * self.width)
+        text = f"[{'#' * filled}{'-' * (self.width - filled)}] {share:4.0%}  files {self.files:,}"
+        if self.total:
+            text += f"  passages {self.done:,}/{self.total:,}"
+            if self.analysis_started is not None and self.done:
+                rate = self.done / max(now - self.analysis_started, 1e-9)
+                left = int((self.total - self.done) / rate)
+                text += f"  {left // 60}:{left % 60:02d} left"
+        return text
+
+    def close(self) -> None:
+        """End the bar's line."""
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Build the saved index ahead of time (or check that the saved one is still valid)."""
+    settings = _settings(args)
+    folder = Path(args.cache) if args.cache else settings.search.index_cache
+    if folder is None:
+        raise CliError("no index folder: set search.index_cache in the config, or pass --cache DIR")
+    if folder.exists() and not folder.is_dir():
+        raise CliError(f"index folder {folder} is a file, not a folder")
+    if args.rebuild and folder.is_dir():
+        shutil.rmtree(folder)
+    settings = dataclasses.replace(settings, search=dataclasses.replace(settings.search, index_cache=folder))
+    tty = sys.stderr.isatty()
+    bar = BuildBar(sys.stderr) if tty else None
+    notes: list[str] = []
+    try:
+        engine = build_engine(settings, progress=bar, log=notes.append)
+    except CorpusError as exc:
+        raise CliError(*(f"corpus error: {p}" for p in exc.problems)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    outcome = engine.index_outcome
+    assert outcome is not None
+    if outcome.save_error:
+        raise CliError(f"index built but not saved to {folder}: {outcome.save_error}")
+    print(
+        f"{outcome.summary()}: {len(engine.corpus.documents):,} documents, {len(engine.corpus.passages):,} passages, "
+        f"{engine.index.memory_bytes / 2**20:,.0f} MB of arrays"
+    )
+    return 0
+
+
 # -------------------------------------------------------------------------- summary, stats, run, sync
 
 
@@ -268,6 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", parents=[with_corpus], help="validate config and corpus")
     check.set_defaults(func=cmd_check)
+
+    index = sub.add_parser("index", parents=[with_corpus], help="build the saved search index ahead of time")
+    index.add_argument("--cache", metavar="DIR", help="index folder (default: search.index_cache)")
+    index.add_argument("--rebuild", action="store_true", help="analyse everything anew, even if the index is valid")
+    index.set_defaults(func=cmd_index)
 
     stats = sub.add_parser("stats", parents=[common], help="usage analytics from the SQLite file")
     stats.add_argument("--days", type=_positive_int, default=30, metavar="N", help="days to cover (default 30)")

@@ -18,7 +18,11 @@ from bot.answers import Answer, AnswerEngine, AnswerPolicy
 from bot.config import Settings
 from bot.corpus import Corpus, CorpusError, Problem, load_corpus
 from bot.index_store import DocumentKey, IndexOutcome, corpus_keys, fingerprint, load_or_build
-from bot.search import BM25Index, BM25Params, Progress
+from bot.search import BM25Index, BM25Params
+
+BuildProgress = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)`` during a build: stage ``"files"`` (articles read;
+total 0, not known ahead) or ``"passages"`` (passages analysed of those to analyse)."""
 
 
 @dataclass(frozen=True)
@@ -45,15 +49,15 @@ def build_engine(
     settings: Settings,
     corpus_dir: Path | None = None,
     previous: Engine | None = None,
-    progress: Progress | None = None,
+    progress: BuildProgress | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Engine:
     """Load, validate and index the corpus; raises :class:`CorpusError` listing every problem.
 
     With ``search.index_cache`` set, a valid saved index is memory-mapped instead of rebuilt, and
     a rebuilt one is saved. ``previous`` (the running engine, on a reload) lets documents whose
-    content did not change keep their postings: only the others are analysed. ``progress`` is
-    called as ``progress(passages, tokens)`` during an analysis; ``log`` gets one-line notes.
+    content did not change keep their postings: only the others are analysed. ``progress`` sees
+    files read and passages analysed (:data:`BuildProgress`); ``log`` gets one-line notes.
     """
     started = time.perf_counter()
     root = corpus_dir or settings.corpus.path
@@ -65,7 +69,8 @@ def build_engine(
     except AliasError as exc:
         problems.append(_alias_problem(aliases_path, exc))
     try:
-        corpus = load_corpus(root, settings.corpus.max_file_bytes, settings.corpus.max_files)
+        on_file = None if progress is None else (lambda n: progress("files", n, 0))
+        corpus = load_corpus(root, settings.corpus.max_file_bytes, settings.corpus.max_files, on_file)
     except CorpusError as exc:
         raise CorpusError(problems + exc.problems) from None
     if problems:
@@ -78,7 +83,8 @@ def build_engine(
         reuse = (previous.index, previous.index_key[1])
     keys = tuple(corpus_keys(corpus))
     folder = settings.search.index_cache
-    index, outcome = load_or_build(corpus, analyzer, params, folder, reuse, progress, log, keys)
+    on_passages = None if progress is None else (lambda done, total: progress("passages", done, total))
+    index, outcome = load_or_build(corpus, analyzer, params, folder, reuse, on_passages, log, keys)
     policy = AnswerPolicy(
         min_confidence=settings.answers.min_confidence,
         related_ratio=settings.answers.related_ratio,

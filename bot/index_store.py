@@ -38,7 +38,10 @@ import bot.analysis
 import bot.search
 from bot.analysis import Analyzer
 from bot.corpus import Corpus, Document
-from bot.search import BM25Index, BM25Params, Progress
+from bot.search import BM25Index, BM25Params
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(passages_analysed, passages_to_analyse)`` while passages are analysed."""
 
 FORMAT = 1
 META = "meta.json"
@@ -297,7 +300,9 @@ def load_or_build(
         if index is old_index:
             how = "unchanged"
     else:
-        index = BM25Index.from_texts((p.text for p in corpus.passages), analyzer, params, progress)
+        total = len(corpus.passages)
+        report = None if progress is None else (lambda done, _tokens: progress(done, total))
+        index = BM25Index.from_texts((p.text for p in corpus.passages), analyzer, params, report)
         how, detail, count = "built", reason, len(keys)
     saved, error = None, None
     if folder is not None and how != "unchanged":
@@ -340,7 +345,9 @@ def update(
         new_start += key.passages
     if analysed == 0 and new_start == old.n_docs and np.array_equal(doc_map, np.arange(old.n_docs)):
         return old, 0
-    fresh = BM25Index.from_texts(fresh_texts, analyzer, old.params, progress)
+    total = len(fresh_texts)
+    report = None if progress is None else (lambda done, _tokens: progress(done, total))
+    fresh = BM25Index.from_texts(fresh_texts, analyzer, old.params, report)
     return old.updated(doc_map, fresh, np.array(fresh_ids, dtype=np.int64), new_start), analysed
 
 

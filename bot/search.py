@@ -358,6 +358,8 @@ class BM25Index:
             else:
                 ids.extend(map(get_text, findall(text)))
             counts.append(len(ids) - before)
+            if progress is not None and not len(counts) & 4095:
+                progress(base + len(counts), tokens + len(ids))
             if len(ids) >= CHUNK_TOKENS:
                 tokens += len(ids)
                 base = cls._add_chunk(chunks, vocab, ids, counts, base, phrases)
