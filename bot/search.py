@@ -46,7 +46,6 @@ CHUNK_TOKENS = 4_000_000
 _EXHAUSTIVE = 4096
 """Below this many postings in all, a question is scored without pruning (cheaper than bounding)."""
 _MARGIN = 1e-9
-_ORDER = "df"
 _PRUNE_AT = 64
 """Relative slack on every bound, so float rounding in a sum can never drop a tying passage."""
 
@@ -209,7 +208,8 @@ class BM25Index:
         # Each posting's weight as a share of its term's largest, rounded up to 1/255ths: a one-byte
         # upper bound that lets a query skip most postings of a common term without computing them.
         self.post_impact = np.empty(int(self.offsets[-1]), dtype=np.uint8)
-        scale = np.where(self.term_max > 0, 255.0 / np.where(self.term_max > 0, self.term_max, 1.0), 0.0)
+        with np.errstate(over="ignore", divide="ignore"):  # a tiny maximum gives inf: clipped to 255 below
+            scale = np.where(self.term_max > 0, 255.0 / np.where(self.term_max > 0, self.term_max, 1.0), 0.0)
         for b0 in range(0, total_blocks, step):
             b1 = min(b0 + step, total_blocks)
             p0, p1 = int(self.block_pos[b0]), int(self.block_pos[b1])
@@ -642,9 +642,8 @@ class _TopK:
         bounds = np.array([max(count * float(index.term_max[tid]), 0.0) for tid, count in query])
         self.bounds = bounds
         self.by_bound = [int(u) for u in np.argsort(-bounds, kind="stable")]
-        dfs = np.array([int(index.df[tid]) for tid, _ in query], dtype=np.float64)
-        key = {"df": dfs, "ub": -bounds, "ratio": dfs / np.maximum(bounds, 1e-12)}[_ORDER]
-        order = np.argsort(key, kind="stable")
+        # Rarest first: cheap to read, and they raise the threshold before the common terms.
+        order = np.argsort(np.array([int(index.df[tid]) for tid, _ in query]), kind="stable")
         suffix = np.cumsum(bounds[order][::-1])[::-1]  # suffix[i]: bound of terms order[i:]
         want = -(-self.k // BLOCK) + 1
         seeds = []
@@ -664,8 +663,20 @@ class _TopK:
             self._read_term(int(j), rest)
         return _best(self.pool_docs, self.pool_scores, self.k)
 
+    def _least_impact(self, rest: float, top: float) -> int:
+        """The smallest one-byte impact a posting needs to reach the threshold (0: no bound yet)."""
+        if self.theta == -math.inf or top <= 0:
+            return 0
+        # Impacts are upper bounds in 255ths of the term's largest weight.
+        return max(0, math.floor((self.theta - rest) / top * 255.0 * (1.0 - 1e-6)))
+
     def _read_term(self, term: int, rest: float) -> None:
-        """Score the postings of query term number ``term`` that can still reach the top k (see :meth:`run`)."""
+        """Score the postings of query term number ``term`` that can still reach the top k (see :meth:`run`).
+
+        Its blocks are read by descending maximum, in growing batches; a block whose maximum plus
+        ``rest`` cannot reach the threshold is skipped, and inside a block so is every posting
+        whose one-byte impact bound plus ``rest`` cannot.
+        """
         index = self.index
         tid, count = self.query[term]
         b0, b1 = int(index.block_start[tid]), int(index.block_start[tid + 1])
@@ -690,11 +701,9 @@ class _TopK:
             start += batch
             batch *= 2
             positions = self._positions(part)
-            if self.theta != -math.inf and top > 0:
-                # Impacts are upper bounds in 255ths of the term's largest weight.
-                least = math.floor((self.theta - rest) / top * 255.0 * (1.0 - 1e-6))
-                if least > 0:
-                    positions = positions[index.post_impact[positions] >= least]
+            least = self._least_impact(rest, top)
+            if least > 0:
+                positions = positions[index.post_impact[positions] >= least]
             docs = index.post_docs[positions]
             weights = index._weights_at(positions, docs, idf)
             if count != 1:
