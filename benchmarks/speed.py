@@ -329,7 +329,7 @@ def worker_bm25s(folder: Path, questions: list[str]) -> dict[str, Any]:
 def worker_project(folder: Path, questions: list[str]) -> dict[str, Any]:
     """The project: ``build_engine`` (loader + analyzer + index), then ``engine.answer`` per question."""
     import bot.engine as engine_mod
-    from bot.config import Settings
+    from bot.config import CorpusSettings, Settings
 
     t: dict[str, float] = {}
 
@@ -345,14 +345,9 @@ def worker_project(folder: Path, questions: list[str]) -> dict[str, Any]:
 
     # Time build_engine's stages by wrapping what it calls (the build itself is unchanged).
     engine_mod.load_corpus = timed("read", engine_mod.load_corpus)
-    real_from_texts = engine_mod.BM25Index.from_texts
-
-    class _Timed(engine_mod.BM25Index):
-        from_texts = classmethod(lambda cls, *a, **k: timed("tokenize+index", real_from_texts)(*a, **k))
-
-    engine_mod.BM25Index = _Timed
+    engine_mod.load_or_build = timed("tokenize+index", engine_mod.load_or_build)
     t0 = time.perf_counter()
-    engine = engine_mod.build_engine(Settings(), folder)
+    engine = engine_mod.build_engine(Settings(corpus=CorpusSettings(path=folder)))
     build = time.perf_counter() - t0
     t["other build"] = build - t.get("read", 0.0) - t.get("tokenize+index", 0.0)
     lat = []
@@ -403,13 +398,10 @@ def worker_project_cold(folder: Path, questions: list[str], launched: float) -> 
     import dataclasses
     import shutil
 
-    from bot.config import Settings
     from bot.engine import build_engine
 
-    cache = CACHE / f"index-{folder.name}"
-    settings = Settings()
-    settings = dataclasses.replace(settings, search=dataclasses.replace(settings.search, index_cache=cache))
-    engine = build_engine(settings, folder)
+    settings = _cached_settings(folder)
+    engine = build_engine(settings)
     engine.answer(questions[0])
     cold = time.time() - launched
     outcome = engine.index_outcome.summary() if engine.index_outcome else ""
@@ -432,9 +424,13 @@ def worker_project_cold(folder: Path, questions: list[str], launched: float) -> 
     changed.unlink()  # a new file: the hard link's original stays as it was
     changed.write_text(text.replace("\n\n", "\n\nZebra quagga okapi.\n\n", 1), encoding="utf-8")
     reload_cache = CACHE / f"index-reload-{folder.name}"
-    settings = dataclasses.replace(settings, search=dataclasses.replace(settings.search, index_cache=reload_cache))
+    settings = dataclasses.replace(
+        settings,
+        corpus=dataclasses.replace(settings.corpus, path=copy),
+        search=dataclasses.replace(settings.search, index_cache=reload_cache),
+    )
     t0 = time.perf_counter()
-    reloaded = build_engine(settings, copy, previous=engine)
+    reloaded = build_engine(settings, previous=engine)
     reload_seconds = time.perf_counter() - t0
     reload_outcome = reloaded.index_outcome.summary() if reloaded.index_outcome else ""
     del engine
@@ -455,17 +451,19 @@ def worker_project_cold(folder: Path, questions: list[str], launched: float) -> 
     }
 
 
+def _cached_settings(folder: Path) -> Any:
+    """Default settings on ``folder`` with the saved index in ``benchmarks/.cache/index-<corpus>``."""
+    from bot.config import CorpusSettings, SearchSettings, Settings
+
+    cache = CACHE / f"index-{folder.name}"
+    return Settings(corpus=CorpusSettings(path=folder), search=SearchSettings(index_cache=cache))
+
+
 def save_index(folder: Path) -> str:
     """Write the saved index for ``folder`` (as ``summitbot index`` does); returns its summary line."""
-    import dataclasses
-
-    from bot.config import Settings
     from bot.engine import build_engine
 
-    settings = Settings()
-    cache = CACHE / f"index-{folder.name}"
-    settings = dataclasses.replace(settings, search=dataclasses.replace(settings.search, index_cache=cache))
-    engine = build_engine(settings, folder)
+    engine = build_engine(_cached_settings(folder))
     return engine.index_outcome.summary() if engine.index_outcome else ""
 
 
@@ -473,11 +471,11 @@ def worker_check(folder: Path, questions: list[str], sample: int) -> dict[str, A
     """Top-3 of ``index.top`` against ``BM25Okapi`` fed the project's own analysed tokens."""
     from rank_bm25 import BM25Okapi
 
-    from bot.config import Settings
+    from bot.config import CorpusSettings, Settings
     from bot.engine import build_engine
 
-    settings = Settings()
-    engine = build_engine(settings, folder)
+    settings = Settings(corpus=CorpusSettings(path=folder))
+    engine = build_engine(settings)
     s = settings.search
     docs = engine.analyzer.analyze_many([p.text for p in engine.corpus.passages])
     bm = BM25Okapi(docs, k1=s.k1, b=s.b, epsilon=s.epsilon)

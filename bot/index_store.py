@@ -293,7 +293,8 @@ def load_or_build(
     if previous is not None and len(set(previous[1]) & set(keys)) * 2 < len(keys):
         reason = f"{reason}; most documents changed" if reason else "most documents changed"
         previous = None  # analysing everything anew is cheaper than merging
-    if previous is not None and previous[0].params == params:
+    same_params = previous is not None and _bm25(previous[0].params) == _bm25(params)
+    if previous is not None and same_params:
         old_index, old_keys = previous
         index, count = update(old_index, old_keys, corpus, keys, analyzer, progress)
         how, detail = "updated", f"{count:,} of {len(keys):,} documents re-analysed"
@@ -349,6 +350,11 @@ def update(
     report = None if progress is None else (lambda done, _tokens: progress(done, total))
     fresh = BM25Index.from_texts(fresh_texts, analyzer, old.params, report)
     return old.updated(doc_map, fresh, np.array(fresh_ids, dtype=np.int64), new_start), analysed
+
+
+def _bm25(params: BM25Params) -> tuple[float, float, float]:
+    """The values of the settings that change BM25 weights."""
+    return (params.k1, params.b, params.epsilon)
 
 
 def _since(started: float) -> float:

@@ -33,11 +33,11 @@ import threading
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from bot.analysis import Analyzer, SurfaceCache
+from bot.config import SearchSettings
 
 BLOCK = 128
 """Postings per block for the block-max bounds."""
@@ -46,20 +46,16 @@ CHUNK_TOKENS = 4_000_000
 _EXHAUSTIVE = 4096
 """Below this many postings in all, a question is scored without pruning (cheaper than bounding)."""
 _MARGIN = 1e-9
-_PRUNE_AT = 64
 """Relative slack on every bound, so float rounding in a sum can never drop a tying passage."""
+_PRUNE_AT = 64
+"""Candidate sets larger than this are pruned term by term before they are scored exactly."""
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(passages_indexed, tokens_seen)`` while a build runs."""
 
-
-@dataclass(frozen=True)
-class BM25Params:
-    """BM25Okapi parameters: term saturation ``k1``, length normalisation ``b``, IDF floor ``epsilon``."""
-
-    k1: float = 1.5
-    b: float = 0.75
-    epsilon: float = 0.25
+#: BM25Okapi parameters -- term saturation ``k1``, length normalisation ``b``, IDF floor ``epsilon``
+#: -- are the ``search`` settings: one class, one default per value (k1 1.2, as config.yaml says).
+BM25Params = SearchSettings
 
 
 class _Chunks:
@@ -492,14 +488,6 @@ class BM25Index:
                 out.append((tid, count))
         return out
 
-    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
-        """The passages holding ``term`` (int32, ascending) and its exact BM25 weight in each (float64)."""
-        tid = self.vocab.get(term)
-        if tid is None:
-            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
-        lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
-        return np.asarray(self.post_docs[lo:hi]), self._weights(lo, hi, float(self.idf[tid]))
-
     def get_scores(self, terms: Sequence[str]) -> np.ndarray:
         """Scores of every passage for the query terms, equal to ``BM25Okapi.get_scores``."""
         scores = np.zeros(self.n_docs, dtype=np.float64)
@@ -555,6 +543,54 @@ class BM25Index:
             return _best(cands, self._exact(cands, query), k)
         return _TopK(self, query, k, exclude).run()
 
+    # ------------------------------------------------------------------ read-only query API
+    # Other modules read the index only through these methods, never its arrays.
+
+    def term_id(self, term: str) -> int | None:
+        """The term's id in this index, or None when the index has never seen it."""
+        return self.vocab.get(term)
+
+    def df_of(self, term: str) -> int:
+        """How many passages contain ``term`` (0 for a term the index lacks)."""
+        tid = self.vocab.get(term)
+        return 0 if tid is None else int(self.df[tid])
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The passages that contain ``term`` and the term's BM25 weight in each.
+
+        Two arrays of equal length ``df_of(term)``: passage numbers (int32, ascending, distinct) and
+        the exact ``BM25Okapi`` contribution of one occurrence of the term in the query (float64,
+        computed from the stored term frequencies on each call). Both are empty for a term the index
+        lacks. Read-only: do not modify them.
+        """
+        tid = self.vocab.get(term)
+        if tid is None:
+            docs, weights = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
+        else:
+            lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
+            docs, weights = np.asarray(self.post_docs[lo:hi]), self._weights(lo, hi, float(self.idf[tid]))
+        docs.flags.writeable = False
+        weights.flags.writeable = False
+        return docs, weights
+
+    def known_idf(self) -> np.ndarray:
+        """The IDF (float64, one value per term, in term-id order) of every term some passage has."""
+        return self.idf[self.df > 0]
+
+    def passage_weight_mass(self) -> np.ndarray:
+        """For each passage (float64, shape ``(n_docs,)``): the sum over its distinct terms of the
+        term's BM25 weight in it times the term's document frequency -- how typical of the corpus
+        the passage's vocabulary is. Computed in chunks of postings (no array per posting)."""
+        mass = np.zeros(self.n_docs, dtype=np.float64)
+        total = int(self.offsets[-1])
+        for p0 in range(0, total, CHUNK_TOKENS):
+            p1 = min(p0 + CHUNK_TOKENS, total)
+            terms = np.searchsorted(self.offsets, np.arange(p0, p1), side="right") - 1
+            weights = self._weights(p0, p1, self.idf[terms])
+            weights *= self.df[terms]
+            mass += np.bincount(self.post_docs[p0:p1], weights=weights, minlength=self.n_docs)
+        return mass
+
     # ------------------------------------------------------------------ term statistics
 
     def idf_of(self, term: str) -> float:
@@ -568,12 +604,6 @@ class BM25Index:
         """Whether any passage has this term."""
         tid = self.vocab.get(term)
         return tid is not None and self.df[tid] > 0
-
-    @property
-    def post_weights(self) -> np.ndarray:
-        """Every posting's exact weight (float64, computed on each call: memory for all postings)."""
-        idf = np.repeat(self.idf, self.df)
-        return self._weights(0, int(self.offsets[-1]), idf)
 
     @property
     def memory_bytes(self) -> int:

@@ -56,8 +56,8 @@ def test_top_exclude_mask(docs: list[list[str]], query: list[str], data: st.Data
     if not any(docs):
         return
     exclude = np.array(data.draw(st.lists(st.booleans(), min_size=len(docs), max_size=len(docs))), dtype=bool)
-    index = BM25Index.from_tokenized(docs)
-    scores = BM25Okapi(docs).get_scores(query)
+    index = BM25Index.from_tokenized(docs, BM25Params(k1=1.5, b=0.75, epsilon=0.25))
+    scores = BM25Okapi(docs, k1=1.5, b=0.75, epsilon=0.25).get_scores(query)
     got = [i for i, _ in index.top(query, 5, exclude=exclude)]
     kept = [d if not exclude[i] else [] for i, d in enumerate(docs)]
     want = reference_top(kept, scores, query, 5)
@@ -276,8 +276,8 @@ def test_pruned_top_on_a_zipf_corpus_equals_full_scoring(seed: int) -> None:
 def test_postings_give_exact_weights() -> None:
     """``postings(term)`` lists the passages in order with BM25Okapi's per-passage weight."""
     docs = [["a", "b", "a"], ["c"], ["b", "c", "d", "d"], ["a"]]
-    index = BM25Index.from_tokenized(docs)
-    okapi = BM25Okapi(docs)
+    index = BM25Index.from_tokenized(docs, BM25Params(k1=1.5, b=0.75, epsilon=0.25))
+    okapi = BM25Okapi(docs, k1=1.5, b=0.75, epsilon=0.25)
     for term in "abcd":
         ids, weights = index.postings(term)
         assert ids.dtype == np.int32 and weights.dtype == np.float64
@@ -300,3 +300,48 @@ def test_chunked_build_equals_one_chunk(monkeypatch: pytest.MonkeyPatch) -> None
     assert_same_index(whole, chunked)
     assert len(seen) > 10 and seen[-1][0] == len(texts)
     assert [p for p, _ in seen] == sorted(p for p, _ in seen)
+
+
+# ------------------------------------------------------------------- the read-only query API
+
+
+@settings(max_examples=100, deadline=None)
+@given(docs=docs_strategy, params=params_strategy)
+def test_query_api_agrees_with_bm25okapi(docs: list[list[str]], params: BM25Params) -> None:
+    """df_of, postings and known_idf give each term's passages, weights and IDF as BM25Okapi has them."""
+    if not any(docs):
+        return
+    index = BM25Index.from_tokenized(docs, params)
+    okapi = BM25Okapi(docs, k1=params.k1, b=params.b, epsilon=params.epsilon)
+    present = sorted({t for doc in docs for t in doc})
+    for term in [*present, "unknown"]:
+        holders = [i for i, doc in enumerate(docs) if term in doc]
+        assert index.df_of(term) == len(holders)
+        assert (index.term_id(term) is None) == (term == "unknown")
+        passages, weights = index.postings(term)
+        assert passages.dtype == np.int32 and weights.dtype == np.float64
+        assert passages.tolist() == holders
+        assert np.allclose(weights, okapi.get_scores([term])[holders], rtol=1e-9, atol=1e-12)
+        assert not passages.flags.writeable and not weights.flags.writeable
+    assert sorted(index.known_idf().tolist()) == pytest.approx(sorted(okapi.idf[t] for t in present))
+
+
+def test_passage_weight_mass_sums_weight_times_df() -> None:
+    """Each passage's mass is the sum over its distinct terms of (BM25 weight x document frequency)."""
+    docs = [["a", "b", "b"], ["b", "c"], [], ["a", "c", "d"]]
+    index = BM25Index.from_tokenized(docs, BM25Params(1.2, 0.75, 0.25))
+    okapi = BM25Okapi(docs, k1=1.2, b=0.75, epsilon=0.25)
+    expected = [sum(okapi.get_scores([t])[i] * index.df_of(t) for t in set(doc)) for i, doc in enumerate(docs)]
+    mass = index.passage_weight_mass()
+    assert mass.shape == (len(docs),) and np.allclose(mass, expected)
+    assert mass[2] == 0.0
+
+
+def test_passage_weight_mass_in_chunks_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Summing the mass over many small chunks of postings gives the one-pass values."""
+    import bot.search as search
+
+    index = BM25Index.from_tokenized(zipf_docs(300, 200, 5))
+    whole = index.passage_weight_mass()
+    monkeypatch.setattr(search, "CHUNK_TOKENS", 37)
+    assert np.allclose(index.passage_weight_mass(), whole, rtol=1e-12)

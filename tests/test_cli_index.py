@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import BuildBar
 from bot.config import ConfigError, Settings, parse_settings
 from bot.engine import build_engine
+from bot.terminal import BuildBar
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -124,3 +124,21 @@ def test_engine_reload_reanalyses_only_the_changed_article(tmp_path: Path) -> No
     third = build_engine(settings)  # a restart loads what the reload saved
     assert third.index_outcome is not None and third.index_outcome.how == "loaded"
     assert third.index.top(["otter"], 3) == second.index.top(["otter"], 3)
+
+
+def test_logged_progress_writes_a_line_at_most_every_interval() -> None:
+    """Long builds log files read and passages analysed with the time left, not a line per chunk."""
+    from bot.engine import logged_progress
+
+    lines: list[str] = []
+    progress = logged_progress(lines.append, every=0.0)
+    progress("files", 12, 0)
+    progress("passages", 0, 1000)
+    progress("passages", 500, 1000)
+    assert lines[0] == "indexing: 12 article files read"
+    assert lines[-1].startswith("indexing: 500 of 1,000 passages analysed (50%), about 0:")
+    quiet: list[str] = []
+    throttled = logged_progress(quiet.append, every=3600.0)
+    for n in range(100):
+        throttled("passages", n, 100)
+    assert quiet == []

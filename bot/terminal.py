@@ -1,0 +1,138 @@
+"""How answers and summaries look on a terminal (``summitbot ask`` / ``summitbot summary``).
+
+The wording comes from :mod:`bot.messages` (shared with Discord); this module only lays it out:
+wrapped passages, citations, matched words in bold (ANSI on a TTY, ``**…**`` otherwise).
+"""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from bot import messages
+from bot.answering import Answer
+from bot.corpus import Document
+from bot.summaries import Summary
+
+# ---------------------------------------------------------------------------------------- answers
+
+
+def _bold(text: str, tty: bool) -> str:
+    return f"\033[1m{text}\033[0m" if tty else f"**{text}**"
+
+
+def _marked(text: str, spans: Sequence[tuple[int, int]], tty: bool) -> str:
+    out, pos = [], 0
+    for start, end in sorted(spans):
+        if start < pos:
+            continue
+        out.append(text[pos:start])
+        out.append(_bold(text[start:end], tty))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def format_answer(answer: Answer, documents: Sequence[Document], tty: bool = False, width: int = 100) -> str:
+    """A readable, cited answer for the terminal (matched words in bold); ``documents``: the corpus's,
+    whose titles a refusal lists."""
+    lines: list[str] = [f"Q: {answer.question.strip()}"]
+    if answer.answered:
+        lines.append("")
+    elif answer.reason == "empty":
+        lines.append("")
+        lines.append(messages.NO_SEARCHABLE_WORDS)
+    else:
+        lines.append("")
+        if documents:
+            lines.append(messages.not_in_sources(messages.titles_of([d.title for d in documents])))
+        else:
+            lines.append(f"{messages.NOT_IN_SOURCES} {messages.NO_DOCUMENTS}")
+        if answer.passages:
+            lines.append("")
+            lines.append(messages.NEAREST_PASSAGES)
+    for rank, ranked in enumerate(answer.passages, start=1):
+        doc = ranked.passage.document
+        body = _marked(ranked.passage.text, ranked.highlight.spans, tty)
+        wrapped = textwrap.fill(body, width=width, initial_indent="    ", subsequent_indent="    ")
+        cite = f'    — "{doc.title}", {doc.source}, ¶{ranked.passage.paragraph}'
+        if doc.url:
+            cite += f" <{doc.url}>"
+        lines.append(f"[{rank}] {ranked.highlight.sentence}")
+        lines.append(wrapped)
+        lines.append(cite + f"  (score {ranked.score:.2f})")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# -------------------------------------------------------------------------------------- summaries
+
+
+def format_summary(summary: Summary, width: int = 100) -> str:
+    """The summary for the terminal: each sentence with its citation, then the word count."""
+    lines = [f"Summary ({summary.scope}):", ""]
+    if summary.is_empty:
+        lines.append(summary.message or messages.NOTHING_ON_TOPIC)
+        return "\n".join(lines)
+    for i, sent in enumerate(summary.sentences, start=1):
+        lines.append(textwrap.fill(sent.text, width=width, initial_indent=f"[{i}] ", subsequent_indent="    "))
+        lines.append(f'    — "{sent.title}", {sent.source}, ¶{sent.paragraph} ({sent.document})')
+    lines.append("")
+    lines.append(f"{summary.words} of {summary.budget} words; every sentence quoted from its source.")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ index builds
+
+
+class BuildBar:
+    """Progress of an index build on a terminal: files read, passages analysed, time left.
+
+    Redraws one line on ``stream`` at most every ``every`` seconds, as
+    ``[#####-----] 52%  files 5,200  passages 520,000/1,000,000  0:41 left``.
+    """
+
+    def __init__(self, stream: TextIO, every: float = 0.2, width: int = 30) -> None:
+        self.stream = stream
+        self.every = every
+        self.width = width
+        self.files = 0
+        self.done = 0
+        self.total = 0
+        self.started = time.monotonic()
+        self.analysis_started: float | None = None
+        self.drawn = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        """Record progress (a :data:`bot.engine.BuildProgress`) and redraw if it is time."""
+        if stage == "files":
+            self.files = done
+        else:
+            if self.analysis_started is None:
+                self.analysis_started = time.monotonic()
+            self.done, self.total = done, total
+        now = time.monotonic()
+        if now - self.drawn >= self.every or (self.total and self.done >= self.total):
+            self.drawn = now
+            self.stream.write("\r" + self.line(now) + "\033[K")
+            self.stream.flush()
+
+    def line(self, now: float) -> str:
+        """The bar's text at time ``now``."""
+        share = self.done / self.total if self.total else 0.0
+        filled = int(share * self.width)
+        text = f"[{'#' * filled}{'-' * (self.width - filled)}] {share:4.0%}  files {self.files:,}"
+        if self.total:
+            text += f"  passages {self.done:,}/{self.total:,}"
+            if self.analysis_started is not None and self.done:
+                rate = self.done / max(now - self.analysis_started, 1e-9)
+                left = int((self.total - self.done) / rate)
+                text += f"  {left // 60}:{left % 60:02d} left"
+        return text
+
+    def close(self) -> None:
+        """End the bar's line."""
+        self.stream.write("\n")
+        self.stream.flush()
