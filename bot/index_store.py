@@ -106,9 +106,7 @@ def _crc(path: Path) -> int:
 
 def save(index: BM25Index, folder: Path, documents: Sequence[DocumentKey], fingerprint: str) -> None:
     """Write ``index`` to ``folder`` (replacing what is there); raises OSError or ValueError."""
-    terms: list[str] = [""] * len(index.vocab)
-    for term, tid in index.vocab.items():
-        terms[tid] = term
+    terms = index.terms()
     if any("\n" in t or not t for t in terms):
         raise ValueError("a term is empty or holds a line break: this index cannot be saved as text")
     folder = Path(folder)
@@ -209,20 +207,8 @@ def load(
 
 def _check_shapes(index: BM25Index, n_terms: int, meta: dict) -> None:
     """Raise :class:`IndexCacheError` unless the arrays fit each other and the metadata."""
-    n_docs = index.n_docs
-    n_post = int(index.offsets[-1]) if index.offsets.size else -1
-    blocks = int(index.block_start[-1]) if index.block_start.size else -1
     expected_docs = sum(int(d[2]) for d in meta.get("documents", []))
-    ok = (
-        index.offsets.size == n_terms + 1
-        and n_post == index.post_docs.size == index.post_tf.size == index.post_impact.size
-        and index.doc_len.size == index.doc_norm.size == n_docs == expected_docs
-        and index.df.size == index.idf.size == index.term_max.size == n_terms
-        and index.block_start.size == n_terms + 1
-        and index.block_pos.size == blocks + 1 == index.block_max.size + 1
-        and index.post_docs.dtype == np.int32
-    )
-    if not ok:
+    if not index.consistent(n_terms, expected_docs):
         raise IndexCacheError("corrupt: the saved arrays do not fit each other")
 
 

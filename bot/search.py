@@ -296,6 +296,29 @@ class BM25Index:
             setattr(self, name, arrays[name])
         return self
 
+    def terms(self) -> list[str]:
+        """Every term, in term-id order (what a saved index writes as its vocabulary)."""
+        terms = [""] * len(self.vocab)
+        for term, tid in self.vocab.items():
+            terms[tid] = term
+        return terms
+
+    def consistent(self, n_terms: int, n_docs: int) -> bool:
+        """Whether the arrays fit each other, ``n_terms`` terms and ``n_docs`` passages (a loaded
+        index is checked with this before it is used)."""
+        n_post = int(self.offsets[-1]) if self.offsets.size else -1
+        blocks = int(self.block_start[-1]) if self.block_start.size else -1
+        return bool(
+            len(self.vocab) == n_terms
+            and self.offsets.size == n_terms + 1
+            and n_post == self.post_docs.size == self.post_tf.size == self.post_impact.size
+            and self.doc_len.size == self.doc_norm.size == self.n_docs == n_docs
+            and self.df.size == self.idf.size == self.term_max.size == n_terms
+            and self.block_start.size == n_terms + 1
+            and self.block_pos.size == blocks + 1 == self.block_max.size + 1
+            and self.post_docs.dtype == np.int32
+        )
+
     @classmethod
     def from_tokenized(cls, docs: Sequence[Sequence[str]], params: BM25Params | None = None) -> BM25Index:
         """Index already-tokenized passages (as ``BM25Okapi(docs)`` would)."""
