@@ -174,6 +174,11 @@ class SummitBot(commands.Bot):
             old = self._engine
             started = time.perf_counter()
             before = len(old.corpus.documents) if old else 0
+            # A large corpus is millions of new objects: a full collection during the build would
+            # walk them all and hold the event loop for seconds. The engine has no reference cycles,
+            # so collection waits until it is built and frozen (``freeze_heap``).
+            collecting = gc.isenabled()
+            gc.disable()
             try:
                 new = await asyncio.to_thread(build_engine, self.settings, old, logged_progress(log.info), log.info)
             except CorpusError as exc:
@@ -182,6 +187,9 @@ class SummitBot(commands.Bot):
                 log.exception("corpus reload failed")
                 problem = Problem(self.settings.corpus.path, None, "unexpected error while loading (see the log)")
                 return ReloadOutcome(None, (problem,), time.perf_counter() - started, before, unexpected=True)
+            finally:
+                if collecting:
+                    gc.enable()
             self._engine = new
             if new.index_outcome is not None:
                 log.info("%s", new.index_outcome.summary())
