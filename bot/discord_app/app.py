@@ -189,6 +189,7 @@ class SummitBot(commands.Bot):
                 return ReloadOutcome(None, (problem,), time.perf_counter() - started, before, unexpected=True)
             finally:
                 if collecting:
+                    freeze_heap()  # first: re-enabled, the collector would walk the new engine at once
                     gc.enable()
             self._engine = new
             if new.index_outcome is not None:
