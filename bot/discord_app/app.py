@@ -196,7 +196,8 @@ class SummitBot(commands.Bot):
                 log.info("%s", new.index_outcome.summary())
             freeze_heap()
             seconds = time.perf_counter() - started
-            change = corpus_change(new.corpus, new.corpus) if old is None else corpus_change(old.corpus, new.corpus)
+            # Comparing every paragraph of two large corpora takes a while: off the event loop too.
+            change = await asyncio.to_thread(corpus_change, (old or new).corpus, new.corpus)
             log.info(
                 "corpus reloaded in %.2fs: %d added, %d removed, %d changed; %d passages",
                 seconds,
