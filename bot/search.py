@@ -628,6 +628,21 @@ class BM25Index:
         tid = self.vocab.get(term)
         return tid is not None and self.df[tid] > 0
 
+    def term_postings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every posting as three parallel arrays: passage (int32), term id (int32), BM25 weight (float64).
+
+        A passage's term vector, for clustering or similarity; ``term_names()[id]`` names a term id.
+        The weights are computed on each call (16 bytes a posting with the term ids): read them,
+        never write.
+        """
+        term_ids = np.repeat(np.arange(len(self.df), dtype=np.int32), self.df)
+        weights = self._weights(0, int(self.offsets[-1]), np.repeat(self.idf, self.df))
+        return np.asarray(self.post_docs), term_ids, weights
+
+    def term_names(self) -> list[str]:
+        """The terms, indexed by term id."""
+        return self.terms()
+
     @property
     def memory_bytes(self) -> int:
         """Bytes held by the index arrays (memory-mapped ones count in full)."""

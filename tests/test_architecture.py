@@ -21,10 +21,14 @@ CORE = (
     "answering.confidence",
     "answering.highlight",
     "sentences",
+    "salience",
+    "relevance",
+    "topics",
     "summaries",
     "engine",
     "messages",
     "terminal",
+    "ingest",
     "cli",
 )
 STORAGE = ("storage", "storage.schema", "storage.privacy", "storage.store", "storage.worker", "storage.report")

@@ -63,3 +63,12 @@ def test_every_problem_is_reported_and_lenient_mode_keeps_defaults() -> None:
     assert len(problems) == 3
     assert settings.search.top_k == 3 and settings.search.b == 0.75  # bad keys keep their defaults
     assert settings.answers.related_ratio == 0.5  # good keys are kept
+
+
+def test_operator_ids_are_lists_of_whole_numbers() -> None:
+    settings = parse_settings("discord:\n  operator_users: [123]\n  operator_roles: [456, 789]\n")
+    assert settings.discord.operator_users == (123,) and settings.discord.operator_roles == (456, 789)
+    with pytest.raises(ConfigError, match=r"'discord\.operator_users\[1\]' must be a whole number"):
+        parse_settings("discord:\n  operator_users: [123, alice]\n")
+    with pytest.raises(ConfigError, match=r"'discord\.operator_roles' must be a list of whole numbers"):
+        parse_settings("discord:\n  operator_roles: 456\n")

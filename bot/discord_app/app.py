@@ -27,10 +27,12 @@ from discord.ext import commands
 from bot.config import DiscordSettings, Settings
 from bot.corpus import CorpusError, Problem
 from bot.discord_app.components import MorePassagesButton, VoteButton
+from bot.discord_app.gateway_guard import guard_parsers
 from bot.discord_app.guards import Cooldown
 from bot.discord_app.recording import RECORD_WAIT_SECONDS, RecordBreaker
 from bot.discord_app.replies import NO_MENTIONS, send_private
 from bot.engine import CorpusChange, Engine, build_engine, corpus_change, logged_progress
+from bot.worker_thread import run_with_deadline
 
 if TYPE_CHECKING:
     from bot.storage import AsyncAnalytics, QuestionRecord
@@ -41,6 +43,7 @@ COGS = (
     "bot.discord_app.cogs.questions",
     "bot.discord_app.cogs.summaries",
     "bot.discord_app.cogs.admin",
+    "bot.discord_app.cogs.corpus",
 )
 #: Questions remembered for "More passages" (the answer's footer is the fallback after a restart).
 RECENT_QUESTIONS = 4096
@@ -155,6 +158,8 @@ class SummitBot(commands.Bot):
         self._background: set[asyncio.Future[Any]] = set()
         self._purge_task: asyncio.Task[None] | None = None
         self._pin_gateway_after_ready()
+        # A gateway event discord.py cannot parse is logged and skipped, not the end of the process.
+        self.skipped_events = guard_parsers(self._connection.parsers)
 
     # -- the engine ------------------------------------------------------------------------------
 
@@ -174,15 +179,24 @@ class SummitBot(commands.Bot):
             old = self._engine
             started = time.perf_counter()
             before = len(old.corpus.documents) if old else 0
+            limit = self.settings.corpus.reload_timeout_seconds
             # A large corpus is millions of new objects: a full collection during the build would
             # walk them all and hold the event loop for seconds. The engine has no reference cycles,
             # so collection waits until it is built and frozen (``freeze_heap``).
             collecting = gc.isenabled()
             gc.disable()
             try:
-                new = await asyncio.to_thread(build_engine, self.settings, old, logged_progress(log.info), log.info)
+                progress = logged_progress(log.info)
+                new = await run_with_deadline(
+                    build_engine, self.settings, old, progress, log.info, timeout=limit, name="summitbot-reload"
+                )
             except CorpusError as exc:
                 return ReloadOutcome(None, tuple(exc.problems), time.perf_counter() - started, before)
+            except asyncio.TimeoutError:
+                log.warning("corpus reload gave up after %.0f s (corpus.reload_timeout_seconds)", limit)
+                why = f"the reload did not finish within {limit:g} s (corpus.reload_timeout_seconds): gave up"
+                problem = Problem(self.settings.corpus.path, None, why)
+                return ReloadOutcome(None, (problem,), time.perf_counter() - started, before)
             except Exception:
                 log.exception("corpus reload failed")
                 problem = Problem(self.settings.corpus.path, None, "unexpected error while loading (see the log)")
@@ -195,6 +209,7 @@ class SummitBot(commands.Bot):
             if new.index_outcome is not None:
                 log.info("%s", new.index_outcome.summary())
             freeze_heap()
+            self.dispatch("corpus_reloaded", len(new.corpus.documents))  # health: a new corpus generation
             seconds = time.perf_counter() - started
             # Comparing every paragraph of two large corpora takes a while: off the event loop too.
             change = await asyncio.to_thread(corpus_change, (old or new).corpus, new.corpus)
@@ -227,6 +242,9 @@ class SummitBot(commands.Bot):
         """
         if self.analytics is None:
             return None
+        if record.guild_id is None and record.channel_id is not None:
+            # A DM channel id names the person as surely as their user id: never stored.
+            record = dataclasses.replace(record, channel_id=None)
         task = asyncio.ensure_future(self.analytics.record_question(record))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
