@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot import terminal
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import CorpusError
 from bot.engine import Engine, build_engine
@@ -120,6 +121,41 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
     if len(split) > 20:
         print(f"note: and {len(split) - 20} more long paragraphs split into passages")
+    return 0
+
+
+# -------------------------------------------------------------------------------------------- index
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Build the saved index ahead of time (or check that the saved one is still valid)."""
+    settings = _settings(args)
+    folder = Path(args.cache) if args.cache else settings.search.index_cache
+    if folder is None:
+        raise CliError("no index folder: set search.index_cache in the config, or pass --cache DIR")
+    if folder.exists() and not folder.is_dir():
+        raise CliError(f"index folder {folder} is a file, not a folder")
+    if args.rebuild and folder.is_dir():
+        shutil.rmtree(folder)
+    settings = dataclasses.replace(settings, search=dataclasses.replace(settings.search, index_cache=folder))
+    tty = sys.stderr.isatty()
+    bar = terminal.BuildBar(sys.stderr) if tty else None
+    notes: list[str] = []
+    try:
+        engine = build_engine(settings, progress=bar, log=notes.append)
+    except CorpusError as exc:
+        raise CliError(*(f"corpus error: {p}" for p in exc.problems)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    outcome = engine.index_outcome
+    assert outcome is not None
+    if outcome.save_error:
+        raise CliError(f"index built but not saved to {folder}: {outcome.save_error}")
+    print(
+        f"{outcome.summary()}: {len(engine.corpus.documents):,} documents, {len(engine.corpus.passages):,} passages, "
+        f"{engine.index.memory_bytes / 2**20:,.0f} MB of arrays"
+    )
     return 0
 
 
@@ -307,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", parents=[with_corpus], help="validate config and corpus")
     check.set_defaults(func=cmd_check)
+
+    index = sub.add_parser("index", parents=[with_corpus], help="build the saved search index ahead of time")
+    index.add_argument("--cache", metavar="DIR", help="index folder (default: search.index_cache)")
+    index.add_argument("--rebuild", action="store_true", help="analyse everything anew, even if the index is valid")
+    index.set_defaults(func=cmd_index)
 
     stats = sub.add_parser("stats", parents=[common], help="usage analytics from the SQLite file")
     stats.add_argument("--days", type=_days, default=30, metavar="N", help="days to cover (default 30)")

@@ -58,6 +58,8 @@ class SearchSettings:
     b: float = 0.75
     epsilon: float = 0.25
     top_k: int = 3
+    # Folder for the saved index (memory-mapped at start, rebuilt when stale); None: no saved index.
+    index_cache: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "search.b": (_between(0, 1), "a number from 0 to 1"),
     "search.epsilon": (_between(0, 10), "a number from 0 to 10"),
     "search.top_k": (_between(1, 25), "a whole number from 1 to 25"),
+    "search.index_cache": (lambda v: _path(v) and not v.is_file(), "a folder path (not an existing file) or null"),
     "answers.min_confidence": (_between(0, 1), "a number from 0 to 1"),
     "answers.related_ratio": (_between(0, 1), "a number from 0 to 1"),
     "answers.max_question_chars": (_between(1, 4000), "a whole number from 1 to 4000"),
@@ -423,7 +426,8 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     )
     analytics = dataclasses.replace(settings.analytics, path=resolve(settings.analytics.path))
     health = dataclasses.replace(settings.health, status_file=resolve(settings.health.status_file))
-    return dataclasses.replace(settings, corpus=corpus, analytics=analytics, health=health)
+    search = dataclasses.replace(settings.search, index_cache=resolve(settings.search.index_cache))
+    return dataclasses.replace(settings, corpus=corpus, analytics=analytics, health=health, search=search)
 
 
 def load_settings(path: Path | str | None = None, problems: list[str] | None = None) -> Settings:

@@ -32,7 +32,7 @@ from bot.discord_app.gateway_guard import guard_parsers
 from bot.discord_app.guards import Cooldown
 from bot.discord_app.recording import RECORD_WAIT_SECONDS, RecordBreaker
 from bot.discord_app.replies import NO_MENTIONS, send_private
-from bot.engine import CorpusChange, Engine, build_engine, corpus_change
+from bot.engine import CorpusChange, Engine, build_engine, corpus_change, logged_progress
 from bot.worker_thread import run_with_deadline
 
 if TYPE_CHECKING:
@@ -181,8 +181,16 @@ class SummitBot(commands.Bot):
             started = time.perf_counter()
             before = len(old.corpus.documents) if old else 0
             limit = self.settings.corpus.reload_timeout_seconds
+            # A large corpus is millions of new objects: a full collection during the build would
+            # walk them all and hold the event loop for seconds. The engine has no reference cycles,
+            # so collection waits until it is built and frozen (``freeze_heap``).
+            collecting = gc.isenabled()
+            gc.disable()
             try:
-                new = await run_with_deadline(build_engine, self.settings, timeout=limit, name="summitbot-reload")
+                progress = logged_progress(log.info)
+                new = await run_with_deadline(
+                    build_engine, self.settings, old, progress, log.info, timeout=limit, name="summitbot-reload"
+                )
             except CorpusError as exc:
                 return ReloadOutcome(None, tuple(exc.problems), time.perf_counter() - started, before)
             except asyncio.TimeoutError:
@@ -194,11 +202,18 @@ class SummitBot(commands.Bot):
                 log.exception("corpus reload failed")
                 problem = Problem(self.settings.corpus.path, None, "unexpected error while loading (see the log)")
                 return ReloadOutcome(None, (problem,), time.perf_counter() - started, before, unexpected=True)
+            finally:
+                if collecting:
+                    freeze_heap()  # first: re-enabled, the collector would walk the new engine at once
+                    gc.enable()
             self._engine = new
+            if new.index_outcome is not None:
+                log.info("%s", new.index_outcome.summary())
             freeze_heap()
             self.dispatch("corpus_reloaded", len(new.corpus.documents))  # health: a new corpus generation
             seconds = time.perf_counter() - started
-            change = corpus_change(new.corpus, new.corpus) if old is None else corpus_change(old.corpus, new.corpus)
+            # Comparing every paragraph of two large corpora takes a while: off the event loop too.
+            change = await asyncio.to_thread(corpus_change, (old or new).corpus, new.corpus)
             log.info(
                 "corpus reloaded in %.2fs: %d added, %d removed, %d changed; %d passages",
                 seconds,

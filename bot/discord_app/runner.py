@@ -24,7 +24,7 @@ from bot.discord_app.app import SummitBot, configure_endpoints, create_bot
 from bot.discord_app.log_privacy import install_payload_filter
 from bot.discord_app.operations import Operations
 from bot.discord_app.published import Published, publish
-from bot.engine import build_engine
+from bot.engine import build_engine, logged_progress
 from bot.ops import dblock
 from bot.ops.health import ErrorCounter
 from bot.ops.logs import configure_logging, shutdown_logging
@@ -86,7 +86,7 @@ def run_bot(settings: Settings) -> int:
     if token is None:
         return _no_token(settings)
     try:
-        engine = build_engine(settings)
+        engine = build_engine(settings, progress=logged_progress(log.info), log=log.info)
     except CorpusError as exc:
         for problem in exc.problems:
             _say(f"corpus error: {problem}")
@@ -94,6 +94,8 @@ def run_bot(settings: Settings) -> int:
     errors = ErrorCounter()
     handlers = configure_logging(settings.logging, secrets=[token], extra_handlers=[errors])
     install_payload_filter(settings.logging.discord_payloads)
+    if engine.index_outcome is not None:
+        log.info("%s", engine.index_outcome.summary())
     try:
         return _run(settings, token, engine, errors)
     finally:

@@ -507,7 +507,7 @@ async def test_concurrent_reloads_queue(
     first_entered, overlap = asyncio.Event(), asyncio.Event()
     release = threading.Event()
 
-    def watched_build(settings: Settings) -> Any:
+    def watched_build(settings: Settings, *args: Any, **kwargs: Any) -> Any:
         nonlocal in_flight
         with guard:
             in_flight += 1
@@ -516,7 +516,7 @@ async def test_concurrent_reloads_queue(
         try:
             assert overlapping == 1, "two corpus builds ran at the same time"
             release.wait()  # the first build holds until every reload is queued
-            return real_build(settings)
+            return real_build(settings, *args, **kwargs)
         finally:
             with guard:
                 in_flight -= 1
