@@ -167,8 +167,9 @@ def citation(document: Document, paragraph: int, *, link: bool = True) -> str:
 
 
 def _plain_citation(document: Document, paragraph: int) -> str:
-    """The citation as plain text (for places where Discord shows no markdown, e.g. field names)."""
-    return f"{one_line(document.title)} — {one_line(document.source)}, ¶{paragraph}"
+    """The citation without italics or link, for a field name (Discord renders markdown there too, so the
+    corpus text is escaped)."""
+    return f"{escape_text(one_line(document.title))} — {escape_text(one_line(document.source))}, ¶{paragraph}"
 
 
 # ---------------------------------------------------------------------------------------- answers
