@@ -19,6 +19,7 @@ from bot import terminal
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import CorpusError
 from bot.engine import Engine, build_engine
+from bot.messages import count
 from bot.terminal import clean, format_answer, format_explanation, json_line
 
 
@@ -109,8 +110,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     groups = engine.alias_groups
     where = settings.source or "built-in defaults"
     _print(
-        f"OK: config {where}; corpus {settings.corpus.path}: {len(engine.documents)} documents, "
-        f"{len(engine.passages)} passages, {groups} alias groups."
+        f"OK: config {where}; corpus {settings.corpus.path}: {count(len(engine.documents), 'document')}, "
+        f"{count(len(engine.passages), 'passage')}, {count(groups, 'alias group')}."
     )
     split = engine.corpus.split_paragraphs()
     for doc, paragraph, parts in split[:20]:

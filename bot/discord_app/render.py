@@ -328,7 +328,7 @@ class SourcesPage:
 
 
 def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    return messages.count(n, noun)
 
 
 def _source_line(doc: Document) -> str:
