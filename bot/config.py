@@ -75,8 +75,11 @@ class DiscordSettings:
     gateway_url: str = "wss://gateway.discord.gg/"
     answer_channels: tuple[int, ...] = ()
     answer_in_thread: bool = False
+    # Operators run the bot (besides the application's owner/team): /reload, corpus editing.
+    operator_users: tuple[int, ...] = ()
+    operator_roles: tuple[int, ...] = ()
+    # Server admins (besides Manage Server): the default for each server's own admin roles.
     admin_roles: tuple[int, ...] = ()
-    admin_users: tuple[int, ...] = ()
     cooldown_seconds: float = 5.0
     cooldown_questions: int = 3
     dev_guild_id: int | None = None
@@ -148,6 +151,10 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
 }
 
 
+#: Keys renamed since earlier versions: old dotted key -> new one (named in the error).
+_RENAMED = {"discord.admin_users": "discord.operator_users"}
+
+
 def _type_name(tp: Any) -> str:
     names = {int: "a whole number", float: "a number", bool: "true or false", str: "a string", Path: "a path"}
     origin = typing.get_origin(tp)
@@ -208,6 +215,9 @@ def _build(cls: type, raw: Any, prefix: str, where: str, problems: list[str]) ->
     values: dict[str, Any] = {}
     for key, value in raw.items():
         dotted = f"{prefix}.{key}" if prefix else str(key)
+        if key not in fields and dotted in _RENAMED:
+            problems.append(f"{where}: '{dotted}' is now '{_RENAMED[dotted]}'; rename the key")
+            continue
         if key not in fields:
             known = ", ".join(sorted(fields))
             problems.append(f"{where}: unknown key '{dotted}' (known keys here: {known})")

@@ -38,6 +38,7 @@ def test_empty_config_gives_defaults() -> None:
         ("analytics:\n  enabled: yes please\n", "'analytics.enabled' must be true or false"),
         ("logging:\n  level: LOUD\n", "'logging.level' must be one of"),
         ("search: [unclosed\n", "my.yaml:2: not valid YAML"),
+        ("discord:\n  admin_users: [1]\n", "'discord.admin_users' is now 'discord.operator_users'"),
     ],
 )
 def test_errors_name_the_key_and_file(text: str, message: str) -> None:

@@ -449,7 +449,7 @@ async def test_reload_by_configured_admin_user_and_role(
     helper_role = stub.add_role("Helpers", 0)
     helper = stub.add_user("dave")
     stub.add_member(helper, roles=[helper_role])
-    settings = make_settings(stub, admin_users=(stub.member.id,), admin_roles=(helper_role.id,))
+    settings = make_settings(stub, operator_users=(stub.member.id,), admin_roles=(helper_role.id,))
     async with running(settings, stub):
         for user in (stub.member, helper):
             ix = await stub.slash_command("reload", user=user)

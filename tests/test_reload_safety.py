@@ -145,7 +145,7 @@ async def test_editing_config_then_reload_changes_no_setting(stub: DiscordStub, 
         cooldown = (bot.cooldown.questions, bot.cooldown.seconds)
         config.write_text(
             f"corpus:\n  path: {other}\nanalytics:\n  enabled: true\n"
-            f"discord:\n  api_url: http://127.0.0.1:9/api\n  admin_users: [{stub.member.id}]\n"
+            f"discord:\n  api_url: http://127.0.0.1:9/api\n  operator_users: [{stub.member.id}]\n"
             "  cooldown_questions: 1\n  cooldown_seconds: 600\n",
             encoding="utf-8",
         )
