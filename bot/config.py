@@ -74,7 +74,16 @@ class DiscordSettings:
     api_url: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
     answer_channels: tuple[int, ...] = ()
+    # Forum channels: the bot answers the first message of each new post (title + body), once.
+    forum_channels: tuple[int, ...] = ()
     answer_in_thread: bool = False
+    # In answer channels (no mention): post "not in my sources" (else stay quiet), and the reaction
+    # put on a question it could not answer ("" for none).
+    post_not_found: bool = False
+    quiet_reaction: str = ""
+    # Request the privileged Message Content intent: null = only when answer or forum channels are
+    # configured here; true lets servers add answer channels with /settings at run time.
+    message_content: bool | None = None
     # Operators run the bot (besides the application's owner/team): /reload, corpus editing.
     operator_users: tuple[int, ...] = ()
     operator_roles: tuple[int, ...] = ()
@@ -146,6 +155,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "discord.shard_count": (lambda v: v is None or v >= 1, "a whole number >= 1"),
     "discord.guild_ready_timeout": (lambda v: v >= 0, "a number of seconds >= 0"),
     "discord.token_env": (lambda v: bool(v.strip()), "the name of an environment variable"),
+    "discord.quiet_reaction": (lambda v: len(v) <= 64 and not any(c.isspace() for c in v), 'one emoji, or ""'),
     "analytics.retention_days": (lambda v: v >= 0, "a number of days >= 0 (0 keeps everything)"),
     "logging.level": (lambda v: v.upper() in _LOG_LEVELS, "one of " + ", ".join(sorted(_LOG_LEVELS))),
 }
