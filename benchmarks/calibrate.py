@@ -1,4 +1,4 @@
-"""Fit the reranker weights and the abstention model of ``bot/answers.py`` on one fold of SQuAD.
+"""Fit the reranker weights and the abstention model of ``bot/answering/`` on one fold of SQuAD.
 
 Usage (from the repo root)::
 
@@ -6,13 +6,13 @@ Usage (from the repo root)::
 
 Articles are split by index: fold 0 = even-numbered articles, fold 1 = odd. The weights are fitted
 on ``--fit-fold`` and reported on the other fold (held out) and on the full set; the printed
-``RankModel(...)`` is what ``bot/answers.py`` ships as ``DEFAULT_MODEL``.
+``RankModel(...)`` is what ``bot/answering/`` ships as ``DEFAULT_MODEL``.
 
-* Reranker: a linear score over :data:`bot.answers.FEATURES`, fitted as a pairwise logistic
+* Reranker: a linear score over :data:`bot.answering.FEATURES`, fitted as a pairwise logistic
   regression (RankNet, no intercept): for each question whose gold passage is among BM25's top
   candidates, "gold beats each other candidate" on the feature differences.
-* Abstention: a logistic regression over :data:`bot.answers.CONFIDENCE_FEATURES` (built from the
-  question's :data:`bot.answers.SIGNALS`, computed by the engine with the shipped reranker);
+* Abstention: a logistic regression over :data:`bot.answering.CONFIDENCE_FEATURES` (built from the
+  question's :data:`bot.answering.SIGNALS`, computed by the engine with the shipped reranker);
   positives are questions asked of the pool that holds their article, negatives are the same
   questions asked of the pool without it (rebuilt index). Classes weigh equally. The intercept is
   then shifted so that a confidence of 0.5 answers ``--own-rate`` (95%) of the fitting fold's own
@@ -33,7 +33,7 @@ import numpy as np
 
 from benchmarks.squad import DEFAULT_DATA, Extra, Pool, Runs, collect, load_pool
 from bot.analysis import Analyzer
-from bot.answers import CONFIDENCE_FEATURES, DEFAULT_MODEL, SIGNALS, AnswerEngine, RankModel, confidence_input
+from bot.answering import CONFIDENCE_FEATURES, DEFAULT_MODEL, SIGNALS, AnswerEngine, RankModel, confidence_input
 from bot.corpus import Passage
 from bot.search import BM25Index, BM25Params
 

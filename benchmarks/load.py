@@ -5,7 +5,7 @@ one channel, on the shipped corpus and on a synthetic 100,000-paragraph corpus (
 words a paragraph, generated once under ``benchmarks/.cache/`` by :mod:`benchmarks.speed`).
 
 The Discord stub (``tests/discord_stub``) runs in its own process (Discord is another machine: its
-CPU, heap and garbage collections do not count against the bot); the bot (:class:`bot.discord_app.client.SummitBot`,
+CPU, heap and garbage collections do not count against the bot); the bot (:class:`bot.discord_app.app.SummitBot`,
 analytics on, in a temp folder) runs in the main thread exactly as ``summitbot run`` would.
 
 Measured per run:
@@ -54,7 +54,7 @@ from discord_stub import DiscordStub, StubUser  # noqa: E402
 
 from bot.config import AnalyticsSettings, CorpusSettings, DiscordSettings, LoggingSettings, Settings  # noqa: E402
 from bot.discord_app import render  # noqa: E402
-from bot.discord_app.client import SummitBot, create_bot  # noqa: E402
+from bot.discord_app.app import SummitBot, create_bot  # noqa: E402
 from bot.engine import Engine, build_engine  # noqa: E402
 
 SHIPPED = ROOT / "corpus"

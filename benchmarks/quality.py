@@ -8,7 +8,7 @@ Closed pool: each article a document, each paragraph a passage; each question sh
 own paragraph (R@1, R@5, MRR@10). "own answered" is the share of questions answered when asked of
 the whole pool; "other answered" the share answered when each article's questions are asked of
 the pool *without* that article (24 rebuilt leave-one-article-out indexes), where every answer is
-wrong and a refusal is right. Fold 0 = even-numbered articles (where ``bot/answers.py``'s
+wrong and a refusal is right. Fold 0 = even-numbered articles (where ``bot/answering/``'s
 coefficients were fitted, see ``benchmarks/calibrate.py``), fold 1 = odd-numbered (held out).
 
 Anchors (rank-bm25 ``BM25Okapi``, k1=1.5, b=0.75, its defaults):
@@ -48,7 +48,7 @@ from benchmarks.calibrate import (
     reranked,
 )
 from benchmarks.squad import DEFAULT_DATA, Pool, Runs, load_pool
-from bot.answers import (
+from bot.answering import (
     CONFIDENCE_FEATURES,
     DEFAULT_MODEL,
     FEATURES,
@@ -56,8 +56,8 @@ from bot.answers import (
     AnswerEngine,
     Ranking,
     RankModel,
-    _window_share,
     confidence_input,
+    window_share,
 )
 
 LUCENE_STOPWORDS = frozenset(
@@ -200,7 +200,7 @@ def _longest_run(query: list[str], terms: list[str]) -> list[str]:
 def extra_signals(engine: AnswerEngine, question: str, ranking: Ranking) -> list[float]:
     """The :data:`EXTRA_SIGNALS` of one question (ranking with at least one candidate)."""
     best = ranking.candidates[0]
-    info = engine._passage_terms(best.passage)
+    info = engine.passage_terms(best.passage)
     text, spans, k = engine.passages[best.passage].text, info.spans, best.best_sentence
     a, b = spans[k]
     sentence, around = text[a:b], text[spans[max(k - 1, 0)][0] : spans[min(k + 1, len(spans) - 1)][1]]
@@ -222,8 +222,8 @@ def extra_signals(engine: AnswerEngine, question: str, ranking: Ranking) -> list
     focus_mass = sum(focus.values())
     run = _longest_run(list(query.terms), list(info.terms))
     cov, sent = best.features[FEATURES.index("coverage")], best.features[FEATURES.index("sentence")]
-    win4 = _window_share(info.terms, weights, total, 4)
-    win16 = _window_share(info.terms, weights, total, 16)
+    win4 = window_share(info.terms, weights, total, 4)
+    win16 = window_share(info.terms, weights, total, 16)
     scores = [c.score for c in ranking.candidates[:2]]
     rr_gap = scores[0] - scores[1] if len(scores) > 1 else scores[0]
     by_bm25 = sorted(ranking.candidates, key=lambda c: (-c.bm25, c.passage))

@@ -223,7 +223,7 @@ def worker_bm25s(folder: Path, questions: list[str]) -> dict[str, Any]:
 def worker_project(folder: Path, questions: list[str]) -> dict[str, Any]:
     """The project: ``build_engine`` (loader + analyzer + index), then ``engine.answer`` per question."""
     import bot.engine as engine_mod
-    from bot.config import Settings
+    from bot.config import CorpusSettings, Settings
 
     t: dict[str, float] = {}
 
@@ -246,7 +246,7 @@ def worker_project(folder: Path, questions: list[str]) -> dict[str, Any]:
 
     engine_mod.BM25Index = _Timed
     t0 = time.perf_counter()
-    engine = engine_mod.build_engine(Settings(), folder)
+    engine = engine_mod.build_engine(Settings(corpus=CorpusSettings(path=folder)))
     build = time.perf_counter() - t0
     t["other build"] = build - t.get("read", 0.0) - t.get("tokenize+index", 0.0)
     lat = []
@@ -281,11 +281,11 @@ def worker_check(folder: Path, questions: list[str], sample: int) -> dict[str, A
     """Top-3 of ``index.top`` against ``BM25Okapi`` fed the project's own analysed tokens."""
     from rank_bm25 import BM25Okapi
 
-    from bot.config import Settings
+    from bot.config import CorpusSettings, Settings
     from bot.engine import build_engine
 
-    settings = Settings()
-    engine = build_engine(settings, folder)
+    settings = Settings(corpus=CorpusSettings(path=folder))
+    engine = build_engine(settings)
     s = settings.search
     docs = engine.analyzer.analyze_many([p.text for p in engine.corpus.passages])
     bm = BM25Okapi(docs, k1=s.k1, b=s.b, epsilon=s.epsilon)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answers import FEATURES, SIGNALS, AnswerEngine, Ranking
+from bot.answering import FEATURES, SIGNALS, AnswerEngine, Ranking
 from bot.corpus import Corpus, Document, Passage
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +91,7 @@ class Runs:
     Candidates are kept in BM25 order: arrays are (questions, depth) for passages (pool indices,
     -1 when missing) and (questions, depth, features) for features. ``*_ranked`` is the engine's
     own reranked top 10, ``*_confidence`` its confidence, as shipped, and ``*_signals`` the
-    question's :data:`bot.answers.SIGNALS` (questions, signals; zeros when nothing matched), which
+    question's :data:`bot.answering.SIGNALS` (questions, signals; zeros when nothing matched), which
     depend on the reranker of the engine that collected them. ``*_extra`` are experimental
     question-level signals computed by the ``extra`` function given to :func:`collect` (benchmarks
     only; (questions, 0) when none).
@@ -133,7 +133,7 @@ def _run(
     feats = [list(c.features) for c in by_bm25] + [[0.0] * n_feat] * (depth - len(by_bm25))
     ranked = [pool_id(c.passage) for c in ranking.candidates[:10]]
     ranked += [-1] * (10 - len(ranked))
-    signals = list(ranking.signals) if ranking.signals else [0.0] * len(SIGNALS)
+    signals = list(ranking.signals.as_tuple()) if ranking.signals is not None else [0.0] * len(SIGNALS)
     more = list(extra(engine, question, ranking)) if extra is not None and ranking.candidates else None
     return passages, feats, ranked, ranking.confidence, signals, more
 

@@ -12,15 +12,14 @@ import json
 import os
 import shutil
 import sys
-import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.answers import Answer
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import CorpusError
 from bot.engine import Engine, build_engine
+from bot.terminal import format_answer
 
 
 class CliError(Exception):
@@ -53,54 +52,6 @@ def _engine(settings: Settings) -> Engine:
 # ---------------------------------------------------------------------------------------------- ask
 
 
-def _bold(text: str, tty: bool) -> str:
-    return f"\033[1m{text}\033[0m" if tty else f"**{text}**"
-
-
-def _marked(text: str, spans: Sequence[tuple[int, int]], tty: bool) -> str:
-    out, pos = [], 0
-    for start, end in sorted(spans):
-        if start < pos:
-            continue
-        out.append(text[pos:start])
-        out.append(_bold(text[start:end], tty))
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def format_answer(answer: Answer, engine: Engine, tty: bool = False, width: int = 100) -> str:
-    """A readable, cited answer for the terminal (matched words in bold)."""
-    lines: list[str] = [f"Q: {answer.question.strip()}"]
-    if answer.answered:
-        lines.append("")
-    elif answer.reason == "empty":
-        lines.append("")
-        lines.append("That question has no words I can search for. Ask about something in my sources.")
-    else:
-        titles = "; ".join(d.title for d in engine.corpus.documents[:5])
-        more = len(engine.corpus.documents) - 5
-        if more > 0:
-            titles += f"; and {more} more"
-        lines.append("")
-        lines.append("That is not in my sources. They cover: " + titles + ".")
-        if answer.passages:
-            lines.append("")
-            lines.append("Nearest passages (they do not answer the question):")
-    for rank, ranked in enumerate(answer.passages, start=1):
-        doc = ranked.passage.document
-        body = _marked(ranked.passage.text, ranked.highlight.spans, tty)
-        wrapped = textwrap.fill(body, width=width, initial_indent="    ", subsequent_indent="    ")
-        cite = f'    — "{doc.title}", {doc.source}, ¶{ranked.passage.paragraph}'
-        if doc.url:
-            cite += f" <{doc.url}>"
-        lines.append(f"[{rank}] {ranked.highlight.sentence}")
-        lines.append(wrapped)
-        lines.append(cite + f"  (score {ranked.score:.2f})")
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
 def _questions(values: Sequence[str], stdin: TextIO) -> Iterator[str]:
     for value in values:
         if value == "-":
@@ -127,7 +78,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
             sys.stdout.flush()
         else:
-            sys.stdout.write(format_answer(answer, engine, tty, width) + "\n")
+            sys.stdout.write(format_answer(answer, engine.documents, tty, width) + "\n")
     return 0
 
 
@@ -147,11 +98,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if lines:
         raise CliError(*lines)
     assert engine is not None
-    groups = len(engine.analyzer.aliases.groups)
+    groups = engine.alias_groups
     where = settings.source or "built-in defaults"
     print(
-        f"OK: config {where}; corpus {settings.corpus.path}: {len(engine.corpus.documents)} documents, "
-        f"{len(engine.corpus.passages)} passages, {groups} alias groups."
+        f"OK: config {where}; corpus {settings.corpus.path}: {len(engine.documents)} documents, "
+        f"{len(engine.passages)} passages, {groups} alias groups."
     )
     return 0
 
@@ -161,15 +112,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     """Print an extractive, cited summary of a document, a topic, or the whole corpus."""
-    from bot.summaries import SummaryError, format_summary, summarize
+    from bot.summaries import SummaryError
+    from bot.terminal import format_summary
 
     if args.topic is not None and not args.topic.strip():
         raise CliError("the topic is empty (leave out --topic to summarise everything)")
     settings = _settings(args)
     engine = _engine(settings)
     try:
-        summary = summarize(
-            engine, document=args.document, topic=args.topic, length=args.length, max_words=args.max_words
+        summary = engine.summarize(
+            document=args.document, topic=args.topic, length=args.length, max_words=args.max_words
         )
     except SummaryError as exc:
         raise CliError(str(exc)) from None
@@ -184,7 +136,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     """Print usage analytics from the SQLite file (optionally purge old rows, write a CSV)."""
     import sqlite3
 
-    from bot.store import AnalyticsSchemaError, AnalyticsStore, format_stats, write_stats_csv
+    from bot.storage import AnalyticsSchemaError, AnalyticsStore, format_stats, write_stats_csv
 
     settings = _settings(args)
     path = settings.analytics.path
@@ -212,7 +164,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the Discord bot."""
-    from bot.discord_app.client import run_bot
+    from bot.discord_app.runner import run_bot
 
     settings = _settings(args)
     return run_bot(settings)
@@ -220,7 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """Publish the slash commands, globally or to one guild."""
-    from bot.discord_app.client import sync_commands
+    from bot.discord_app.runner import sync_commands
 
     settings = _settings(args)
     return sync_commands(settings, guild_id=args.guild)

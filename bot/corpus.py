@@ -76,11 +76,6 @@ class Passage:
     paragraph: int  # 1-based
     text: str
 
-    @property
-    def document_id(self) -> str:
-        """The id of the document this passage belongs to."""
-        return self.document.id
-
 
 @dataclass(frozen=True)
 class Corpus:

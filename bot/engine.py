@@ -3,6 +3,10 @@
 :func:`build_engine` loads the corpus folder and alias file, analyses and indexes every passage,
 and returns an immutable :class:`Engine`. A reload builds a complete new engine and the caller
 swaps a single reference, so a question that started on the old engine finishes on it.
+
+:class:`Engine` is the one façade the front ends (CLI, Discord) call: :meth:`Engine.answer`,
+:meth:`Engine.more` ("More passages"), :meth:`Engine.summarize`, :attr:`Engine.documents`,
+:meth:`Engine.document`, :meth:`Engine.passages_of`. It owns the caches derived from its corpus.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.analysis import AliasError, AliasTable, Analyzer
-from bot.answers import Answer, AnswerEngine, AnswerPolicy
+from bot.answering import Answer, AnswerEngine, RankedPassage
 from bot.config import Settings
-from bot.corpus import Corpus, CorpusError, Problem, load_corpus
-from bot.search import BM25Index, BM25Params
+from bot.corpus import Corpus, CorpusError, Document, Passage, Problem, load_corpus
+from bot.search import BM25Index
+from bot.summaries import Summary, SummaryCache, summarize
 
 
 @dataclass(frozen=True)
@@ -30,18 +35,74 @@ class Engine:
     answers: AnswerEngine
     build_seconds: float = 0.0
     built_at: float = field(default_factory=time.time)
+    # Caches of work derived from this engine's (immutable) corpus; they live and die with it.
+    summary_cache: SummaryCache = field(default_factory=SummaryCache, compare=False, repr=False)
+    _doc_positions: dict[str, tuple[int, ...]] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        by_doc: dict[str, list[int]] = {}
+        for i, passage in enumerate(self.corpus.passages):
+            by_doc.setdefault(passage.document.id, []).append(i)
+        object.__setattr__(self, "_doc_positions", {doc: tuple(ps) for doc, ps in by_doc.items()})
+
+    def passages_of(self, document: str) -> tuple[Passage, ...]:
+        """The passages of one document (paragraph 1 first); empty for an unknown id."""
+        passages = self.corpus.passages
+        return tuple(passages[i] for i in self._doc_positions.get(document, ()))
+
+    def positions_of(self, document: str) -> tuple[int, ...]:
+        """Where one document's passages are in :attr:`passages` (and in the index); empty for an
+        unknown id."""
+        return self._doc_positions.get(document, ())
+
+    # -- the façade every front end calls --------------------------------------------------------
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
-        """Answer a question with the configured (or given) number of passages."""
+        """Answer a question with the configured (``search.top_k``) or given number of passages."""
         return self.answers.answer(question, top_k or self.settings.search.top_k)
 
+    def more(self, question: str, offset: int, n: int) -> tuple[RankedPassage, ...]:
+        """Ranked passages ``offset`` .. ``offset + n - 1`` for a question, whether or not it was
+        answered (what "More passages" shows); fewer or none past the last match."""
+        return self.answers.ranked(question, offset, n)
 
-def build_engine(settings: Settings, corpus_dir: Path | None = None) -> Engine:
+    def summarize(
+        self,
+        document: str | None = None,
+        topic: str | None = None,
+        length: str = "medium",
+        max_words: int | None = None,
+    ) -> Summary:
+        """A cited extractive summary of a document, a topic, or the corpus (see
+        :func:`bot.summaries.summarize`); raises :class:`~bot.summaries.SummaryError` for bad input."""
+        return summarize(self, document=document, topic=topic, length=length, max_words=max_words)
+
+    @property
+    def documents(self) -> tuple[Document, ...]:
+        """Every document, in corpus order."""
+        return self.corpus.documents
+
+    @property
+    def passages(self) -> tuple[Passage, ...]:
+        """Every passage, in corpus order."""
+        return self.corpus.passages
+
+    def document(self, document: str) -> Document | None:
+        """The document with this id, or None."""
+        return self.corpus.document(document)
+
+    @property
+    def alias_groups(self) -> int:
+        """How many alias groups the analyzer uses."""
+        return len(self.analyzer.aliases.groups)
+
+
+def build_engine(settings: Settings) -> Engine:
     """Load, validate and index the corpus; raises :class:`CorpusError` listing every problem."""
     started = time.perf_counter()
-    root = corpus_dir or settings.corpus.path
+    root = settings.corpus.path
     problems: list[Problem] = []
-    aliases_path = settings.corpus.aliases or Path(root) / "aliases.yaml"
+    aliases_path = settings.aliases_path
     aliases = AliasTable()
     try:
         aliases = AliasTable.load(aliases_path)
@@ -54,13 +115,8 @@ def build_engine(settings: Settings, corpus_dir: Path | None = None) -> Engine:
     if problems:
         raise CorpusError(problems)
     analyzer = Analyzer(aliases)
-    params = BM25Params(settings.search.k1, settings.search.b, settings.search.epsilon)
-    index = BM25Index.from_texts((p.text for p in corpus.passages), analyzer, params)
-    policy = AnswerPolicy(
-        min_confidence=settings.answers.min_confidence,
-        related_ratio=settings.answers.related_ratio,
-    )
-    answers = AnswerEngine(corpus.passages, analyzer, index, policy)
+    index = BM25Index.from_texts((p.text for p in corpus.passages), analyzer, settings.search)
+    answers = AnswerEngine(corpus.passages, analyzer, index, settings.answers)
     return Engine(settings, corpus, analyzer, index, answers, time.perf_counter() - started)
 
 

@@ -21,20 +21,15 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from bot.analysis import Analyzer, SurfaceCache
+from bot.config import SearchSettings
 
-
-@dataclass(frozen=True)
-class BM25Params:
-    """BM25Okapi parameters: term saturation ``k1``, length normalisation ``b``, IDF floor ``epsilon``."""
-
-    k1: float = 1.5
-    b: float = 0.75
-    epsilon: float = 0.25
+#: BM25Okapi parameters -- term saturation ``k1``, length normalisation ``b``, IDF floor ``epsilon``
+#: -- are the ``search`` settings: one class, one default per value (k1 1.2, as config.yaml says).
+BM25Params = SearchSettings
 
 
 class BM25Index:
@@ -263,6 +258,46 @@ class BM25Index:
         """Bytes held by the index arrays."""
         arrays = (self.post_docs, self.post_weights, self.offsets, self.df, self.idf, self.doc_len)
         return sum(a.nbytes for a in arrays)
+
+    # ------------------------------------------------------------------ read-only query API
+    # Other modules read the index only through these methods, never its arrays.
+
+    def term_id(self, term: str) -> int | None:
+        """The term's id in this index, or None when the index has never seen it."""
+        return self.vocab.get(term)
+
+    def df_of(self, term: str) -> int:
+        """How many passages contain ``term`` (0 for a term the index lacks)."""
+        tid = self.vocab.get(term)
+        return 0 if tid is None else int(self.df[tid])
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The passages that contain ``term`` and the term's BM25 weight in each.
+
+        Two arrays of equal length ``df_of(term)``: passage numbers (int32, ascending, distinct) and
+        the exact ``BM25Okapi`` contribution of one occurrence of the term in the query (float64).
+        Both are empty for a term the index lacks. Read-only views: do not modify them.
+        """
+        tid = self.vocab.get(term)
+        if tid is None:
+            docs, weights = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
+        else:
+            lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
+            docs, weights = self.post_docs[lo:hi], self.post_weights[lo:hi]
+        docs.flags.writeable = False
+        weights.flags.writeable = False
+        return docs, weights
+
+    def known_idf(self) -> np.ndarray:
+        """The IDF (float64, one value per term, in term-id order) of every term some passage has."""
+        return self.idf[self.df > 0]
+
+    def passage_weight_mass(self) -> np.ndarray:
+        """For each passage (float64, shape ``(n_docs,)``): the sum over its distinct terms of the
+        term's BM25 weight in it times the term's document frequency -- how typical of the corpus
+        the passage's vocabulary is."""
+        post_terms = np.repeat(np.arange(len(self.df)), self.df)
+        return np.bincount(self.post_docs, weights=self.post_weights * self.df[post_terms], minlength=self.n_docs)
 
 
 class _Vocab(dict):

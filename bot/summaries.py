@@ -38,23 +38,23 @@ from __future__ import annotations
 
 import math
 import re
-import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bot.analysis import Analyzer
 from bot.corpus import Document, Passage
+from bot.messages import NOTHING_ON_TOPIC
+from bot.search import BM25Params
 from bot.sentences import split_sentences
 
 if TYPE_CHECKING:
     from bot.engine import Engine
 
 LENGTHS = ("short", "medium", "long")
-NOTHING_ON_TOPIC = "Nothing on that in my sources."
 ELLIPSIS = "…"
 
 
@@ -249,12 +249,14 @@ def lexrank(sim: np.ndarray, damping: float) -> np.ndarray:
     return p / top if top > 0 else p
 
 
-def _bm25_sentences(cands: Sequence[Candidate], query: Sequence[str], idf: Callable[[str], float]) -> np.ndarray:
-    """BM25 (k1 1.2, b 0.75) of the query terms against each sentence, with the corpus IDF."""
+def _bm25_sentences(
+    cands: Sequence[Candidate], query: Sequence[str], idf: Callable[[str], float], bm25: BM25Params
+) -> np.ndarray:
+    """BM25 (the configured ``k1`` and ``b``) of the query terms against each sentence, with the corpus IDF."""
     lengths = np.array([max(len(c.terms), 1) for c in cands], dtype=np.float64)
     avg = lengths.mean() if len(cands) else 1.0
     scores = np.zeros(len(cands))
-    k1, b = 1.2, 0.75
+    k1, b = bm25.k1, bm25.b
     for term in set(query):
         weight = max(idf(term), 0.0)
         tf = np.array([c.terms.count(term) for c in cands], dtype=np.float64)
@@ -277,8 +279,13 @@ def score_candidates(
     params: SummaryParams = DEFAULT_PARAMS,
     subject_terms: Sequence[str] = (),
     query: Sequence[str] = (),
+    bm25: BM25Params | None = None,
 ) -> Scored:
-    """Score sentences by centrality, subject similarity, lead position and topic relevance."""
+    """Score sentences by centrality, subject similarity, lead position and topic relevance.
+
+    ``bm25``: the index's BM25 parameters, used for the topic relevance of each sentence (needed
+    with ``query``).
+    """
     if not cands:
         return Scored([], np.zeros(0), np.zeros((0, 0)))
     _, sent = _vectors([c.terms for c in cands], idf)
@@ -292,7 +299,9 @@ def score_candidates(
         opens = np.array([bool(subject.intersection(c.terms[: params.subject_window])) for c in cands])
         scores = scores + params.subject * opens
     if query:
-        relevance = _bm25_sentences(cands, query, idf)
+        if bm25 is None:
+            raise ValueError("score_candidates: a query needs the index's BM25 parameters (bm25=...)")
+        relevance = _bm25_sentences(cands, query, idf, bm25)
         if relevance.max() > 0:
             scores = scores + params.topic * relevance / relevance.max()
     dangling = np.array([bool(_DANGLING.match(c.text)) for c in cands], dtype=np.float64)
@@ -331,30 +340,24 @@ def select(scored: Scored, budget: int, params: SummaryParams = DEFAULT_PARAMS, 
 
 
 @dataclass
-class _EngineCache:
-    candidates: dict[str, list[Candidate]]
-    scored: dict[str, Scored]
+class SummaryCache:
+    """One engine's summary work, kept by the engine (``Engine.summary_cache``) and dropped with it:
+    each document's sentence candidates and, for the default parameters, the scored sentences."""
+
+    candidates: dict[str, list[Candidate]] = field(default_factory=dict)
+    scored: dict[str, Scored] = field(default_factory=dict)
 
 
-_CACHES: dict[int, _EngineCache] = {}
-
-
-def _cache(engine: Engine) -> _EngineCache:
-    """Per-engine cache of document sentences and scores, dropped when the engine is collected."""
-    key = id(engine)
-    cache = _CACHES.get(key)
-    if cache is None:
-        cache = _CACHES[key] = _EngineCache({}, {})
-        weakref.finalize(engine, _CACHES.pop, key, None)
-    return cache
+def _cache(engine: Engine) -> SummaryCache:
+    """The engine's own summary cache."""
+    return engine.summary_cache
 
 
 def _doc_candidates(engine: Engine, doc: Document) -> list[Candidate]:
     cache = _cache(engine)
     cands = cache.candidates.get(doc.id)
     if cands is None:
-        passages = [p for p in engine.corpus.passages if p.document.id == doc.id]
-        cands = cache.candidates[doc.id] = document_candidates(doc, passages, engine.analyzer)
+        cands = cache.candidates[doc.id] = document_candidates(doc, engine.passages_of(doc.id), engine.analyzer)
     return cands
 
 
@@ -466,7 +469,8 @@ def _topic_summary(engine: Engine, topic: str, doc: Document | None, budget: int
         return Summary.empty(scope, f"{NOTHING_ON_TOPIC} (no mention of: {', '.join(missing)})", budget)
     exclude = None
     if doc is not None:
-        exclude = np.array([p.document.id != doc.id for p in engine.corpus.passages])
+        exclude = np.ones(len(engine.passages), dtype=bool)
+        exclude[list(engine.positions_of(doc.id))] = False
     top = index.top(present, params.topic_passages, exclude)
     passages = engine.corpus.passages
     cands: list[Candidate] = []
@@ -483,7 +487,7 @@ def _topic_summary(engine: Engine, topic: str, doc: Document | None, budget: int
     if not cands:
         return Summary.empty(scope, NOTHING_ON_TOPIC, budget)
     cands = cands[: params.max_candidates]
-    scored = score_candidates(cands, index.idf_of, params, present, query=present)
+    scored = score_candidates(cands, index.idf_of, params, present, query=present, bm25=index.params)
     chosen = _choose(scored, budget, params)
     order: list[str] = []
     for i in sorted(chosen, key=lambda i: -scored.scores[i]):
@@ -523,11 +527,7 @@ def _corpus_candidates(engine: Engine, params: SummaryParams) -> list[Candidate]
     first = [i for i, p in enumerate(corpus.passages) if p.paragraph == 1]
     limit = max(1, params.max_candidates // max(params.lead_sentences, 1))
     if len(first) > limit and index.n_docs:
-        lengths = np.diff(index.offsets)
-        post_terms = np.repeat(np.arange(len(lengths)), lengths)
-        typical = np.bincount(
-            index.post_docs, weights=index.post_weights * index.df[post_terms], minlength=index.n_docs
-        )
+        typical = index.passage_weight_mass()
         first_arr = np.array(first)
         keep = np.argsort(-typical[first_arr], kind="stable")[:limit]
         first = sorted(int(i) for i in first_arr[keep])
@@ -539,22 +539,3 @@ def _corpus_candidates(engine: Engine, params: SummaryParams) -> list[Candidate]
             terms = tuple(engine.analyzer.analyze(sentence))
             out.append(Candidate(sentence, passage, i, i == 0, terms, word_count(sentence)))
     return out
-
-
-# ------------------------------------------------------------------------------------- rendering
-
-
-def format_summary(summary: Summary, width: int = 100) -> str:
-    """The summary for the terminal: each sentence with its citation, then the word count."""
-    import textwrap
-
-    lines = [f"Summary ({summary.scope}):", ""]
-    if summary.is_empty:
-        lines.append(summary.message or NOTHING_ON_TOPIC)
-        return "\n".join(lines)
-    for i, sent in enumerate(summary.sentences, start=1):
-        lines.append(textwrap.fill(sent.text, width=width, initial_indent=f"[{i}] ", subsequent_indent="    "))
-        lines.append(f'    — "{sent.title}", {sent.source}, ¶{sent.paragraph} ({sent.document})')
-    lines.append("")
-    lines.append(f"{summary.words} of {summary.budget} words; every sentence quoted from its source.")
-    return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Shared helpers for the tests that run the project's bot against the loopback Discord stub.
 
-The bot is always the project's real :class:`~bot.discord_app.client.SummitBot`, configured through
+The bot is always the project's real :class:`~bot.discord_app.app.SummitBot`, configured through
 ``discord.api_url``/``gateway_url`` to talk to a loopback :class:`~discord_stub.DiscordStub`.
 """
 
@@ -19,7 +19,7 @@ import discord.http
 from discord_stub import DiscordStub, RecordedRequest, run_bot
 
 from bot.config import AnalyticsSettings, CorpusSettings, DiscordSettings, Settings
-from bot.discord_app.client import SummitBot, create_bot
+from bot.discord_app.app import SummitBot, create_bot
 from bot.engine import build_engine
 
 SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"

@@ -127,7 +127,7 @@ def test_broken_alias_file_named_with_line(tmp_path: Path) -> None:
 
 def test_stats_from_a_real_sqlite_file(tmp_path: Path) -> None:
     from bot.config import load_settings
-    from bot.store import AnalyticsStore
+    from bot.storage import AnalyticsStore, QuestionRecord
 
     config = tmp_path / "config.yaml"
     config.write_text(f"analytics:\n  path: a.sqlite3\ncorpus:\n  path: {REPO / 'corpus'}\n", encoding="utf-8")
@@ -136,13 +136,15 @@ def test_stats_from_a_real_sqlite_file(tmp_path: Path) -> None:
     with AnalyticsStore.from_settings(load_settings(config).analytics) as store:
         for user in range(4):
             store.record_question(
-                user_id=user,
-                question="Weather today?" if user % 2 else "What is DeepSeek?",
-                answered=not user % 2,
-                doc_id="paris-summit-china-ai-governance",
-                paragraph=8,
-                score=2.5,
-                latency_ms=3,
+                QuestionRecord(
+                    user_id=user,
+                    question="Weather today?" if user % 2 else "What is DeepSeek?",
+                    answered=not user % 2,
+                    doc_id="paris-summit-china-ai-governance",
+                    paragraph=8,
+                    score=2.5,
+                    latency_ms=3,
+                )
             )
     csv_path = tmp_path / "stats.csv"
     result = run("stats", "--config", str(config), "--days", "7", "--csv", str(csv_path))

@@ -52,7 +52,7 @@ def test_markdown_article_paragraphs_numbered_from_one(tmp_path: Path) -> None:
     assert doc.url == "https://example.org/a"
     assert doc.published == "2025-02-11"
     assert doc.paragraphs == ("First paragraph, which wraps over two lines.", "Second paragraph.")
-    assert [(p.paragraph, p.document_id) for p in corpus.passages] == [(1, "a"), (2, "a")]
+    assert [(p.paragraph, p.document.id) for p in corpus.passages] == [(1, "a"), (2, "a")]
 
 
 def test_id_from_front_matter_overrides_file_name(tmp_path: Path) -> None:

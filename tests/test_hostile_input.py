@@ -17,6 +17,7 @@ import discord
 import pytest
 from bot_harness import SHIPPED_CORPUS, VANCE, make_settings, mention, no_pings, replies_to, running, write_doc
 from discord_stub import DiscordStub
+from embed_limits import fits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,7 +121,7 @@ def test_engine_and_renderers_take_any_question(engine: Engine, question: str) -
     answer = engine.answer(question)
     if answer.answered and answer.best is not None:
         embeds = render.render_answer(answer)
-        assert len(embeds) == 1 and limits.fits(embeds[0])
+        assert len(embeds) == 1 and fits(embeds[0])
         footer = embeds[0].footer.text or ""
         assert "@everyone" not in footer and "@here" not in footer and not re.search(r"<@[!&]?[0-9]", footer)
         assert len(footer) <= limits.FOOTER
@@ -166,7 +167,7 @@ def test_hundred_thousand_characters(engine: Engine) -> None:
     assert Analyzer().analyze(huge)
     answer = engine.answer(huge)
     if answer.answered:
-        assert all(limits.fits(e) for e in render.render_answer(answer))
+        assert all(fits(e) for e in render.render_answer(answer))
     assert len(render.footer_question(huge)) <= limits.FOOTER
     out = limits.escape_trimmed(huge, limits.EMBED_TITLE)
     assert len(out) <= limits.EMBED_TITLE and not smuggled(out)

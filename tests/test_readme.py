@@ -45,7 +45,7 @@ def test_tests_named_in_the_promises_exist() -> None:
     section = readme[readme.index("## What the bot promises") :]
     named: list[tuple[str, str]] = []
     current = None
-    for match in re.finditer(r"(tests/\w+\.py)?::(\w+)", section):
+    for match in re.finditer(r"(tests/(?:\w+/)*\w+\.py)?::(\w+)", section):
         current = match.group(1) or current
         assert current is not None
         named.append((current, match.group(2)))

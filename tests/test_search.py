@@ -56,8 +56,8 @@ def test_top_exclude_mask(docs: list[list[str]], query: list[str], data: st.Data
     if not any(docs):
         return
     exclude = np.array(data.draw(st.lists(st.booleans(), min_size=len(docs), max_size=len(docs))), dtype=bool)
-    index = BM25Index.from_tokenized(docs)
-    scores = BM25Okapi(docs).get_scores(query)
+    index = BM25Index.from_tokenized(docs, BM25Params(k1=1.5, b=0.75, epsilon=0.25))
+    scores = BM25Okapi(docs, k1=1.5, b=0.75, epsilon=0.25).get_scores(query)
     got = [i for i, _ in index.top(query, 5, exclude=exclude)]
     kept = [d if not exclude[i] else [] for i, d in enumerate(docs)]
     want = reference_top(kept, scores, query, 5)
@@ -200,3 +200,38 @@ def test_simple_front_matter_applies_to_plain_articles() -> None:
     assert _simple_front(lines) is not None
     assert _simple_front(['title: "quoted"', "source: X"]) is None
     assert _simple_front(["title: 2024", "source: X"]) is None
+
+
+# ------------------------------------------------------------------- the read-only query API
+
+
+@settings(max_examples=100, deadline=None)
+@given(docs=docs_strategy, params=params_strategy)
+def test_query_api_agrees_with_bm25okapi(docs: list[list[str]], params: BM25Params) -> None:
+    """df_of, postings and known_idf give each term's passages, weights and IDF as BM25Okapi has them."""
+    if not any(docs):
+        return
+    index = BM25Index.from_tokenized(docs, params)
+    okapi = BM25Okapi(docs, k1=params.k1, b=params.b, epsilon=params.epsilon)
+    present = sorted({t for doc in docs for t in doc})
+    for term in [*present, "unknown"]:
+        holders = [i for i, doc in enumerate(docs) if term in doc]
+        assert index.df_of(term) == len(holders)
+        assert (index.term_id(term) is None) == (term == "unknown")
+        passages, weights = index.postings(term)
+        assert passages.dtype == np.int32 and weights.dtype == np.float64
+        assert passages.tolist() == holders
+        assert np.allclose(weights, okapi.get_scores([term])[holders], rtol=1e-9, atol=1e-12)
+        assert not passages.flags.writeable and not weights.flags.writeable
+    assert sorted(index.known_idf().tolist()) == pytest.approx(sorted(okapi.idf[t] for t in present))
+
+
+def test_passage_weight_mass_sums_weight_times_df() -> None:
+    """Each passage's mass is the sum over its distinct terms of (BM25 weight x document frequency)."""
+    docs = [["a", "b", "b"], ["b", "c"], [], ["a", "c", "d"]]
+    index = BM25Index.from_tokenized(docs, BM25Params(1.2, 0.75, 0.25))
+    okapi = BM25Okapi(docs, k1=1.2, b=0.75, epsilon=0.25)
+    expected = [sum(okapi.get_scores([t])[i] * index.df_of(t) for t in set(doc)) for i, doc in enumerate(docs)]
+    mass = index.passage_weight_mass()
+    assert mass.shape == (len(docs),) and np.allclose(mass, expected)
+    assert mass[2] == 0.0

@@ -19,11 +19,11 @@ from bot.summaries import (
     LENGTHS,
     Summary,
     SummaryError,
-    format_summary,
     summarize,
     trim_to_words,
     word_count,
 )
+from bot.terminal import format_summary
 
 ARTICLES = {
     "summit": (

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.discord_app import limits
+from bot.discord_app.replies import send_private
 
 if TYPE_CHECKING:
     from bot.discord_app.cogs.questions import Questions
@@ -38,8 +39,6 @@ async def _guarded(interaction: discord.Interaction[Any], button: str, work: Awa
         await work
     except Exception:
         log.exception("error in the %s button (custom id %s)", button, (interaction.data or {}).get("custom_id", "?"))
-        from bot.discord_app.client import send_private  # the client imports this module
-
         await send_private(interaction, BUTTON_APOLOGY)
 
 

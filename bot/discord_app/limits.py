@@ -1,6 +1,6 @@
 """Discord's size limits, and the one place where text is cut to fit them or escaped for display.
 
-Every renderer goes through :func:`trim` (or :func:`trim_start`) and :func:`escape_text`, so a
+Every renderer goes through :func:`trim` and :func:`escape_text`, so a
 limit is never exceeded and user text never turns into markdown, links or pings.
 """
 
@@ -21,6 +21,8 @@ FOOTER = 2048
 AUTHOR_NAME = 256
 EMBED_TOTAL = 6000  # across every embed of one message
 EMBEDS_PER_MESSAGE = 10
+# The admin /stats report stays at or under this many characters (CONTENT, less room for the notice).
+STATS_REPORT = 1900
 
 # Interaction limits.
 CHOICES = 25
@@ -39,7 +41,6 @@ ELLIPSIS = "…"
 
 # The end of a sentence: terminal punctuation, optional closing quotes/brackets, then whitespace.
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]*_]*(?=\s)")
-_SENTENCE_START = re.compile(r"(?<=[.!?…])[\"'”’)\]*_]*\s+")
 _URL = re.compile(r"<[^: >]+:/[^ >]+>|(?:https?|steam)://[^\s<]+[^<.,:;\"'\]\s]")
 # A markdown character not already escaped (an even run of backslashes before it escapes nothing).
 _UNESCAPED = re.compile(r"(?<!\\)((?:\\\\)*)([*_~|`\[\]])")
@@ -74,24 +75,6 @@ def trim(text: str, limit: int) -> str:
     return cut + ELLIPSIS
 
 
-def trim_start(text: str, limit: int) -> str:
-    """Like :func:`trim` but keeps the end of ``text``: "… " then the last sentences that fit."""
-    if len(text) <= limit:
-        return text
-    if limit <= 2:
-        return ELLIPSIS[: max(limit, 0)]
-    room = limit - 2
-    tail_start = len(text) - room
-    starts = [m.end() for m in _SENTENCE_START.finditer(text) if m.end() >= tail_start]
-    if starts and len(text) - starts[0] >= room // 2:
-        return ELLIPSIS + " " + text[starts[0] :]
-    cut = text[len(text) - (limit - 1) :]
-    space = cut.find(" ")
-    if 0 <= space <= len(cut) // 2:
-        cut = cut[space + 1 :]
-    return ELLIPSIS + cut.lstrip()
-
-
 def usable_url(url: str | None, limit: int) -> str | None:
     """``url`` when it is set and at most ``limit`` characters long, else None (link left out)."""
     return url if url and len(url) <= limit else None
@@ -122,27 +105,3 @@ def escape_text(text: str) -> str:
 def escape_trimmed(text: str, limit: int) -> str:
     """Escape ``text`` (flattened to one line) and trim the result to ``limit``."""
     return trim(escape_text(one_line(text)), limit)
-
-
-def embed_length(embed: discord.Embed) -> int:
-    """Characters that count toward the 6,000 per-message total (as Discord counts them)."""
-    return len(embed)
-
-
-def fits(embed: discord.Embed) -> bool:
-    """True when one embed respects every per-field limit and the total."""
-    data = embed.to_dict()
-    if len(data.get("title", "")) > EMBED_TITLE or len(data.get("description", "")) > EMBED_DESCRIPTION:
-        return False
-    if len(data.get("url", "")) > EMBED_URL:
-        return False
-    fields = data.get("fields", [])
-    if len(fields) > EMBED_FIELDS:
-        return False
-    if any(len(f["name"]) > FIELD_NAME or len(f["value"]) > FIELD_VALUE for f in fields):
-        return False
-    if len(data.get("footer", {}).get("text", "")) > FOOTER:
-        return False
-    if len(data.get("author", {}).get("name", "")) > AUTHOR_NAME:
-        return False
-    return len(embed) <= EMBED_TOTAL

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.answers import Answer, Highlight, RankedPassage
+from bot import messages
+from bot.answering import Answer, Highlight, RankedPassage
 from bot.corpus import Document, Problem
 from bot.discord_app import limits
 from bot.discord_app.limits import ELLIPSIS, escape_text, one_line, trim
@@ -175,8 +176,9 @@ def _passage_embed_parts(ranked: RankedPassage, budget: int) -> str:
 
 
 def render_answer(answer: Answer) -> list[discord.Embed]:
-    """The reply to an answered question: the best passage with its citation, and up to two more
-    passages as fields. The question rides in the footer."""
+    """The reply to an answered question: the best passage with its citation, and every further
+    passage of the answer (the engine returns at most ``search.top_k``) as a field, within Discord's
+    limits. The question rides in the footer."""
     best = answer.best
     if best is None:
         raise ValueError("render_answer needs an answer with at least one passage")
@@ -188,7 +190,7 @@ def render_answer(answer: Answer) -> list[discord.Embed]:
     )
     body = _passage_embed_parts(best, BEST_PASSAGE_CHARS)
     embed.description = body + "\n\n— " + citation(doc, best.passage.paragraph)
-    for rank, extra in enumerate(answer.passages[1:3], start=2):
+    for rank, extra in enumerate(answer.passages[1 : limits.EMBED_FIELDS + 1], start=2):
         extra_doc = extra.passage.document
         name = trim(f"{rank}. {_plain_citation(extra_doc, extra.passage.paragraph)}", limits.FIELD_NAME)
         value = _passage_embed_parts(extra, EXTRA_PASSAGE_CHARS)
@@ -242,15 +244,12 @@ def document_list(documents: Sequence[Document], limit: int, *, separator: str =
 
 def render_not_found(documents: Sequence[Document]) -> str:
     """The short reply when the sources do not answer: what they do cover, and where to look."""
-    head = "That's not in my sources. "
     tail = " Try `/sources` for the full list."
     if not documents:
-        return head + "No documents are loaded right now."
-    titles = document_list(documents[:5] if len(documents) > 5 else documents, 600)
-    more = len(documents) - 5
-    if more > 0:
-        titles += f"; and {more} more"
-    return trim(head + "They cover: " + titles + "." + tail, limits.CONTENT)
+        return f"{messages.NOT_IN_SOURCES} {messages.NO_DOCUMENTS}"
+    shown = messages.TITLES_SHOWN
+    titles = document_list(documents[:shown] if len(documents) > shown else documents, 600)
+    return trim(messages.not_in_sources(messages.and_more(titles, len(documents))) + tail, limits.CONTENT)
 
 
 # ------------------------------------------------------------------------------------ size guards
@@ -495,7 +494,7 @@ def notice(text: str) -> str:
 
 
 #: The reply to a mention (or /ask) with nothing to search for: only mentions, emoji or stop words.
-QUESTION_HINT = "Ask me a question about my sources, for example: *What did the summit agree?* (or try `/help`)."
+QUESTION_HINT = messages.QUESTION_HINT
 
 
 def wait_notice(retry_after: float) -> str:

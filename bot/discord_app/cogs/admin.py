@@ -13,12 +13,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app import render
-from bot.discord_app.client import NO_MENTIONS, send_private
+from bot.discord_app import limits, render
 from bot.discord_app.guards import is_admin
+from bot.discord_app.replies import NO_MENTIONS, send_private
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import SummitBot
+    from bot.discord_app.app import SummitBot
 
 log = logging.getLogger("summitbot.discord.admin")
 
@@ -65,13 +65,13 @@ class Admin(commands.Cog):
             await send_private(interaction, "Analytics is off on this bot (analytics.enabled in the config).")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        from bot.store import format_stats
+        from bot.storage import format_stats
 
         report = await analytics.stats(days)
         if report is None:
             text = "The analytics database is not available right now; see the bot's log."
         else:
-            text = format_stats(report)
+            text = format_stats(report, limit=limits.STATS_REPORT)
         await interaction.followup.send(render.notice(text), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 

@@ -19,14 +19,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers import Answer, RankedPassage
+from bot.answering import Answer
 from bot.discord_app import limits, render
-from bot.discord_app.client import NO_MENTIONS, send_private
 from bot.discord_app.components import answer_view
-from bot.engine import Engine
+from bot.discord_app.replies import NO_MENTIONS, send_private
+from bot.storage import QuestionRecord
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import SummitBot
+    from bot.discord_app.app import SummitBot
 
 log = logging.getLogger("summitbot.discord.questions")
 
@@ -56,11 +56,6 @@ class Reply:
         if self.view is not None:
             out["view"] = self.view
         return out
-
-
-def more_passages(engine: Engine, question: str, offset: int, count: int) -> tuple[RankedPassage, ...]:
-    """Ranked passages ``offset`` .. ``offset + count - 1`` for a question, whether or not it was answered."""
-    return engine.answers.ranked(question, offset, count)
 
 
 # Discord markup that is not part of what is asked: user/role/channel mentions, @everyone/@here,
@@ -99,25 +94,27 @@ class Questions(commands.Cog):
         latency_ms = (time.perf_counter() - started) * 1000
         best = result.best
         record = await self.bot.record_question(
-            user_id=user_id,
-            question=question,
-            answered=result.answered,
-            guild_id=guild_id,
-            channel_id=channel_id,
-            doc_id=best.passage.document.id if best and result.answered else None,
-            paragraph=best.passage.paragraph if best and result.answered else None,
-            score=best.score if best else None,
-            latency_ms=latency_ms,
+            QuestionRecord(
+                user_id=user_id,
+                question=question,
+                answered=result.answered,
+                guild_id=guild_id,
+                channel_id=channel_id,
+                doc_id=best.passage.document.id if best and result.answered else None,
+                paragraph=best.passage.paragraph if best and result.answered else None,
+                score=best.score if best else None,
+                latency_ms=latency_ms,
+            )
         )
         if result.reason == "empty":  # nothing searchable: emoji, punctuation, stop words
             return Reply(content=render.QUESTION_HINT)
         if not result.answered or best is None:
-            return Reply(content=render.render_not_found(engine.corpus.documents))
+            return Reply(content=render.render_not_found(engine.documents))
         key = render.question_key(question)
         self.bot.remember_question(key, question)
         view = answer_view(
             more_key=key,
-            more_offset=len(result.passages[:3]),
+            more_offset=len(result.passages),
             url=best.passage.document.url,
             record=record,
         )
@@ -277,7 +274,7 @@ class Questions(commands.Cog):
             await send_private(interaction, "That's as far as I go for one question; try asking it differently.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        passages = await asyncio.to_thread(more_passages, self.bot.engine, question, offset, MORE_PAGE + 1)
+        passages = await asyncio.to_thread(self.bot.engine.more, question, offset, MORE_PAGE + 1)
         page = passages[:MORE_PAGE]
         next_offset = offset + len(page)
         has_more = len(passages) > MORE_PAGE and next_offset < MORE_MAX_RANK

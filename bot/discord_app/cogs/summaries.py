@@ -11,10 +11,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app import render
-from bot.discord_app.client import NO_MENTIONS, send_private
+from bot.discord_app.replies import NO_MENTIONS, send_private
+from bot.summaries import SummaryError
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import SummitBot
+    from bot.discord_app.app import SummitBot
 
 log = logging.getLogger("summitbot.discord.summaries")
 
@@ -45,11 +46,6 @@ class Summaries(commands.Cog):
         length: Literal["short", "medium", "long"] = "medium",
     ) -> None:
         """Summarise one document, a topic, or the whole corpus, quoting sentences with citations."""
-        try:
-            from bot.summaries import SummaryError, summarize
-        except ImportError:
-            await send_private(interaction, "Summaries are coming soon.")
-            return
         verdict = self.bot.cooldown.hit(interaction.user.id)
         if not verdict.allowed:
             await send_private(interaction, render.wait_notice(verdict.retry_after))
@@ -59,15 +55,13 @@ class Summaries(commands.Cog):
             await send_private(interaction, "That topic is too long; please shorten it.")
             return
         engine = self.bot.engine
-        doc = engine.corpus.document(document) if document else None
+        doc = engine.document(document) if document else None
         if document and doc is None:
             await send_private(
                 interaction, "I don't know that document. Pick one from the list as you type, or see `/sources`."
             )
             return
-        work = asyncio.ensure_future(
-            asyncio.to_thread(summarize, engine, document=document, topic=topic, length=length)
-        )
+        work = asyncio.ensure_future(asyncio.to_thread(engine.summarize, document=document, topic=topic, length=length))
         done, _ = await asyncio.wait({work}, timeout=SUMMARY_HEAD_START)
         if not done:
             await interaction.response.defer(thinking=True)
@@ -100,7 +94,7 @@ class Summaries(commands.Cog):
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
         """Up to 25 documents whose id or title matches what has been typed."""
-        choices = render.document_choices(self.bot.engine.corpus.documents, current)
+        choices = render.document_choices(self.bot.engine.documents, current)
         return [app_commands.Choice(name=name, value=value) for name, value in choices]
 
     @app_commands.command(name="sources", description="The documents I answer from")
@@ -109,7 +103,7 @@ class Summaries(commands.Cog):
         self, interaction: discord.Interaction[Any], page: app_commands.Range[int, 1, 10_000] = 1
     ) -> None:
         """List the documents: title, source, date when known, paragraph count."""
-        listing = render.render_sources(self.bot.engine.corpus.documents, page)
+        listing = render.render_sources(self.bot.engine.documents, page)
         await interaction.response.send_message(embed=listing.embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 

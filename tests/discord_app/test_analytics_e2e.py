@@ -13,7 +13,8 @@ import pytest
 from bot_harness import make_settings, running
 from discord_stub import DiscordStub
 
-import bot.discord_app.client as client_module
+import bot.discord_app.app as app_module
+from bot.storage import QuestionRecord
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def _count(db: Path) -> int:
 async def test_running_bot_purges_old_rows_on_its_own(
     stub: DiscordStub, corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(client_module, "PURGE_EVERY_SECONDS", 0.05)
+    monkeypatch.setattr(app_module, "PURGE_EVERY_SECONDS", 0.05)
     settings = make_settings(stub, corpus_dir, tmp_path / "data")
     settings = dataclasses.replace(settings, analytics=dataclasses.replace(settings.analytics, retention_days=30))
     async with running(settings, stub) as bot:
@@ -38,7 +39,9 @@ async def test_running_bot_purges_old_rows_on_its_own(
         old = datetime.now(timezone.utc) - timedelta(days=45)
         recent = datetime.now(timezone.utc) - timedelta(days=2)
         for asked_at in (old, old, recent):
-            row = await bot.analytics.record_question(user_id=7, question="q", answered=True, asked_at=asked_at)
+            row = await bot.analytics.record_question(
+                QuestionRecord(user_id=7, question="q", answered=True, asked_at=asked_at)
+            )
             assert row is not None
         db = settings.analytics.path
         for _ in range(200):  # the daily purge runs every 50 ms here; wait for it, bounded

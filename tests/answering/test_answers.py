@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.analysis import Analyzer
-from bot.answers import FEATURES, SIGNALS, Answer, AnswerEngine, AnswerPolicy, RankedPassage, confidence_input
+from bot.answering import FEATURES, SIGNALS, Answer, AnswerEngine, RankedPassage, confidence_input
+from bot.config import AnswerSettings
 from bot.corpus import Corpus, Document
 from bot.search import BM25Index
 
@@ -47,7 +48,7 @@ ARTICLES = {
 }
 
 
-def make_engine(policy: AnswerPolicy | None = None) -> AnswerEngine:
+def make_engine(policy: AnswerSettings | None = None) -> AnswerEngine:
     """A small three-article corpus, indexed."""
     docs = [
         Document(doc_id, title, "test", None, None, Path(f"{doc_id}.md"), tuple(paragraphs))
@@ -56,7 +57,7 @@ def make_engine(policy: AnswerPolicy | None = None) -> AnswerEngine:
     corpus = Corpus.from_documents(Path("corpus"), docs)
     analyzer = Analyzer()
     index = BM25Index.from_texts([p.text for p in corpus.passages], analyzer)
-    return AnswerEngine(corpus.passages, analyzer, index, policy or AnswerPolicy())
+    return AnswerEngine(corpus.passages, analyzer, index, policy or AnswerSettings())
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +110,8 @@ def test_refused_answer_still_lists_nearest_passages(engine: AnswerEngine) -> No
 
 def test_min_confidence_is_a_probability_threshold() -> None:
     question = "Which town did lava from Etna destroy in 1928?"
-    assert make_engine(AnswerPolicy(min_confidence=0.0)).answer(question).answered
-    never = make_engine(AnswerPolicy(min_confidence=1.0)).answer(question)
+    assert make_engine(AnswerSettings(min_confidence=0.0)).answer(question).answered
+    never = make_engine(AnswerSettings(min_confidence=1.0)).answer(question)
     assert not never.answered and never.reason == "low-confidence"
 
 
@@ -119,9 +120,11 @@ def test_related_passages_only_when_close(engine: AnswerEngine) -> None:
     assert answer.answered
     best = answer.passages[0].score
     assert all(p.score >= best * engine.policy.related_ratio for p in answer.passages[1:])
-    strict = make_engine(AnswerPolicy(related_ratio=1.0)).answer("Who engineered the Stockton and Darlington Railway?")
+    strict = make_engine(AnswerSettings(related_ratio=1.0)).answer(
+        "Who engineered the Stockton and Darlington Railway?"
+    )
     assert len(strict.passages) == 1
-    loose = make_engine(AnswerPolicy(related_ratio=0.0)).answer(
+    loose = make_engine(AnswerSettings(related_ratio=0.0)).answer(
         "Who engineered the Stockton and Darlington Railway?", top_k=3
     )
     assert len(loose.passages) >= 2  # every passage sharing a term, not just the best
@@ -185,8 +188,8 @@ def test_odd_questions_do_not_crash(engine: AnswerEngine, question: str) -> None
 
 def test_ranked_pages_through_every_passage_regardless_of_policy() -> None:
     question = "Who engineered the Stockton and Darlington Railway?"
-    strict = make_engine(AnswerPolicy(min_confidence=1.0, related_ratio=1.0))
-    loose = make_engine(AnswerPolicy(min_confidence=0.0, related_ratio=0.0))
+    strict = make_engine(AnswerSettings(min_confidence=1.0, related_ratio=1.0))
+    loose = make_engine(AnswerSettings(min_confidence=0.0, related_ratio=0.0))
     everything = loose.answer(question, top_k=9).passages
     assert len(everything) >= 2
     assert strict.ranked(question, 0, 9) == everything  # the policy does not cut the list
@@ -203,16 +206,19 @@ def test_ranked_pages_through_every_passage_regardless_of_policy() -> None:
 
 def test_signals_and_confidence_inputs(engine: AnswerEngine) -> None:
     ranking = engine.rank("Which town did lava from Etna destroy in 1928?")
-    assert len(ranking.signals) == len(SIGNALS)
-    named = dict(zip(SIGNALS, ranking.signals, strict=True))
+    assert ranking.signals is not None and len(ranking.signals.as_tuple()) == len(SIGNALS)
+    named = ranking.signals.as_dict()
+    assert list(named) == list(SIGNALS)
     assert named["coverage"] == ranking.candidates[0].features[FEATURES.index("coverage")]
     assert 0.0 <= named["doc_share"] <= 1.0 and 0.0 < named["ratio"] <= 1.0
     assert named["rare_passage"] == 1.0 and named["oov"] == 0.0
     assert confidence_input("coverage*doc_share", named) == named["coverage"] * named["doc_share"]
     assert confidence_input("coverage>2", named) == 0.0
-    unseen = dict(zip(SIGNALS, engine.rank("Etna zxqvw eruption").signals, strict=True))
+    unseen_signals = engine.rank("Etna zxqvw eruption").signals
+    assert unseen_signals is not None
+    unseen = unseen_signals.as_dict()
     assert unseen["oov"] == 1.0 and unseen["rare_idf"] == 1.0 and unseen["rare_passage"] == 0.0
-    assert engine.rank("zxqvw").signals == ()
+    assert engine.rank("zxqvw").signals is None
 
 
 HARD_PASSAGES = [
@@ -236,7 +242,7 @@ def test_sentence_terms_and_highlights_match_the_analyzer(aliases: bool) -> None
     engine = AnswerEngine((), analyzer, index)
     for text in HARD_PASSAGES:
         spans = sentence_spans(text) or ((0, len(text)),)
-        info = engine._analyse_passage(text)
+        info = engine.sentences.analyse(text)
         ends = (*info.starts[1:], len(info.terms))
         got = [list(info.terms[a:b]) for a, b in zip(info.starts, ends, strict=True)]
         assert got == [analyzer.analyze(text[a:b]) for a, b in spans]
@@ -244,7 +250,7 @@ def test_sentence_terms_and_highlights_match_the_analyzer(aliases: bool) -> None
         expected = sorted(
             ((t.start, t.end) for t in analyzer.tokens(text) if t.term in terms), key=lambda s: (s[0], -s[1])
         )
-        assert engine._matched_spans(text, terms) == expected
+        assert engine.highlighter.matched_spans(text, terms) == expected
 
 
 def test_experimental_answer_shape_signals(engine: AnswerEngine) -> None:

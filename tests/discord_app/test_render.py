@@ -6,14 +6,15 @@ import re
 from pathlib import Path
 
 import discord
+from embed_limits import fits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answers import Answer, Highlight, RankedPassage
+from bot.answering import Answer, Highlight, RankedPassage
 from bot.corpus import Document, Passage, Problem
 from bot.discord_app import components, limits, render
 from bot.discord_app.components import MorePassagesButton, VoteButton
-from bot.discord_app.limits import ELLIPSIS, escape_text, trim, trim_start
+from bot.discord_app.limits import ELLIPSIS, escape_text, trim
 from bot.engine import CorpusChange
 from bot.summaries import Summary, SummarySentence
 
@@ -43,7 +44,7 @@ def ranked(text: str, doc: Document | None = None, paragraph: int = 1) -> Ranked
 
 
 def fits_message(embeds: list[discord.Embed]) -> bool:
-    return all(limits.fits(e) for e in embeds) and sum(len(e) for e in embeds) <= limits.EMBED_TOTAL
+    return all(fits(e) for e in embeds) and sum(len(e) for e in embeds) <= limits.EMBED_TOTAL
 
 
 # --------------------------------------------------------------------------------------- trim
@@ -56,7 +57,6 @@ def test_trim_keeps_short_text() -> None:
 def test_trim_cuts_at_sentence_boundary_with_ellipsis() -> None:
     text = "First sentence here. Second sentence here. Third sentence here."
     assert trim(text, 50) == "First sentence here. Second sentence here. " + ELLIPSIS
-    assert trim_start(text, 50) == ELLIPSIS + " Second sentence here. Third sentence here."
 
 
 def test_trim_falls_back_to_word_boundary() -> None:
@@ -72,12 +72,12 @@ def test_trim_never_leaves_a_dangling_escape() -> None:
 
 @given(texts, limits_)
 def test_trim_within_limit(text: str, limit: int) -> None:
-    for out in (trim(text, limit), trim_start(text, limit)):
-        assert len(out) <= limit
-        if len(text) <= limit:
-            assert out == text
-        elif limit > 2:
-            assert ELLIPSIS in out
+    out = trim(text, limit)
+    assert len(out) <= limit
+    if len(text) <= limit:
+        assert out == text
+    elif limit > 2:
+        assert ELLIPSIS in out
 
 
 # ----------------------------------------------------------------------------------- escaping
@@ -148,7 +148,7 @@ def test_passage_markup_within_budget(text: str, budget: int) -> None:
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(st.lists(texts.filter(lambda t: t.strip()), min_size=1, max_size=3), st.text(min_size=1, max_size=4000))
+@given(st.lists(texts.filter(lambda t: t.strip()), min_size=1, max_size=6), st.text(min_size=1, max_size=4000))
 def test_answer_embed_within_limits(passages: list[str], question: str) -> None:
     doc = document(title="T" * 400, source="S" * 300, url="https://example.org/" + "p" * 200)
     answer = Answer(question, True, 0.9, tuple(ranked(p, doc, i + 1) for i, p in enumerate(passages)))
@@ -169,6 +169,16 @@ def test_answer_embed_has_citation_and_question_footer() -> None:
     assert render.question_from_footer(embed.footer.text) == "Where was the summit? @everyone"
 
 
+def test_answer_embed_shows_every_passage_of_the_answer() -> None:
+    """The engine returns at most ``search.top_k`` passages; the reply shows all of them (the best
+    as the description, the rest as numbered fields), not a fixed three."""
+    doc = document(paragraphs=tuple(f"Passage {i} about the summit." for i in range(1, 7)))
+    for top_k in (1, 2, 5):
+        passages = tuple(ranked(f"Passage {i} about the summit.", doc, i) for i in range(1, top_k + 1))
+        (embed,) = render.render_answer(Answer("summit?", True, 0.9, passages))
+        assert [f.name.split(".")[0] for f in embed.fields] == [str(r) for r in range(2, top_k + 1)]
+
+
 def test_not_found_names_the_sources_within_limit() -> None:
     docs = [document(f"d{i}", title=f"Title {i} " + "x" * 300) for i in range(50)]
     out = render.render_not_found(docs)
@@ -183,19 +193,19 @@ def test_sources_pages_within_limits() -> None:
     docs = [document(f"d{i:03d}", title="[Big] " + "T" * 500, source="S" * 300, paragraphs=("a",) * i)
             for i in range(40)]  # fmt: skip
     first = render.render_sources(docs, 1)
-    assert first.pages == 3 and limits.fits(first.embed)
+    assert first.pages == 3 and fits(first.embed)
     assert "\\[Big\\]" in first.embed.description
     last = render.render_sources(docs, 99)
-    assert last.page == 3 and limits.fits(last.embed)
+    assert last.page == 3 and fits(last.embed)
 
 
 def test_reload_reports_fit_and_hide_server_paths() -> None:
     change = CorpusChange(tuple(f"added-{i}" * 5 for i in range(300)), ("gone",), (), 10, 12)
     embed = render.render_reload(change, 0.1234, 12)
-    assert limits.fits(embed) and "300 added, 1 removed, 0 changed" in embed.description
+    assert fits(embed) and "300 added, 1 removed, 0 changed" in embed.description
     problems = [Problem(Path(f"/srv/corpus/sub/f{i}.md"), i + 1, "front matter is **bad** " * 20) for i in range(200)]
     failed = render.render_reload_failed(problems, Path("/srv/corpus"), 5)
-    assert limits.fits(failed) and "/srv" not in failed.description
+    assert fits(failed) and "/srv" not in failed.description
     assert "sub/f0.md:1" in failed.description and "more problems" in failed.description
 
 
@@ -205,14 +215,14 @@ def test_summary_embed_within_limits_and_cited() -> None:
         for i in range(30)
     )
     embed = render.render_summary(Summary("corpus", sentences, 900, 1000), "Summary of all my sources")
-    assert limits.fits(embed) and "`[1 ¶1]`" in embed.description and "\\*long\\*" in embed.description
+    assert fits(embed) and "`[1 ¶1]`" in embed.description and "\\*long\\*" in embed.description
     empty = render.render_summary(Summary.empty("topic:x", "Nothing on that in my sources."), "Summary")
     assert empty.description == "Nothing on that in my sources."
 
 
 def test_help_mentions_answer_channels() -> None:
     embed = render.render_help([111, 222])
-    assert "<#111>" in embed.description and limits.fits(embed)
+    assert "<#111>" in embed.description and fits(embed)
     assert "<#111>" not in render.render_help([111], in_dm=True).description
 
 
@@ -246,7 +256,7 @@ def test_overlong_urls_are_dropped_not_cut() -> None:
     doc = document(url=huge, paragraphs=texts_)
     answer = Answer("Where was the summit?", True, 0.9, tuple(ranked(t, doc, i + 1) for i, t in enumerate(texts_)))
     (embed,) = render.render_answer(answer)
-    assert embed.url is None and len(embed.fields) == 2 and limits.fits(embed)
+    assert embed.url is None and len(embed.fields) == 2 and fits(embed)
     assert embed.description.endswith(", example.org, ¶1")  # the citation, without a link
     more = render.render_more(answer.question, answer.passages, 2)
     sources = render.render_sources([doc]).embed
@@ -254,7 +264,7 @@ def test_overlong_urls_are_dropped_not_cut() -> None:
         Summary("corpus", (SummarySentence("The summit ended.", "doc", "Title", 2, "example.org", huge),), 3, 60), "S"
     )
     for out in (embed, *more, sources, summary):
-        assert "a" * 100 not in str(out.to_dict()) and limits.fits(out)
+        assert "a" * 100 not in str(out.to_dict()) and fits(out)
     assert render.citation(doc, 1) == "*Title*, example.org, ¶1"
     assert components.answer_view(url=huge) is None
 

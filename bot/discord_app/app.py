@@ -1,27 +1,24 @@
-"""The Discord bot: the Bot subclass that holds the current engine, and the run/sync entry points.
+"""The Discord bot at run time: the Bot subclass that holds the current engine and its runtime.
 
-``run_bot`` (``summitbot run``) reads the token from the environment, loads the corpus, connects
-and answers until SIGINT/SIGTERM. ``sync_commands`` (``summitbot sync``) logs in over HTTP only
-and publishes the slash commands. ``discord.api_url``/``discord.gateway_url`` point the client at
-any Discord-compatible server (the tests' loopback stub, a proxy).
+:class:`SummitBot` owns the engine now in service (swapped whole on reload), the questions
+remembered for "More passages", the cooldowns, analytics (with its circuit breaker, see
+:mod:`bot.discord_app.recording`) and its daily purge, and keeps every gateway connection on the
+configured server. ``discord.api_url``/``discord.gateway_url`` point the client at any
+Discord-compatible server (the tests' loopback stub, a proxy). Starting the process is
+:mod:`bot.discord_app.runner`'s job; the talking is the cogs'.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import dataclasses
 import gc
 import logging
-import os
-import signal
-import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -31,24 +28,20 @@ from bot.config import DiscordSettings, Settings
 from bot.corpus import CorpusError, Problem
 from bot.discord_app.components import MorePassagesButton, VoteButton
 from bot.discord_app.guards import Cooldown
+from bot.discord_app.recording import RECORD_WAIT_SECONDS, RecordBreaker
+from bot.discord_app.replies import NO_MENTIONS, send_private
 from bot.engine import CorpusChange, Engine, build_engine, corpus_change
 
 if TYPE_CHECKING:
-    from bot.store import AsyncAnalytics
+    from bot.storage import AsyncAnalytics, QuestionRecord
 
 log = logging.getLogger("summitbot.discord")
 
-#: Every send, reply, followup and edit uses this (and the bot's default is the same).
-NO_MENTIONS = discord.AllowedMentions.none()
 COGS = (
     "bot.discord_app.cogs.questions",
     "bot.discord_app.cogs.summaries",
     "bot.discord_app.cogs.admin",
 )
-#: How long an answer waits for its analytics row id (for the vote buttons) before going without.
-RECORD_WAIT_SECONDS = 0.5
-#: After a slow or failed analytics write, answers stop waiting for row ids for this long.
-RECORD_PAUSE_SECONDS = 30.0
 #: Questions remembered for "More passages" (the answer's footer is the fallback after a restart).
 RECENT_QUESTIONS = 4096
 PURGE_EVERY_SECONDS = 24 * 3600
@@ -92,17 +85,6 @@ class SummitTree(app_commands.CommandTree):
         await send_private(interaction, text)
 
 
-async def send_private(interaction: discord.Interaction[Any], text: str) -> None:
-    """A short ephemeral message, whether or not the interaction was already answered/deferred."""
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-        else:
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-    except discord.HTTPException:
-        log.warning("could not send an error notice for an interaction", exc_info=True)
-
-
 # ------------------------------------------------------------------------------------------ bot
 
 
@@ -130,49 +112,6 @@ class ReloadOutcome:
     def ok(self) -> bool:
         """True when the new corpus is in service."""
         return self.change is not None
-
-
-class RecordBreaker:
-    """Whether an answer should wait for its analytics row id (a circuit breaker).
-
-    After a write that is slow (no row id within ``RECORD_WAIT_SECONDS``) or fails, answers stop
-    waiting for ``pause_seconds`` (they go out at once, without vote buttons; the rows are still
-    written in the background); the first answer after the pause waits again and, if that write is
-    fine, closes the breaker. A locked or broken database so costs at most one slow answer per pause.
-    ``waits``/``skips`` count the answers that waited and those that did not.
-    """
-
-    def __init__(self, pause_seconds: float = RECORD_PAUSE_SECONDS, clock: Callable[[], float] = time.monotonic):
-        self.pause_seconds = pause_seconds
-        self._clock = clock
-        self._open_until: float | None = None
-        self.waits = 0
-        self.skips = 0
-
-    @property
-    def open(self) -> bool:
-        """True while answers do not wait for row ids."""
-        return self._open_until is not None and self._clock() < self._open_until
-
-    def should_wait(self) -> bool:
-        """Whether this answer waits for its row id (counted in ``waits`` or ``skips``)."""
-        if self.open:
-            self.skips += 1
-            return False
-        self.waits += 1
-        return True
-
-    def failed(self, why: str) -> None:
-        """A write was slow or failed: stop waiting for a while."""
-        if self._open_until is None:
-            log.warning("analytics: %s; answering without vote buttons for the next %.0f s", why, self.pause_seconds)
-        self._open_until = self._clock() + self.pause_seconds
-
-    def succeeded(self) -> None:
-        """A write the answer waited for gave its row id in time: wait for row ids again."""
-        if self._open_until is not None:
-            log.info("analytics: recording is fast again; vote buttons are back")
-        self._open_until = None
 
 
 class SummitBot(commands.Bot):
@@ -268,7 +207,7 @@ class SummitBot(commands.Bot):
 
     # -- analytics -------------------------------------------------------------------------------
 
-    async def record_question(self, **fields: Any) -> int | None:
+    async def record_question(self, record: QuestionRecord) -> int | None:
         """Record a question; wait briefly for its row id (for vote buttons), never fail.
 
         While :attr:`record_breaker` is open (a recent write was slow or failed) the question is
@@ -276,14 +215,14 @@ class SummitBot(commands.Bot):
         """
         if self.analytics is None:
             return None
-        task = asyncio.ensure_future(self.analytics.record_question(**fields))
+        task = asyncio.ensure_future(self.analytics.record_question(record))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         breaker = self.record_breaker
         if not breaker.should_wait():
             return None
         try:
-            record = await asyncio.wait_for(asyncio.shield(task), timeout=RECORD_WAIT_SECONDS)
+            row = await asyncio.wait_for(asyncio.shield(task), timeout=RECORD_WAIT_SECONDS)
         except asyncio.TimeoutError:
             breaker.failed("recording a question is slow")
             return None
@@ -291,12 +230,12 @@ class SummitBot(commands.Bot):
             log.warning("analytics: recording a question failed", exc_info=True)
             breaker.failed("recording a question failed")
             return None
-        if record is None:
+        if row is None:
             if self.analytics is not None and self.analytics.enabled:  # off: None at once, no wait to save
                 breaker.failed("recording a question failed")
         else:
             breaker.succeeded()
-        return record
+        return row
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -312,7 +251,7 @@ class SummitBot(commands.Bot):
         self.add_dynamic_items(MorePassagesButton, VoteButton)
         if self.open_analytics and self.settings.analytics.enabled:
             try:
-                from bot.store import open_analytics
+                from bot.storage import open_analytics
 
                 self.analytics = open_analytics(self.settings.analytics)
             except Exception:
@@ -408,116 +347,3 @@ def create_bot(settings: Settings, engine: Engine | None, **options: Any) -> Sum
     """A :class:`SummitBot`, or a :class:`ShardedSummitBot` when ``discord.shard_count`` is set."""
     cls = ShardedSummitBot if settings.discord.shard_count is not None else SummitBot
     return cls(settings, engine, **options)
-
-
-# ---------------------------------------------------------------------------------- entry points
-
-
-def _token(settings: Settings) -> str | None:
-    token = os.environ.get(settings.discord.token_env, "").strip()
-    return token or None
-
-
-def _say(line: str) -> None:
-    print(f"summitbot: {line}", file=sys.stderr)
-
-
-def _no_token(settings: Settings) -> int:
-    env = settings.discord.token_env
-    _say(f"no Discord token: set the environment variable {env} (the token is never read from the config file)")
-    return 1
-
-
-async def _serve(bot: SummitBot, token: str) -> None:
-    """Run until the connection ends or SIGINT/SIGTERM asks us to stop (then close cleanly)."""
-    loop = asyncio.get_running_loop()
-    stopping: list[asyncio.Task[None]] = []
-
-    def stop() -> None:
-        if not stopping:
-            log.info("shutting down")
-            stopping.append(loop.create_task(bot.close()))
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows, or not the main thread
-            loop.add_signal_handler(sig, stop)
-    try:
-        async with bot:
-            await bot.start(token)
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
-        if stopping:
-            await stopping[0]
-
-
-def run_bot(settings: Settings) -> int:
-    """``summitbot run``: connect and answer until stopped. 0 on a clean stop, 1 on a start-up error."""
-    token = _token(settings)
-    if token is None:
-        return _no_token(settings)
-    try:
-        engine = build_engine(settings)
-    except CorpusError as exc:
-        for problem in exc.problems:
-            _say(f"corpus error: {problem}")
-        return 1
-    discord.utils.setup_logging(level=logging.getLevelName(settings.logging.level.upper()), root=True)
-    configure_endpoints(settings.discord)
-    bot = create_bot(settings, engine)
-    try:
-        asyncio.run(_serve(bot, token))
-    except discord.LoginFailure:
-        _say(f"Discord rejected the token in {settings.discord.token_env}; check it in the Developer Portal")
-        return 1
-    except discord.PrivilegedIntentsRequired:
-        _say(
-            "Discord refused the Message Content intent, needed for discord.answer_channels: enable it "
-            "for the bot in the Developer Portal, or leave answer_channels empty"
-        )
-        return 1
-    except (aiohttp.ClientError, OSError, discord.GatewayNotFound) as exc:
-        _say(f"cannot reach Discord at {settings.discord.api_url}: {type(exc).__name__}")
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0
-
-
-async def _sync(settings: Settings, token: str, guild_id: int | None) -> list[app_commands.AppCommand]:
-    configure_endpoints(settings.discord)
-    bot = create_bot(settings, None, sync_on_start=False, open_analytics=False)
-    async with bot:
-        await bot.login(token)  # HTTP only: runs setup_hook, which registers the commands
-        if guild_id is not None:
-            guild = discord.Object(id=guild_id)
-            bot.tree.copy_global_to(guild=guild)
-            return await bot.tree.sync(guild=guild)
-        return await bot.tree.sync()
-
-
-def sync_commands(settings: Settings, guild_id: int | None = None) -> int:
-    """``summitbot sync``: publish the slash commands globally (or to one guild, instantly)."""
-    token = _token(settings)
-    if token is None:
-        return _no_token(settings)
-    logging.basicConfig(level=logging.WARNING)
-    try:
-        synced = asyncio.run(_sync(settings, token, guild_id))
-    except discord.LoginFailure:
-        _say(f"Discord rejected the token in {settings.discord.token_env}; check it in the Developer Portal")
-        return 1
-    except discord.Forbidden:
-        _say(f"not allowed to add commands to guild {guild_id}: invite the bot with the applications.commands scope")
-        return 1
-    except discord.HTTPException as exc:
-        _say(f"Discord refused the commands: {exc.status} {exc.text[:200]}")
-        return 1
-    except (aiohttp.ClientError, OSError) as exc:
-        _say(f"cannot reach Discord at {settings.discord.api_url}: {type(exc).__name__}")
-        return 1
-    names = ", ".join(f"/{c.name}" for c in synced)
-    where = f"guild {guild_id}" if guild_id is not None else "all guilds (global commands may take up to an hour)"
-    print(f"Synced {len(synced)} commands to {where}: {names}")
-    return 0

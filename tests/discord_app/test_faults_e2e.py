@@ -19,7 +19,8 @@ from bot_harness import VANCE, make_settings, mention, no_pings, replies_to, run
 from discord_stub import DiscordStub
 
 import bot.corpus
-import bot.discord_app.client as client_module
+import bot.discord_app.app as app_module
+import bot.discord_app.recording as recording
 from bot.config import Settings
 from bot.engine import build_engine
 
@@ -172,7 +173,7 @@ async def test_reload_during_burst_answers_from_one_whole_corpus(
     corpus.mkdir()
     _edition(corpus, "first", "amber")
     settings = make_settings(stub, corpus, tmp_path / "data")
-    real_build = client_module.build_engine
+    real_build = app_module.build_engine
     building = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -184,7 +185,7 @@ async def test_reload_during_burst_answers_from_one_whole_corpus(
         time.sleep(0.4)  # questions keep arriving while the new engine is being built
         return engine
 
-    monkeypatch.setattr(client_module, "build_engine", slow_build)
+    monkeypatch.setattr(app_module, "build_engine", slow_build)
     question = "What is the night signal word of the harbour lighthouse?"
     async with running(settings, stub) as bot:
         mark = stub.mark()
@@ -321,7 +322,7 @@ async def test_locked_analytics_database_does_not_stop_answers(
     async with running(settings_for(stub), stub) as bot_:
         assert bot_.analytics is not None and await bot_.analytics.ready()
         clock = FakeClock()
-        bot_.record_breaker = client_module.RecordBreaker(clock=clock)
+        bot_.record_breaker = recording.RecordBreaker(clock=clock)
         with locked(tmp_path / "data" / "analytics.sqlite3"):
             mark = stub.mark()
             asked = await ask_many(stub, 3)
@@ -330,7 +331,7 @@ async def test_locked_analytics_database_does_not_stop_answers(
             assert all(not _vote_buttons(r) for r in replies.values())
         assert bot_.record_breaker.open
         await asyncio.gather(*list(bot_._background))  # the queued writes finish (or fail) after the lock
-        clock.now += client_module.RECORD_PAUSE_SECONDS
+        clock.now += recording.RECORD_PAUSE_SECONDS
         mark = stub.mark()
         (asked_again,) = await ask_many(stub, 1)
         assert _vote_buttons((await replies_to(stub, [asked_again], since=mark))[asked_again])
@@ -345,7 +346,7 @@ async def test_locked_analytics_database_costs_one_slow_answer_per_pause(
     async with running(settings_for(stub), stub) as bot_:
         assert bot_.analytics is not None and await bot_.analytics.ready()
         clock = FakeClock()
-        breaker = bot_.record_breaker = client_module.RecordBreaker(clock=clock)
+        breaker = bot_.record_breaker = recording.RecordBreaker(clock=clock)
 
         async def ask() -> Any:
             mark = stub.mark()
@@ -358,12 +359,12 @@ async def test_locked_analytics_database_costs_one_slow_answer_per_pause(
             for _ in range(4):  # one after another: each answer is out before the next question
                 assert not _vote_buttons(await ask())
             assert (breaker.waits, breaker.skips) == (1, 3) and breaker.open
-            clock.now += client_module.RECORD_PAUSE_SECONDS  # the pause is over: one answer tries again
+            clock.now += recording.RECORD_PAUSE_SECONDS  # the pause is over: one answer tries again
             assert not _vote_buttons(await ask())
             assert not _vote_buttons(await ask())
             assert (breaker.waits, breaker.skips) == (2, 4) and breaker.open
         await asyncio.gather(*list(bot_._background))
-        clock.now += client_module.RECORD_PAUSE_SECONDS
+        clock.now += recording.RECORD_PAUSE_SECONDS
         assert _vote_buttons(await ask()) and not breaker.open
         assert _vote_buttons(await ask())
         assert (breaker.waits, breaker.skips) == (4, 4)
@@ -371,7 +372,7 @@ async def test_locked_analytics_database_costs_one_slow_answer_per_pause(
 
 def test_record_breaker_pauses_after_a_failure_and_closes_after_a_good_write() -> None:
     clock = FakeClock()
-    breaker = client_module.RecordBreaker(pause_seconds=30, clock=clock)
+    breaker = recording.RecordBreaker(pause_seconds=30, clock=clock)
     assert breaker.should_wait() and not breaker.open
     breaker.failed("slow")
     assert breaker.open and not breaker.should_wait()

@@ -29,13 +29,14 @@ import pytest
 from bot_harness import VANCE, mention, no_pings, running, write_doc
 from discord_stub import ChannelType, DiscordStub, MessageFlag
 
-import bot.discord_app.client as client_module
+import bot.discord_app.app as app_module
 import bot.discord_app.cogs.summaries as summaries_cog
+import bot.engine
 import bot.summaries
 from bot.config import Settings
 from bot.discord_app import components, limits, render
 
-SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+SHIPPED_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 NO_PINGS = {"parse": []}
 
 
@@ -342,7 +343,7 @@ async def test_summary_refused_by_the_summariser_is_private(
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise bot.summaries.SummaryError("unknown length 'huge'; use one of: short, medium, long")
 
-    monkeypatch.setattr(bot.summaries, "summarize", refuse)
+    monkeypatch.setattr(bot.engine.Engine, "summarize", refuse)
     async with running(make_settings(stub), stub):
         ix = await stub.slash_command("summary", {"topic": "DeepSeek"})
         rec = await stub.wait_for_message(interaction=ix)
@@ -357,14 +358,14 @@ async def test_slow_summary_defers_publicly_then_follows_up(
 ) -> None:
     """A summary still running after the head start is acknowledged with a public "thinking…"; the
     summary follows as the (public) followup."""
-    real_summarize = bot.summaries.summarize
+    real_summarize = bot.engine.Engine.summarize
     deferred = threading.Event()
 
     def slow(*args: Any, **kwargs: Any) -> Any:
         deferred.wait(10)  # runs on until the test has seen the defer
         return real_summarize(*args, **kwargs)
 
-    monkeypatch.setattr(bot.summaries, "summarize", slow)
+    monkeypatch.setattr(bot.engine.Engine, "summarize", slow)
     monkeypatch.setattr(summaries_cog, "SUMMARY_HEAD_START", 0.05)
     async with running(make_settings(stub), stub):
         ix = await stub.slash_command("summary", {"topic": "DeepSeek"})
@@ -497,7 +498,7 @@ async def test_concurrent_reloads_queue(
     stub: DiscordStub, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Three reloads at once: the builds run one after another, never two at the same time."""
-    real_build = client_module.build_engine
+    real_build = app_module.build_engine
     loop = asyncio.get_running_loop()
     guard = threading.Lock()
     in_flight = 0
@@ -520,7 +521,7 @@ async def test_concurrent_reloads_queue(
                 in_flight -= 1
                 spans.append((entered, time.perf_counter()))
 
-    monkeypatch.setattr(client_module, "build_engine", watched_build)
+    monkeypatch.setattr(app_module, "build_engine", watched_build)
     async with running(make_settings(stub), stub) as bot:
         lock = bot.reload_lock = WatchedLock(expected=3)
         reloads = [asyncio.create_task(bot.reload_corpus()) for _ in range(3)]

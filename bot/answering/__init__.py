@@ -1,0 +1,215 @@
+"""From ranked passages to an answer: whether the corpus answers, which passages, which sentence.
+
+The stages, each in its own module:
+
+* :mod:`bot.answering.query` -- the question analysed once (:class:`Query`);
+* :mod:`bot.answering.rerank` -- BM25's ``RERANK_DEPTH`` best passages reordered by cheap features;
+* :mod:`bot.answering.confidence` -- the question's :class:`Signals` and the logistic model that
+  decides whether the corpus answers it (or the engine abstains);
+* :mod:`bot.answering.highlight` -- each passage's sentences (cached), the best one, matched words.
+
+:class:`AnswerEngine` ties them together. Extra passages are shown only when their reranked
+score is close to the best one (``answers.related_ratio``, :class:`bot.config.AnswerSettings`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bot.analysis import Analyzer
+from bot.answering.confidence import (
+    CONFIDENCE_FEATURES,
+    DEFAULT_MODEL,
+    QPP_DEPTH,
+    SIGNALS,
+    RankModel,
+    SignalReader,
+    Signals,
+    confidence,
+    confidence_input,
+)
+from bot.answering.highlight import Highlight, Highlighter, PassageTerms, SentenceCache
+from bot.answering.query import Query, build_query, term_weights
+from bot.answering.rerank import FEATURES, RERANK_DEPTH, WINDOW, Candidate, passage_features, rerank, window_share
+from bot.config import AnswerSettings
+from bot.corpus import Passage
+from bot.search import BM25Index
+
+__all__ = [
+    "CONFIDENCE_FEATURES",
+    "DEFAULT_MODEL",
+    "FEATURES",
+    "QPP_DEPTH",
+    "RERANK_DEPTH",
+    "SIGNALS",
+    "WINDOW",
+    "Answer",
+    "AnswerEngine",
+    "Candidate",
+    "Highlight",
+    "PassageTerms",
+    "Query",
+    "RankModel",
+    "RankedPassage",
+    "Ranking",
+    "Signals",
+    "confidence_input",
+    "term_weights",
+    "window_share",
+]
+
+
+@dataclass(frozen=True)
+class RankedPassage:
+    """One passage in an answer, with its (reranked) score and its highlight."""
+
+    passage: Passage
+    score: float
+    highlight: Highlight
+
+    def to_json(self) -> dict[str, Any]:
+        """The passage as in ``summitbot ask --json`` output."""
+        doc = self.passage.document
+        return {
+            "document": doc.id,
+            "title": doc.title,
+            "paragraph": self.passage.paragraph,
+            "score": round(self.score, 4),
+            "text": self.passage.text,
+            "highlight": {"sentence": self.highlight.sentence, "words": list(self.highlight.words)},
+            "source": doc.source,
+            "url": doc.url,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply to one question: answered or not, and the ranked passages (nearest misses too)."""
+
+    question: str
+    answered: bool
+    confidence: float
+    passages: tuple[RankedPassage, ...]
+    reason: str | None = None  # why it was not answered: "empty", "no-match", "low-confidence"
+
+    @property
+    def best(self) -> RankedPassage | None:
+        """The top passage, if any."""
+        return self.passages[0] if self.passages else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object ``summitbot ask --json`` prints for this question."""
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "passages": [p.to_json() for p in self.passages],
+        }
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The reranked candidates for one question and the probability that the corpus answers it."""
+
+    terms: tuple[str, ...]
+    candidates: tuple[Candidate, ...]
+    confidence: float
+    signals: Signals | None = None  # None when nothing matched
+
+
+class AnswerEngine:
+    """Ranks passages for a question and decides whether they answer it."""
+
+    def __init__(
+        self,
+        passages: tuple[Passage, ...],
+        analyzer: Analyzer,
+        index: BM25Index,
+        policy: AnswerSettings | None = None,
+        model: RankModel | None = None,
+        depth: int = RERANK_DEPTH,
+    ) -> None:
+        self.passages = passages
+        self.analyzer = analyzer
+        self.index = index
+        self.policy = policy or AnswerSettings()
+        self.model = model or DEFAULT_MODEL
+        self.depth = depth
+        self.sentences = SentenceCache(passages, analyzer)
+        self.highlighter = Highlighter(self.sentences, index)
+        self.signal_reader = SignalReader(passages, index, lambda i: self.sentences[i].term_set)
+        seen = index.known_idf()
+        self._median_idf = float(np.median(seen)) if seen.size else 0.0
+
+    def query(self, question: str) -> Query:
+        """Analyse a question and weigh its terms against this corpus."""
+        return build_query(question, self.analyzer, self.index, self._median_idf)
+
+    def passage_terms(self, i: int) -> PassageTerms:
+        """Sentence spans and analysed terms of passage ``i`` (cached)."""
+        return self.sentences[i]
+
+    def rank(self, question: str | Query, depth: int | None = None) -> Ranking:
+        """BM25's best ``depth`` passages, reranked, with the confidence that the best one answers."""
+        query = question if isinstance(question, Query) else self.query(question)
+        if not query.terms:
+            return Ranking(query.terms, (), 0.0)
+        hits = self.index.top(query.terms, depth or self.depth)
+        if not hits:
+            return Ranking(query.terms, (), 0.0)
+        passages, sentences = self.passages, self.sentences
+        rows = [
+            (i, score, passages[i].document.id, *passage_features(query, score, sentences[i], passages[i].text))
+            for i, score in hits
+        ]
+        candidates = rerank(query, rows, self.model.rerank)
+        signals = self.signal_reader.read(query, hits, candidates, {row[0]: row[5] for row in rows})
+        return Ranking(query.terms, tuple(candidates), confidence(self.model, signals), signals)
+
+    def highlight(self, i: int, query_terms: set[str], sentence: int | None = None) -> Highlight:
+        """The best sentence of passage ``i`` (or the given one) and every matched word's span."""
+        return self.highlighter.highlight(i, query_terms, sentence)
+
+    def _ranked(
+        self, ranking: Ranking, candidates: list[Candidate] | tuple[Candidate, ...]
+    ) -> tuple[RankedPassage, ...]:
+        query_set = set(ranking.terms)
+        return tuple(
+            RankedPassage(self.passages[c.passage], c.score, self.highlight(c.passage, query_set, c.best_sentence))
+            for c in candidates
+        )
+
+    def ranked(self, question: str, offset: int, count: int) -> tuple[RankedPassage, ...]:
+        """Ranked passages ``offset`` .. ``offset + count - 1``, whatever the answer policy says.
+
+        The same order as :meth:`answer` (reranked), with highlights; fewer (or none) when the
+        corpus has fewer matching passages or the question has no searchable terms.
+        """
+        offset, count = max(offset, 0), max(count, 0)
+        if count == 0:
+            return ()
+        query = self.query(question)
+        if query.is_empty:
+            return ()
+        ranking = self.rank(query, max(self.depth, offset + count))
+        return self._ranked(ranking, ranking.candidates[offset : offset + count])
+
+    def answer(self, question: str, top_k: int = 3) -> Answer:
+        """Answer one question with up to ``top_k`` ranked passages."""
+        query = self.query(question)
+        if query.is_empty:
+            return Answer(question, False, 0.0, (), reason="empty")
+        ranking = self.rank(query, max(self.depth, top_k))
+        if not ranking.candidates:
+            return Answer(question, False, 0.0, (), reason="no-match")
+        confidence_ = ranking.confidence
+        candidates = list(ranking.candidates)
+        answered = confidence_ >= self.policy.min_confidence and math.isfinite(candidates[0].score)
+        if answered:
+            floor = candidates[0].score * self.policy.related_ratio
+            candidates = [c for k, c in enumerate(candidates[:top_k]) if k == 0 or c.score >= floor]
+        ranked = self._ranked(ranking, candidates[: max(top_k, 1)])
+        return Answer(question, answered, confidence_, ranked, reason=None if answered else "low-confidence")

@@ -1,0 +1,44 @@
+"""The one interface the bot's database offers (:class:`Storage`); SQLite implements it today."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from bot.storage.store import QuestionRecord, Stats, VoteResult
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """What the bot needs from a database (synchronous; :class:`AsyncAnalytics` runs it on a thread).
+
+    Every method may raise; :class:`AsyncAnalytics` turns failures into log lines. A new backend
+    implements these and is passed to :class:`AsyncAnalytics` as its opener's result.
+    """
+
+    def record_question(self, record: QuestionRecord) -> int:
+        """Log one question; the new row id."""
+        ...
+
+    def record_vote(
+        self, question_id: int, user_id: int, value: int, *, voted_at: datetime | None = None
+    ) -> VoteResult:
+        """Store a +1/-1 vote (replacing the voter's earlier one); whether stored, and the tallies."""
+        ...
+
+    def tallies(self, question_id: int) -> tuple[int, int]:
+        """The (up, down) vote counts of one answer."""
+        ...
+
+    def purge(self, older_than_days: int | None = None, *, now: datetime | None = None) -> int:
+        """Delete questions older than the retention period; how many."""
+        ...
+
+    def stats(self, days: int = 7, *, top: int = 10, now: datetime | None = None) -> Stats:
+        """The admin report for the last ``days`` UTC days."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...

@@ -1,0 +1,478 @@
+"""The synchronous analytics store: one SQLite file (WAL mode), its records and its queries.
+
+:class:`AnalyticsStore` opens one ``sqlite3`` connection to one file, brings its schema up to date
+(:mod:`bot.storage.schema`), and records questions (:class:`QuestionRecord`) and votes and reports
+on them (:class:`Stats`). Its methods raise (``sqlite3.Error``, ``OSError``, ``ValueError``); it is
+not thread-safe and must be used from the thread that created it. The bot uses it through
+:class:`bot.storage.worker.AsyncAnalytics`, which runs it on a background thread. With
+``store_question_text`` off the question text is NULL; user ids are stored only as salted hashes
+(:mod:`bot.storage.privacy`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import sqlite3
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+from bot.config import AnalyticsSettings
+from bot.storage.privacy import hash_user, load_salt
+from bot.storage.schema import migrate, transaction, user_version
+
+log = logging.getLogger("bot.storage")
+
+#: How long a statement waits for another connection's lock before failing (seconds).
+BUSY_TIMEOUT_SECONDS = 1.0
+#: Longest question text stored; longer text is cut.
+MAX_QUESTION_CHARS = 4000
+
+# SQLite primary result codes used to tell passing failures from an unusable file.
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+_SQLITE_READONLY = 8
+_SQLITE_CORRUPT = 11
+_SQLITE_FULL = 13
+_SQLITE_CANTOPEN = 14
+_SQLITE_NOTADB = 26
+
+
+def _utc(moment: datetime | None = None) -> datetime:
+    """``moment`` as an aware UTC datetime (naive values are taken as UTC); now when None."""
+    if moment is None:
+        return datetime.now(timezone.utc)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _timestamp(moment: datetime | None = None) -> str:
+    """The stored time format: fixed-width ISO 8601 UTC, so text order is time order."""
+    return _utc(moment).isoformat(timespec="microseconds")
+
+
+def normalize_question(text: str) -> str:
+    """The grouping key for a question: NFKC, casefolded, whitespace collapsed, punctuation trimmed.
+
+    Only punctuation at the two ends is removed (``"What's the summit?!"`` -> ``"what's the summit"``),
+    so the wording inside the question is kept.
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    collapsed = " ".join(folded.split())
+    start, end = 0, len(collapsed)
+    while start < end and _trimmable(collapsed[start]):
+        start += 1
+    while end > start and _trimmable(collapsed[end - 1]):
+        end -= 1
+    return collapsed[start:end]
+
+
+def _trimmable(char: str) -> bool:
+    """Whether ``char`` is removed at the ends of a normalized question (punctuation or space)."""
+    return char.isspace() or unicodedata.category(char).startswith("P")
+
+
+def _sql_normalize(text: object) -> str | None:
+    """:func:`normalize_question` as an SQL function (NULL stays NULL)."""
+    return normalize_question(text) if isinstance(text, str) else None
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    """The primary SQLite result code of ``exc`` (from the exception, or guessed from its message)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    message = str(exc).lower()
+    for needle, guessed in (
+        ("locked", _SQLITE_BUSY),
+        ("busy", _SQLITE_BUSY),
+        ("readonly", _SQLITE_READONLY),
+        ("malformed", _SQLITE_CORRUPT),
+        ("disk is full", _SQLITE_FULL),
+        ("unable to open", _SQLITE_CANTOPEN),
+        ("not a database", _SQLITE_NOTADB),
+    ):
+        if needle in message:
+            return guessed
+    return None
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` may go away by itself (another connection holds a lock)."""
+    return _sqlite_code(exc) in (_SQLITE_BUSY, _SQLITE_LOCKED)
+
+
+def _is_unusable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the file itself is broken (corrupt, not a database)."""
+    return _sqlite_code(exc) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+
+
+# --------------------------------------------------------------------------------------------------
+# Records and results
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """One question and its outcome, as logged.
+
+    ``doc_id``/``paragraph``/``score`` describe the top passage (also worth logging for an
+    unanswered question: it shows how close the answer was). ``asked_at`` defaults to now (UTC).
+    ``user_id`` is hashed before it is stored.
+    """
+
+    user_id: int
+    question: str | None
+    answered: bool
+    guild_id: int | None = None
+    channel_id: int | None = None
+    doc_id: str | None = None
+    paragraph: int | None = None
+    score: float | None = None
+    latency_ms: float | None = None
+    asked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    """Outcome of a vote: whether it was stored, and the answer's tallies after it.
+
+    ``stored`` is False for an unknown (or purged) question, and when the database failed; after a
+    failure the tallies are 0 because they are unknown.
+    """
+
+    stored: bool
+    up: int
+    down: int
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """Questions asked on one UTC day, and how many of them were answered."""
+
+    day: date
+    questions: int
+    answered: int
+
+
+@dataclass(frozen=True)
+class UnansweredQuestion:
+    """A group of unanswered questions with the same normalized text.
+
+    ``text`` is the normalized text (the group key), ``example`` the most recent original wording.
+    """
+
+    text: str
+    count: int
+    example: str
+    last_asked: datetime
+
+
+@dataclass(frozen=True)
+class CitedPassage:
+    """A passage that was the top citation of ``count`` answered questions."""
+
+    doc_id: str
+    paragraph: int | None
+    count: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The admin report for the UTC days ``since`` .. ``until`` (``days`` calendar days, today included).
+
+    ``per_day`` lists only days with at least one question, oldest first. Votes are counted for the
+    questions asked in the window. ``unanswered_without_text`` counts unanswered questions whose text
+    was not stored (they cannot be grouped).
+    """
+
+    days: int
+    since: date
+    until: date
+    per_day: tuple[DayCount, ...]
+    questions: int
+    answered: int
+    unanswered_without_text: int
+    top_unanswered: tuple[UnansweredQuestion, ...]
+    top_cited: tuple[CitedPassage, ...]
+    votes_up: int
+    votes_down: int
+
+    @property
+    def unanswered(self) -> int:
+        """Questions in the window that got no answer."""
+        return self.questions - self.answered
+
+    @property
+    def answered_rate(self) -> float | None:
+        """Answered questions / all questions (0..1), or None when there were no questions."""
+        return self.answered / self.questions if self.questions else None
+
+
+# --------------------------------------------------------------------------------------------------
+# The synchronous store
+
+
+class AnalyticsStore:
+    """One SQLite analytics file: opens (creating it and its folder), migrates, records and reports.
+
+    All methods raise on failure; use :class:`~bot.storage.worker.AsyncAnalytics` in the bot. Not
+    thread-safe: create and use it on one thread. ``read_only`` opens the file with ``mode=ro``
+    (reports only; every write fails with ``sqlite3.OperationalError``; the file must exist and be
+    at the current schema).
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        salt: bytes,
+        *,
+        store_question_text: bool = True,
+        retention_days: int = 90,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+        read_only: bool = False,
+    ) -> None:
+        """Open (or create) the file at ``path`` and bring its schema up to date."""
+        if not salt:
+            raise ValueError("analytics needs a non-empty salt")
+        if retention_days < 0:
+            raise ValueError("retention_days must be >= 0")
+        self.path = Path(path)
+        self.store_question_text = store_question_text
+        self.retention_days = retention_days
+        self.read_only = read_only
+        self._salt = bytes(salt)
+        self._conn = self._connect(busy_timeout)
+        try:
+            self._configure()
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @classmethod
+    def from_settings(cls, settings: AnalyticsSettings, *, environ: Mapping[str, str] | None = None) -> AnalyticsStore:
+        """Open the store described by ``settings`` (salt from ``settings.salt_env`` or the salt file)."""
+        salt = load_salt(settings.path, settings.salt_env, environ)
+        return cls(
+            settings.path,
+            salt,
+            store_question_text=settings.store_question_text,
+            retention_days=settings.retention_days,
+        )
+
+    # -- opening ------------------------------------------------------------------------------------
+
+    def _connect(self, busy_timeout: float) -> sqlite3.Connection:
+        """Open the connection in autocommit mode (transactions are explicit)."""
+        if self.read_only:
+            uri = self.path.resolve().as_uri() + "?mode=ro"
+            return sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
+
+    def _configure(self) -> None:
+        """WAL journal, foreign keys, and the SQL function used to group questions."""
+        if not self.read_only:
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                log.warning("analytics: %s stays in journal mode %r (WAL not available)", self.path, mode)
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._conn.create_function("normalize_question", 1, _sql_normalize, deterministic=True)
+
+    def _user_version(self) -> int:
+        """The schema version stored in the file header."""
+        return user_version(self._conn)
+
+    def _migrate(self) -> None:
+        """Apply the missing schema migrations (see :func:`bot.storage.schema.migrate`)."""
+        migrate(self._conn, self.path, read_only=self.read_only)
+
+    def _transaction(self, mode: str = "IMMEDIATE") -> contextlib.AbstractContextManager[None]:
+        """Run the block in one transaction; roll back when it raises."""
+        return transaction(self._conn, mode)
+
+    # -- properties ---------------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        """The file's schema version (``PRAGMA user_version``)."""
+        return self._user_version()
+
+    def hash_user(self, user_id: int) -> str:
+        """The stored pseudonym for ``user_id`` under this store's salt."""
+        return hash_user(self._salt, user_id)
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    def record_question(self, record: QuestionRecord) -> int:
+        """Log one question and its outcome (see :class:`QuestionRecord`); return the new row id (for
+        the vote buttons). The text is stored only when ``store_question_text`` is on, cut to 4,000
+        characters."""
+        question, score, latency_ms = record.question, record.score, record.latency_ms
+        text = question[:MAX_QUESTION_CHARS] if (self.store_question_text and question is not None) else None
+        score_value = float(score) if score is not None and math.isfinite(score) else None
+        latency = None if latency_ms is None else max(0, round(latency_ms))
+        cursor = self._conn.execute(
+            "INSERT INTO questions (asked_at, guild_id, channel_id, asker_hash, question, answered,"
+            " doc_id, paragraph, score, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                _timestamp(record.asked_at),
+                record.guild_id,
+                record.channel_id,
+                self.hash_user(record.user_id),
+                text,
+                1 if record.answered else 0,
+                record.doc_id,
+                record.paragraph,
+                score_value,
+                latency,
+            ),
+        )
+        if cursor.lastrowid is None:  # pragma: no cover - sqlite always sets it after an INSERT
+            raise sqlite3.OperationalError("no row id after INSERT")
+        return int(cursor.lastrowid)
+
+    def record_vote(
+        self, question_id: int, user_id: int, value: int, *, voted_at: datetime | None = None
+    ) -> VoteResult:
+        """Store ``user_id``'s 👍 (+1) or 👎 (-1) on an answer, replacing their earlier vote on it.
+
+        Returns whether it was stored (False for an unknown question id) and the answer's tallies.
+        """
+        if isinstance(value, bool) or value not in (1, -1):
+            raise ValueError(f"a vote is +1 or -1, not {value!r}")
+        with self._transaction():
+            cursor = self._conn.execute(
+                "INSERT INTO votes (question_id, voter_hash, value, voted_at)"
+                " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM questions WHERE id = ?)"
+                " ON CONFLICT (question_id, voter_hash)"
+                " DO UPDATE SET value = excluded.value, voted_at = excluded.voted_at",
+                (question_id, self.hash_user(user_id), int(value), _timestamp(voted_at), question_id),
+            )
+            stored = cursor.rowcount > 0
+            up, down = self.tallies(question_id)
+        return VoteResult(stored, up, down)
+
+    def tallies(self, question_id: int) -> tuple[int, int]:
+        """The (up, down) vote counts of one answer."""
+        up, down = self._conn.execute(
+            "SELECT COALESCE(SUM(value = 1), 0), COALESCE(SUM(value = -1), 0) FROM votes WHERE question_id = ?",
+            (question_id,),
+        ).fetchone()
+        return int(up), int(down)
+
+    def purge(self, older_than_days: int | None = None, *, now: datetime | None = None) -> int:
+        """Delete questions (and their votes) asked more than ``older_than_days`` days ago.
+
+        ``None`` uses the configured ``retention_days``; 0 keeps everything. Returns the number of
+        questions deleted.
+        """
+        days = self.retention_days if older_than_days is None else older_than_days
+        if days < 0:
+            raise ValueError("older_than_days must be >= 0")
+        if days == 0:
+            return 0
+        cutoff = _timestamp(_utc(now) - timedelta(days=days))
+        with self._transaction():
+            self._conn.execute(
+                "DELETE FROM votes WHERE question_id IN (SELECT id FROM questions WHERE asked_at < ?)",
+                (cutoff,),
+            )
+            deleted = self._conn.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
+        return int(deleted)
+
+    # -- report -------------------------------------------------------------------------------------
+
+    def stats(self, days: int = 7, *, top: int = 10, now: datetime | None = None) -> Stats:
+        """The admin report for the last ``days`` UTC calendar days (today included).
+
+        ``top`` bounds the unanswered-question and cited-passage lists. All numbers come from one
+        read transaction, so they agree with each other.
+        """
+        if days < 1:
+            raise ValueError("days must be >= 1")
+        if top < 0:
+            raise ValueError("top must be >= 0")
+        until = _utc(now).date()
+        since = until - timedelta(days=days - 1)
+        start = _timestamp(datetime.combine(since, time.min, tzinfo=timezone.utc))
+        end = _timestamp(datetime.combine(until + timedelta(days=1), time.min, tzinfo=timezone.utc))
+        window = (start, end)
+        with self._transaction("DEFERRED"):
+            per_day = tuple(
+                DayCount(date.fromisoformat(day), int(count), int(answered))
+                for day, count, answered in self._conn.execute(
+                    "SELECT substr(asked_at, 1, 10) AS day, COUNT(*), SUM(answered) FROM questions"
+                    " WHERE asked_at >= ? AND asked_at < ? GROUP BY day ORDER BY day",
+                    window,
+                )
+            )
+            (without_text,) = self._conn.execute(
+                "SELECT COUNT(*) FROM questions WHERE asked_at >= ? AND asked_at < ?"
+                " AND answered = 0 AND question IS NULL",
+                window,
+            ).fetchone()
+            # SQLite fills the bare column "question" from the row holding MAX(asked_at).
+            unanswered = tuple(
+                UnansweredQuestion(norm, int(count), example, datetime.fromisoformat(last))
+                for norm, count, last, example in self._conn.execute(
+                    "SELECT normalize_question(question) AS norm, COUNT(*) AS n, MAX(asked_at) AS last,"
+                    " question FROM questions"
+                    " WHERE asked_at >= ? AND asked_at < ? AND answered = 0 AND question IS NOT NULL"
+                    " GROUP BY norm HAVING norm <> '' ORDER BY n DESC, last DESC, norm LIMIT ?",
+                    (*window, top),
+                )
+            )
+            cited = tuple(
+                CitedPassage(str(doc_id), paragraph, int(count))
+                for doc_id, paragraph, count in self._conn.execute(
+                    "SELECT doc_id, paragraph, COUNT(*) AS n FROM questions"
+                    " WHERE asked_at >= ? AND asked_at < ? AND answered = 1 AND doc_id IS NOT NULL"
+                    " GROUP BY doc_id, paragraph ORDER BY n DESC, doc_id, paragraph LIMIT ?",
+                    (*window, top),
+                )
+            )
+            up, down = self._conn.execute(
+                "SELECT COALESCE(SUM(v.value = 1), 0), COALESCE(SUM(v.value = -1), 0)"
+                " FROM votes AS v JOIN questions AS q ON q.id = v.question_id"
+                " WHERE q.asked_at >= ? AND q.asked_at < ?",
+                window,
+            ).fetchone()
+        return Stats(
+            days=days,
+            since=since,
+            until=until,
+            per_day=per_day,
+            questions=sum(d.questions for d in per_day),
+            answered=sum(d.answered for d in per_day),
+            unanswered_without_text=int(without_text),
+            top_unanswered=unanswered,
+            top_cited=cited,
+            votes_up=int(up),
+            votes_down=int(down),
+        )
+
+    # -- closing ------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (running ``PRAGMA optimize`` first when writable)."""
+        if not self.read_only:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA optimize")
+        self._conn.close()
+
+    def __enter__(self) -> AnalyticsStore:
+        """Use the store in a ``with`` block that closes it."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the store at the end of a ``with`` block."""
+        self.close()

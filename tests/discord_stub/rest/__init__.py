@@ -1,0 +1,1 @@
+"""The stub's REST API: the router (:mod:`.server`) and the routes, one module per area."""
