@@ -7,6 +7,7 @@ Every key is checked: an unknown key, a wrong type or an out-of-range value is a
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -109,6 +110,20 @@ class AnalyticsSettings:
 
 
 @dataclass(frozen=True)
+class DatabaseSettings:
+    """Where analytics, votes, per-server settings and the corpus generation live.
+
+    No URL: the SQLite file ``analytics.path`` (processes on one host share it). A ``postgresql://``
+    URL (from the environment variable ``url_env``, or ``url``) shares them between hosts.
+    """
+
+    url: str | None = None
+    url_env: str = "SUMMITBOT_DATABASE_URL"
+    # How often each process looks for a reload or a settings change made by another one.
+    poll_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     """Log level for the bot and discord.py."""
 
@@ -125,8 +140,16 @@ class Settings:
     summaries: SummarySettings = field(default_factory=SummarySettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     source: Path | None = None
+
+    def database_url(self, environ: typing.Mapping[str, str] | None = None) -> str | None:
+        """The PostgreSQL URL in use: the environment variable ``database.url_env`` when set, else
+        ``database.url``; None for the SQLite file."""
+        env = os.environ if environ is None else environ
+        from_env = env.get(self.database.url_env, "").strip() if self.database.url_env else ""
+        return from_env or self.database.url
 
     @property
     def aliases_path(self) -> Path:
@@ -155,6 +178,11 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "discord.shard_count": (lambda v: v is None or v >= 1, "a whole number >= 1"),
     "discord.guild_ready_timeout": (lambda v: v >= 0, "a number of seconds >= 0"),
     "discord.token_env": (lambda v: bool(v.strip()), "the name of an environment variable"),
+    "database.url": (
+        lambda v: v.split("://", 1)[0].lower() in ("postgresql", "postgres"),
+        "a postgresql:// URL (or null for the SQLite file analytics.path)",
+    ),
+    "database.poll_seconds": (lambda v: 0.1 <= v <= 3600, "a number of seconds from 0.1 to 3600"),
     "discord.quiet_reaction": (lambda v: len(v) <= 64 and not any(c.isspace() for c in v), 'one emoji, or ""'),
     "analytics.retention_days": (lambda v: v >= 0, "a number of days >= 0 (0 keeps everything)"),
     "logging.level": (lambda v: v.upper() in _LOG_LEVELS, "one of " + ", ".join(sorted(_LOG_LEVELS))),

@@ -157,7 +157,7 @@ class Settings(commands.GroupCog, group_name="settings", group_description="This
         """Turn answering in threads on or off."""
         await self._change(interaction, {"answer_in_thread": enabled}, f"Answers in threads: {_value('', enabled)}.")
 
-    @app_commands.command(name="not-found", description='What to do in answer channels when the answer is not found')
+    @app_commands.command(name="not-found", description="What to do in answer channels when the answer is not found")
     @app_commands.describe(
         post='Post "not in my sources" (off: stay quiet)', reaction="React with this emoji instead (empty: none)"
     )
@@ -195,4 +195,3 @@ class Settings(commands.GroupCog, group_name="settings", group_description="This
 async def setup(bot: SummitBot) -> None:
     """Extension entry point."""
     await bot.add_cog(Settings(bot))
-

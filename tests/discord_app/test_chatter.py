@@ -10,7 +10,7 @@ import pytest
 
 from bot.discord_app.chatter import is_question
 
-SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad-v1.1-dev.json"
+SQUAD = Path(__file__).resolve().parents[3] / "shared" / "data" / "squad-v1.1-dev.json"
 
 
 @pytest.mark.parametrize(
