@@ -15,8 +15,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.app import NO_MENTIONS, send_private
 from bot.discord_app.guards import may_manage_server
+from bot.discord_app.replies import NO_MENTIONS, send_private
 from bot.server_settings import NAMES, ServerSettings
 
 if TYPE_CHECKING:
@@ -79,9 +79,13 @@ class Settings(commands.GroupCog, group_name="settings", group_description="This
         if interaction.guild_id is None:
             await send_private(interaction, NOT_IN_DM)
             return False
-        admin_roles = self.bot.server_settings(interaction.guild_id).admin_roles
+        admin_roles = self.bot.servers.settings_for(interaction.guild_id).admin_roles
         if not may_manage_server(
-            interaction.user, self.bot.settings.discord, self.bot.owner_ids, admin_roles, interaction.permissions
+            interaction.user,
+            self.bot.settings.discord,
+            self.bot.servers.owner_ids,
+            admin_roles,
+            interaction.permissions,
         ):
             log.info("refused /settings for a user in guild %s", interaction.guild_id)
             await send_private(interaction, REFUSAL)
@@ -92,11 +96,11 @@ class Settings(commands.GroupCog, group_name="settings", group_description="This
         """Store ``changes`` (None: back to the default) and show the result privately."""
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
-        settings = await self.bot.change_server_settings(interaction.guild_id, changes)
+        settings = await self.bot.servers.change(interaction.guild_id, changes)
         if settings is None:
             await interaction.followup.send(NOT_SAVED, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
-        overrides = self.bot.server_overrides(interaction.guild_id)
+        overrides = self.bot.servers.overrides_for(interaction.guild_id)
         await interaction.followup.send(
             done, embed=render_settings(settings, overrides), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
@@ -106,8 +110,8 @@ class Settings(commands.GroupCog, group_name="settings", group_description="This
     async def show(self, interaction: discord.Interaction[Any]) -> None:
         """Every setting, with what is a default."""
         assert interaction.guild_id is not None
-        settings = self.bot.server_settings(interaction.guild_id)
-        embed = render_settings(settings, self.bot.server_overrides(interaction.guild_id))
+        settings = self.bot.servers.settings_for(interaction.guild_id)
+        embed = render_settings(settings, self.bot.servers.overrides_for(interaction.guild_id))
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="channel", description="Answer every question in a channel, without a mention")
@@ -128,7 +132,7 @@ class Settings(commands.GroupCog, group_name="settings", group_description="This
                 " answer mentions. Its operator can turn on discord.message_content.",
             )
             return
-        current = self.bot.server_settings(interaction.guild_id)
+        current = self.bot.servers.settings_for(interaction.guild_id)
         name = "forum_channels" if isinstance(channel, discord.ForumChannel) else "answer_channels"
         ids = set(getattr(current, name))
         ids = ids | {channel.id} if answer else ids - {channel.id}
@@ -180,7 +184,7 @@ class Settings(commands.GroupCog, group_name="settings", group_description="This
     async def admin_role(self, interaction: discord.Interaction[Any], role: discord.Role, admin: bool = True) -> None:
         """Add or remove one of this server's admin roles."""
         assert interaction.guild_id is not None
-        ids = set(self.bot.server_settings(interaction.guild_id).admin_roles)
+        ids = set(self.bot.servers.settings_for(interaction.guild_id).admin_roles)
         ids = ids | {role.id} if admin else ids - {role.id}
         verb = "is now" if admin else "is no longer"
         await self._change(interaction, {"admin_roles": sorted(ids)}, f"<@&{role.id}> {verb} an admin role here.")
