@@ -823,4 +823,3 @@ async def test_broken_analytics_database_never_stops_answers(
         ix = await stub.slash_command("stats", user=stub.admin)
         rec = await stub.wait_for_message(interaction=ix)
         assert rec.ephemeral and "not available" in rec.content
-
