@@ -8,6 +8,9 @@ no public refusal); a forum post is answered once; "Ask summitbot" answers a mes
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -83,6 +86,21 @@ async def test_a_second_server_cannot_see_the_first_servers_questions(
         other = await stats_text(second, second.admin)
     assert "second server's plans" in other
     assert "secret recipe" not in other and "direct message" not in other and "Questions: 1," in other
+
+    # The operators' command line: everything, one server, or the direct messages only.
+    config = tmp_path / "config.yaml"
+    config.write_text(f"analytics:\n  path: {tmp_path / 'data' / 'analytics.sqlite3'}\n", encoding="utf-8")
+
+    def cli_stats(*scope: str) -> str:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SUMMITBOT_")}
+        argv = [sys.executable, "-m", "bot", "stats", "--config", str(config), *scope]
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, check=True)
+        return done.stdout
+
+    everything, only_a, only_dms = cli_stats(), cli_stats("--guild", str(stub.guild.id)), cli_stats("--dms")
+    assert all(q in everything for q in ("secret recipe", "second server's plans", "direct message"))
+    assert "secret recipe" in only_a and "second server" not in only_a and "direct message" not in only_a
+    assert "direct message" in only_dms and "secret recipe" not in only_dms and "second server" not in only_dms
 
 
 # ------------------------------------------------------------------------------ admin model
