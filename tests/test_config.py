@@ -64,3 +64,12 @@ def test_every_problem_is_reported_and_lenient_mode_keeps_defaults() -> None:
     assert len(problems) == 3
     assert settings.search.top_k == 3 and settings.search.b == 0.75  # bad keys keep their defaults
     assert settings.answers.related_ratio == 0.5  # good keys are kept
+
+
+def test_the_database_url_comes_from_the_environment_first() -> None:
+    settings = parse_settings("database:\n  url: postgresql://config/db\n")
+    assert settings.database_url({}) == "postgresql://config/db"
+    assert settings.database_url({"SUMMITBOT_DATABASE_URL": "postgresql://env/db"}) == "postgresql://env/db"
+    assert parse_settings("").database_url({}) is None  # the SQLite file
+    with pytest.raises(ConfigError, match="'database.url' must be a postgresql:// URL"):
+        parse_settings("database:\n  url: mysql://somewhere/db\n")

@@ -140,8 +140,3 @@ def may_manage_server(
     if not isinstance(user, discord.Member):
         return False
     return is_server_admin(user, admin_roles, permissions) or is_operator(user, settings, owner_ids)
-
-
-def is_admin(user: discord.abc.User, settings: DiscordSettings, permissions: discord.Permissions | None = None) -> bool:
-    """Until the admin cog takes the two-kinds model: an operator listed in config, or a server admin."""
-    return is_operator(user, settings, frozenset()) or is_server_admin(user, settings.admin_roles, permissions)
