@@ -71,5 +71,5 @@ def test_the_database_url_comes_from_the_environment_first() -> None:
     assert settings.database_url({}) == "postgresql://config/db"
     assert settings.database_url({"SUMMITBOT_DATABASE_URL": "postgresql://env/db"}) == "postgresql://env/db"
     assert parse_settings("").database_url({}) is None  # the SQLite file
-    with pytest.raises(ConfigError, match="'database.url' must be a postgresql:// URL"):
+    with pytest.raises(ConfigError, match=r"'database\.url' must be a postgresql:// URL"):
         parse_settings("database:\n  url: mysql://somewhere/db\n")
