@@ -99,7 +99,11 @@ class AsyncAnalytics:
             self._store = self._opener()
         except Exception as exc:
             if _is_transient(exc):
-                log.warning("analytics: %s is locked; will try again on the next call (%s)", self._description, exc)
+                log.warning(
+                    "analytics: %s is locked or unreachable; will try again on the next call (%s)",
+                    self._description,
+                    exc,
+                )
             else:
                 self._turn_off(exc)
             return None

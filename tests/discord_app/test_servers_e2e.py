@@ -185,7 +185,10 @@ async def test_a_forum_post_is_answered_once_from_its_title_and_body(
     stub: DiscordStub, make_settings: Callable[..., Settings]
 ) -> None:
     forum = add_forum(stub, "ask-the-news")
-    async with running(make_settings(stub, forum_channels=(forum.id,)), stub):
+    async with running(make_settings(stub, message_content=True), stub):
+        ix = await stub.slash_command("settings channel", {"channel": forum, "answer": True}, user=stub.admin)
+        rec = await stub.wait_for_message(interaction=ix)
+        assert f"<#{forum.id}>" in rec.embeds[0]["description"].split("Forum channels")[1].split("\n")[0]
         # The title carries the subject; the body alone would not be answerable.
         thread, first = await create_forum_post(stub, forum, "JD Vance and America first", "What did he say?")
         rec = await stub.wait_for_message(channel_id=thread.id, timeout=10)
