@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -187,6 +188,20 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "analytics.retention_days": (lambda v: v >= 0, "a number of days >= 0 (0 keeps everything)"),
     "logging.level": (lambda v: v.upper() in _LOG_LEVELS, "one of " + ", ".join(sorted(_LOG_LEVELS))),
 }
+
+
+_CUSTOM_EMOJI = re.compile(r"<a?:\w{2,32}:\d{15,21}>")
+
+
+def is_reaction(text: str) -> bool:
+    """Whether ``text`` can be a reaction the bot adds and shows: empty (none), a custom emoji
+    ``<:name:id>``, or up to 16 non-ASCII characters (a Unicode emoji with its joiners); never text
+    that could carry a mention, a link or formatting."""
+    if not text:
+        return True
+    if _CUSTOM_EMOJI.fullmatch(text):
+        return True
+    return len(text) <= 16 and all(ord(c) > 127 and not c.isspace() and not c.isalnum() for c in text)
 
 
 #: Keys renamed since earlier versions: old dotted key -> new one (named in the error).

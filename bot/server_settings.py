@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from bot.config import DiscordSettings
+from bot.config import DiscordSettings, is_reaction
 
 log = logging.getLogger("summitbot.settings")
 
@@ -24,7 +24,6 @@ log = logging.getLogger("summitbot.settings")
 MAX_IDS = 50
 MAX_COOLDOWN_QUESTIONS = 100
 MAX_COOLDOWN_SECONDS = 3600.0
-MAX_REACTION_CHARS = 64
 
 
 class SettingError(ValueError):
@@ -104,7 +103,7 @@ def _cooldown_seconds(name: str, value: Any) -> float:
 
 
 def _reaction(name: str, value: Any) -> str:
-    if not isinstance(value, str) or len(value) > MAX_REACTION_CHARS or any(c.isspace() for c in value):
+    if not isinstance(value, str) or not is_reaction(value):
         raise SettingError(f"'{name}' must be one emoji (or empty for none), not {value!r}")
     return value
 

@@ -34,6 +34,8 @@ def test_overrides_replace_only_what_the_server_changed() -> None:
         ("cooldown_seconds", float("nan"), "from 0 to 3600"),
         ("post_not_found", "yes", "true or false"),
         ("quiet_reaction", "two words", "one emoji"),
+        ("quiet_reaction", "@everyone", "one emoji"),
+        ("quiet_reaction", "[x](https://evil.example)", "one emoji"),
         ("colour", "red", "there is no server setting 'colour'"),
     ],
 )
@@ -46,3 +48,8 @@ def test_a_broken_stored_row_falls_back_to_the_defaults() -> None:
     assert decode("{not json") == {} and decode("[1, 2]") == {} and decode(None) == {}
     settings = ServerSettings.defaults(CONFIG).with_overrides({"cooldown_questions": -5, "answer_in_thread": True})
     assert settings.cooldown_questions == 2 and settings.answer_in_thread  # the bad key alone is skipped
+
+
+def test_reactions_are_emoji_only() -> None:
+    for ok in ("", "🤷", "👍🏽", "🏳️‍🌈", "<:thinking:123456789012345678>"):
+        assert validate("quiet_reaction", ok) == ok

@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.config import is_reaction
 from bot.discord_app.guards import may_manage_server
 from bot.discord_app.replies import NO_MENTIONS, send_private
 from bot.server_settings import NAMES, ServerSettings
@@ -169,7 +170,7 @@ class Settings(commands.GroupCog, group_name="settings", group_description="This
     async def not_found(self, interaction: discord.Interaction[Any], post: bool, reaction: str = "") -> None:
         """Set how unanswered questions are acknowledged in answer channels."""
         reaction = reaction.strip()
-        if len(reaction) > 64 or any(c.isspace() for c in reaction):
+        if not is_reaction(reaction):
             await send_private(interaction, "The reaction must be one emoji (or nothing).")
             return
         await self._change(
