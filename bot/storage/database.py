@@ -125,12 +125,22 @@ class SqliteDatabase:
 
     dialect = "sqlite"
 
-    def __init__(self, path: Path | str, *, busy_timeout: float = 1.0, read_only: bool = False) -> None:
-        """Open (creating the file and its folder unless ``read_only``) and configure the connection."""
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        busy_timeout: float = 1.0,
+        read_only: bool = False,
+        conn: sqlite3.Connection | None = None,
+    ) -> None:
+        """Open (creating the file and its folder unless ``read_only``), or take ``conn`` already
+        opened on ``path`` in autocommit mode."""
         self.path = Path(path)
         self.description = str(self.path)
         self.read_only = read_only
-        if read_only:
+        if conn is not None:
+            self.conn = conn
+        elif read_only:
             uri = self.path.resolve().as_uri() + "?mode=ro"
             self.conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
         else:

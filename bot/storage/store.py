@@ -310,7 +310,7 @@ class AnalyticsStore:
             self._db = PostgresDatabase(str(path), read_only=read_only)
         else:
             self.path = Path(path)
-            self._db = SqliteDatabase(self.path, busy_timeout=busy_timeout, read_only=read_only)
+            self._db = SqliteDatabase(self.path, conn=self._connect(busy_timeout), read_only=read_only)
         try:
             self._configure()
             migrate(self._db, read_only=read_only)
@@ -348,8 +348,17 @@ class AnalyticsStore:
 
     # -- opening ------------------------------------------------------------------------------------
 
+    def _connect(self, busy_timeout: float) -> sqlite3.Connection:
+        """Open the connection in autocommit mode (transactions are explicit)."""
+        assert self.path is not None  # SQLite only
+        if self.read_only:
+            uri = self.path.resolve().as_uri() + "?mode=ro"
+            return sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
+
     def _configure(self) -> None:
-        """SQLite: WAL journal and foreign keys (PostgreSQL enforces foreign keys as it is)."""
+        """WAL journal, foreign keys (SQLite only: PostgreSQL has neither setting to make)."""
         if not isinstance(self._db, SqliteDatabase):
             return
         if not self.read_only:
