@@ -8,6 +8,7 @@ no public refusal); a forum post is answered once; "Ask summitbot" answers a mes
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import subprocess
 import sys
@@ -21,18 +22,29 @@ from bot_harness import VANCE, mention, running
 from discord_stub import DiscordStub, RecordedRequest
 from discord_stub.forums import add_forum, create_forum_post, message_command
 
-from bot.config import Settings
+from bot.config import DatabaseSettings, Settings
 
 GUILD_B = 1_220_000_000_000_777_001
 SECRET = "What is the secret recipe of the first server?"
 
 
 @pytest.fixture
-def make_settings(corpus_dir: Path, tmp_path: Path) -> Callable[..., Settings]:
-    """Settings for a bot on a given stub; every bot of a test shares one database under ``tmp_path``."""
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """The database of a test's bots: the SQLite file (None), or with ``indirect`` parametrisation
+    "postgresql", a fresh database on the tests' real PostgreSQL server."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return None
+
+
+@pytest.fixture
+def make_settings(corpus_dir: Path, tmp_path: Path, database_url: str | None) -> Callable[..., Settings]:
+    """Settings for a bot on a given stub; every bot of a test shares one database (under
+    ``tmp_path``, or ``database_url``)."""
 
     def make(stub: DiscordStub, **discord_keys: Any) -> Settings:
-        return bot_harness.make_settings(stub, corpus_dir, tmp_path / "data", **discord_keys)
+        settings = bot_harness.make_settings(stub, corpus_dir, tmp_path / "data", **discord_keys)
+        return dataclasses.replace(settings, database=DatabaseSettings(url=database_url, url_env=""))
 
     return make
 
@@ -61,8 +73,9 @@ async def stats_text(stub: DiscordStub, user: Any) -> str:
 # --------------------------------------------------------------------------------- isolation
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 async def test_a_second_server_cannot_see_the_first_servers_questions(
-    stub: DiscordStub, make_settings: Callable[..., Settings], tmp_path: Path
+    stub: DiscordStub, make_settings: Callable[..., Settings], tmp_path: Path, database_url: str | None
 ) -> None:
     async with running(make_settings(stub), stub):
         await stub.send_message(f"{mention(stub)} {SECRET}")
@@ -87,9 +100,12 @@ async def test_a_second_server_cannot_see_the_first_servers_questions(
     assert "second server's plans" in other
     assert "secret recipe" not in other and "direct message" not in other and "Questions: 1," in other
 
+    assert (tmp_path / "data" / "analytics.sqlite3").exists() == (database_url is None)  # the backend in use
+
     # The operators' command line: everything, one server, or the direct messages only.
     config = tmp_path / "config.yaml"
-    config.write_text(f"analytics:\n  path: {tmp_path / 'data' / 'analytics.sqlite3'}\n", encoding="utf-8")
+    database = f"database:\n  url: {database_url}\n" if database_url else ""
+    config.write_text(f"analytics:\n  path: {tmp_path / 'data' / 'analytics.sqlite3'}\n{database}", encoding="utf-8")
 
     def cli_stats(*scope: str) -> str:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SUMMITBOT_")}
@@ -128,6 +144,7 @@ async def test_server_admins_manage_settings_but_members_cannot(
 # ------------------------------------------------------------------------- settings at run time
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 async def test_settings_changed_with_slash_commands_hold_after_a_restart(
     stub: DiscordStub, make_settings: Callable[..., Settings]
 ) -> None:
