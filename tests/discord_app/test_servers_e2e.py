@@ -198,6 +198,21 @@ async def test_answer_channels_answer_questions_and_ignore_chatter(
     assert str(unanswerable["id"]) in reaction.path
 
 
+async def test_a_server_can_ask_for_not_in_my_sources_in_its_answer_channels(
+    stub: DiscordStub, make_settings: Callable[..., Settings]
+) -> None:
+    news = stub.channel("news")
+    async with running(make_settings(stub, answer_channels=(news.id,)), stub):
+        ix = await stub.slash_command("settings not-found", {"post": True}, user=stub.admin)
+        await stub.wait_for_message(interaction=ix)
+        mark = stub.mark()
+        await stub.send_message("thanks!", channel_id=news.id)
+        await stub.send_message("What is the best recipe for banana bread?", channel_id=news.id)
+        rec = await stub.wait_for_message(channel_id=news.id, timeout=10)
+        assert rec.content.startswith("That's not in my sources")
+        assert len([r for r in stub.requests[mark:] if r.kind == "create_message"]) == 1  # still not to "thanks!"
+
+
 async def test_a_forum_post_is_answered_once_from_its_title_and_body(
     stub: DiscordStub, make_settings: Callable[..., Settings]
 ) -> None:

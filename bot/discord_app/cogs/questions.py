@@ -61,6 +61,8 @@ class Reply:
     view: discord.ui.View | None = None
     #: True only for a confident answer (what quiet answer channels post).
     answered: bool = False
+    #: True for "not in my sources" (posted in answer channels only when the server wants it).
+    not_found: bool = False
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments for send/reply/followup (only what is set; mentions always off)."""
@@ -141,7 +143,7 @@ class Questions(commands.Cog):
         if result.reason == "empty":  # nothing searchable: emoji, punctuation, stop words
             return Reply(content=render.QUESTION_HINT)
         if not result.answered or best is None:
-            return Reply(content=render.render_not_found(engine.documents))
+            return Reply(content=render.render_not_found(engine.documents), not_found=True)
         key = render.question_key(question)
         self.bot.remember_question(_scoped(key, guild_id), question)
         view = answer_view(
@@ -261,7 +263,7 @@ class Questions(commands.Cog):
         reply = await self.answer(
             question, user_id=message.author.id, guild_id=message.guild.id, channel_id=message.channel.id
         )
-        if reply.answered or (settings.post_not_found and reply.content is not None):
+        if reply.answered or (settings.post_not_found and reply.not_found):
             await self._deliver(message, question, reply)
         elif settings.quiet_reaction:
             await self._react(message, settings.quiet_reaction)
