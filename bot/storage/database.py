@@ -108,8 +108,8 @@ class Database(Protocol):
         """Record the schema version (inside the migration's transaction)."""
         ...
 
-    def lock_for_migration(self) -> None:
-        """Inside a write transaction: keep other processes from migrating until it ends."""
+    def migration_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Around the whole upgrade: keep other processes from migrating at the same time."""
         ...
 
     def close(self) -> None:
@@ -176,8 +176,10 @@ class SqliteDatabase:
         """Set ``PRAGMA user_version``."""
         self.conn.execute(f"PRAGMA user_version = {int(version)}")
 
-    def lock_for_migration(self) -> None:
-        """``BEGIN IMMEDIATE`` already holds the file's write lock."""
+    def migration_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Nothing to add: each step's ``BEGIN IMMEDIATE`` holds the file's write lock, and the
+        version is read again under it."""
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         """Close the connection."""
@@ -280,9 +282,18 @@ class PostgresDatabase:
         self.conn.execute("DELETE FROM schema_version")
         self.conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (int(version),))
 
-    def lock_for_migration(self) -> None:
-        """A transaction-scoped advisory lock: a second process waits, then sees the new version."""
-        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+    @contextlib.contextmanager
+    def migration_lock(self) -> Iterator[None]:
+        """A session advisory lock taken *before* the migration's transactions begin: a second
+        process waits, and its transactions then start after the first one's commits, so even the
+        catalog caches see the new tables (a lock taken inside a transaction would leave them stale)."""
+        conn = self._live()
+        conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
 
     def close(self) -> None:
         """Close the connection."""

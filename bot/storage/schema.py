@@ -132,17 +132,17 @@ def migrate(db: Database, *, read_only: bool = False) -> None:
         raise AnalyticsSchemaError(
             f"{where} has schema version {current} and needs an upgrade, but is opened read-only"
         )
-    for step in migrations:
-        if step.version <= current:
-            continue
-        with db.transaction():
-            db.lock_for_migration()
-            found = db.schema_version()  # re-read under the lock: another process may have
-            if found >= step.version:  # upgraded the database in the meantime
+    with db.migration_lock():
+        for step in migrations:
+            if step.version <= current:
                 continue
-            if found != step.version - 1:
-                raise AnalyticsSchemaError(f"{where}: cannot go from version {found} to {step.version}")
-            for statement in step.statements:
-                db.execute(db.ddl(statement))
-            db.set_schema_version(step.version)
-        log.info("analytics: %s upgraded to schema v%d (%s)", where, step.version, step.description)
+            with db.transaction():
+                found = db.schema_version()  # re-read under the lock: another process may have
+                if found >= step.version:  # upgraded the database in the meantime
+                    continue
+                if found != step.version - 1:
+                    raise AnalyticsSchemaError(f"{where}: cannot go from version {found} to {step.version}")
+                for statement in step.statements:
+                    db.execute(db.ddl(statement))
+                db.set_schema_version(step.version)
+            log.info("analytics: %s upgraded to schema v%d (%s)", where, step.version, step.description)

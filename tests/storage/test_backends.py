@@ -25,6 +25,7 @@ from bot.storage import (
     QuestionRecord,
     VoteResult,
 )
+from bot.storage.store import _is_transient as is_transient
 
 SALT = b"a-test-salt-of-some-length"
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
@@ -166,3 +167,34 @@ def test_postgres_stores_discord_ids_as_bigint(postgres_url: str) -> None:
         "questions.channel_id": "bigint",
         "server_settings.guild_id": "bigint",
     }
+
+
+def test_processes_starting_together_migrate_the_database_once(
+    open_store: Opener, request: pytest.FixtureRequest
+) -> None:
+    """Six stores open a brand-new database at the same moment (as processes started together do):
+    every one ends up at the current schema, none fails on a table another one created."""
+    barrier = threading.Barrier(6)
+    failures: list[BaseException] = []
+    versions: list[int] = []
+
+    def start() -> None:
+        barrier.wait()
+        for attempt in range(100):
+            try:
+                store = open_store()
+            except Exception as exc:
+                if is_transient(exc) and attempt < 99:  # SQLite: another opener holds the lock; retried
+                    continue  # as the bot's worker does on its next call
+                failures.append(exc)
+                return
+            versions.append(store.schema_version)
+            store.close()
+            return
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and versions == [MIGRATIONS[-1].version] * 6

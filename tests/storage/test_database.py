@@ -58,8 +58,7 @@ def test_a_failed_transaction_leaves_nothing_behind(database: Database) -> None:
 
 def test_schema_version_starts_at_zero_and_is_kept(database: Database) -> None:
     assert database.schema_version() == 0
-    with database.transaction():
-        database.lock_for_migration()
+    with database.migration_lock(), database.transaction():
         database.set_schema_version(3)
     assert database.schema_version() == 3
 
