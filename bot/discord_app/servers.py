@@ -45,6 +45,7 @@ class ServerRuntime:
         self._resolved: dict[int, ServerSettings] = {}
         self._cooldowns: dict[int | None, Cooldown] = {}
         self._seen: dict[str, int] = {}
+        self._settings_loaded = False
         self._watch_task: asyncio.Task[None] | None = None
         self.reloads_from_elsewhere = 0
 
@@ -85,10 +86,19 @@ class ServerRuntime:
     def _install(self, rows: dict[int, str]) -> None:
         self._overrides = {guild_id: decode(text) for guild_id, text in rows.items()}
         self._resolved.clear()
+        self._settings_loaded = True
 
     async def change(self, guild_id: int, changes: dict[str, Any]) -> ServerSettings | None:
         """Apply ``changes`` (a None value: back to the default) to a server's settings and store
         them; the new settings, or None when the database could not store them (nothing changes)."""
+        analytics = self.bot.analytics
+        if analytics is None or not analytics.enabled:
+            return None
+        if not self._settings_loaded:  # never overwrite what is stored with what was never read
+            rows = await analytics.server_settings()
+            if rows is None:
+                return None
+            self._install(rows)
         overrides = self.overrides_for(guild_id)
         for name, value in changes.items():
             if value is None:
@@ -96,9 +106,6 @@ class ServerRuntime:
             else:
                 overrides[name] = value
         text = encode(overrides)  # validates every value
-        analytics = self.bot.analytics
-        if analytics is None or not analytics.enabled:
-            return None
         generation = await analytics.set_server_settings(guild_id, text)
         if generation is None:
             return None
@@ -152,14 +159,17 @@ class ServerRuntime:
         if state is None:
             return
         settings_generation = state.get(SETTINGS_GENERATION, 0)
-        if settings_generation > self._seen.get(SETTINGS_GENERATION, 0):
+        if not self._settings_loaded or settings_generation > self._seen.get(SETTINGS_GENERATION, 0):
             rows = await analytics.server_settings()
             if rows is not None:
+                if self._settings_loaded:
+                    log.info("server settings changed in another process: read them again")
                 self._install(rows)
                 self._seen[SETTINGS_GENERATION] = settings_generation
-                log.info("server settings changed in another process: read them again")
         corpus_generation = state.get(CORPUS_GENERATION, 0)
-        if corpus_generation > self._seen.get(CORPUS_GENERATION, 0):
+        if CORPUS_GENERATION not in self._seen:  # the database was not reachable at start: from now on
+            self._seen[CORPUS_GENERATION] = corpus_generation
+        elif corpus_generation > self._seen[CORPUS_GENERATION]:
             self._seen[CORPUS_GENERATION] = corpus_generation  # one try per reload elsewhere
             log.info("the corpus was reloaded in another process (generation %d): reloading", corpus_generation)
             outcome = await self.bot.reload_corpus()
