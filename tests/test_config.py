@@ -73,3 +73,12 @@ def test_the_database_url_comes_from_the_environment_first() -> None:
     assert parse_settings("").database_url({}) is None  # the SQLite file
     with pytest.raises(ConfigError, match=r"'database\.url' must be a postgresql:// URL"):
         parse_settings("database:\n  url: mysql://somewhere/db\n")
+
+
+def test_operator_ids_are_lists_of_whole_numbers() -> None:
+    settings = parse_settings("discord:\n  operator_users: [123]\n  operator_roles: [456, 789]\n")
+    assert settings.discord.operator_users == (123,) and settings.discord.operator_roles == (456, 789)
+    with pytest.raises(ConfigError, match=r"'discord\.operator_users\[1\]' must be a whole number"):
+        parse_settings("discord:\n  operator_users: [123, alice]\n")
+    with pytest.raises(ConfigError, match=r"'discord\.operator_roles' must be a list of whole numbers"):
+        parse_settings("discord:\n  operator_roles: 456\n")
