@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import shutil
 import sys
@@ -19,7 +18,12 @@ from typing import TextIO
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import CorpusError
 from bot.engine import Engine, build_engine
-from bot.terminal import format_answer
+from bot.terminal import clean, format_answer, json_line
+
+
+def _print(text: str) -> None:
+    """Print to stdout with control characters made visible (see :func:`bot.terminal.clean`)."""
+    print(clean(text))
 
 
 class CliError(Exception):
@@ -75,7 +79,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             continue
         answer = engine.answer(question, top_k)
         if args.json:
-            sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+            sys.stdout.write(json_line(answer.to_json()) + "\n")
             sys.stdout.flush()
         else:
             sys.stdout.write(format_answer(answer, engine.documents, tty, width) + "\n")
@@ -100,10 +104,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     assert engine is not None
     groups = engine.alias_groups
     where = settings.source or "built-in defaults"
-    print(
+    _print(
         f"OK: config {where}; corpus {settings.corpus.path}: {len(engine.documents)} documents, "
         f"{len(engine.passages)} passages, {groups} alias groups."
     )
+    split = engine.corpus.split_paragraphs()
+    for doc, paragraph, parts in split[:20]:
+        size = len(doc.paragraphs[paragraph - 1])
+        _print(
+            f"note: {doc.path} ¶{paragraph} is {size:,} characters: split into {parts} passages "
+            f"at sentence ends (each cited as ¶{paragraph})"
+        )
+    if len(split) > 20:
+        print(f"note: and {len(split) - 20} more long paragraphs split into passages")
     return 0
 
 
@@ -126,7 +139,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     except SummaryError as exc:
         raise CliError(str(exc)) from None
     if args.json:
-        print(json.dumps(summary.to_json(), ensure_ascii=False))
+        print(json_line(summary.to_json()))
     else:
         print(format_summary(summary))
     return 0
@@ -141,7 +154,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     settings = _settings(args)
     path = settings.analytics.path
     if not path.exists():
-        print(f"No questions recorded yet: there is no analytics database at {path}.")
+        _print(f"No questions recorded yet: there is no analytics database at {path}.")
         return 0
     try:
         with AnalyticsStore.from_settings(settings.analytics) as store:
@@ -152,13 +165,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
             stats = store.stats(args.days)
     except (sqlite3.Error, AnalyticsSchemaError, OSError) as exc:
         raise CliError(f"analytics database {path}: {exc}") from None
-    print(format_stats(stats, limit=100_000))
+    _print(format_stats(stats, limit=100_000))
     if args.csv:
         try:
             written = write_stats_csv(stats, args.csv)
         except OSError as exc:
             raise CliError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
-        print(f"Wrote {written}.")
+        _print(f"Wrote {written}.")
     return 0
 
 
@@ -190,7 +203,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 article = read_source_file(Path(source), policy.max_bytes, args.source)
             prepared = prepare_import(article, root, settings.corpus.max_file_bytes, args.id)
             if args.dry_run:
-                sys.stdout.write(prepared.markdown + "\n")
+                sys.stdout.write(clean(prepared.markdown) + "\n")
                 continue
             path = write_import(prepared)
         except IngestError as exc:
@@ -198,7 +211,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             continue
         added += 1
         date = f", {article.published}" if article.published else ""
-        print(
+        _print(
             f"Added {path}: id {prepared.doc_id}, {len(article.paragraphs)} paragraphs, "
             f'"{article.title}" ({article.source}{date})'
         )
@@ -228,14 +241,35 @@ def cmd_sync(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------- parser
 
 
-def _positive_int(text: str) -> int:
+def _positive_int(text: str, high: int = 1_000_000) -> int:
+    """A whole number from 1 to ``high`` (a huge one would overflow a date or a count later)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, not {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text[:40]!r}") from None
+    if not 1 <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {high:,}, not {text[:40]}")
     return value
+
+
+def _days(text: str) -> int:
+    """``stats --days``: 1 to 36,500 (like ``analytics.retention_days``)."""
+    return _positive_int(text, 36_500)
+
+
+def _top_k(text: str) -> int:
+    """``ask --top-k``: 1 to 100."""
+    return _positive_int(text, 100)
+
+
+def _snowflake(text: str) -> int:
+    """``sync --guild``: a Discord id (a positive 64-bit number)."""
+    return _positive_int(text, 2**63 - 1)
+
+
+def _words(text: str) -> int:
+    """``summary --max-words``: 1 to 5,000 (like ``summaries.*_words``)."""
+    return _positive_int(text, 5_000)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -254,14 +288,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[with_corpus], help="answer a question from the corpus")
     ask.add_argument("question", nargs="+", help="the question ('-' reads one question per line from stdin)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
-    ask.add_argument("--top-k", type=_positive_int, metavar="N", help="passages to return (default: search.top_k)")
+    ask.add_argument("--top-k", type=_top_k, metavar="N", help="passages to return (default: search.top_k)")
     ask.set_defaults(func=cmd_ask)
 
     summary = sub.add_parser("summary", parents=[with_corpus], help="summarise a document, a topic or all")
     summary.add_argument("--document", metavar="ID", help="summarise this document")
     summary.add_argument("--topic", metavar="TEXT", help="summarise what the corpus says on this topic")
     summary.add_argument("--length", choices=["short", "medium", "long"], default="medium")
-    summary.add_argument("--max-words", type=_positive_int, metavar="N", help="exact word budget")
+    summary.add_argument("--max-words", type=_words, metavar="N", help="exact word budget")
     summary.add_argument("--json", action="store_true", help="JSON output")
     summary.set_defaults(func=cmd_summary)
 
@@ -269,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
 
     stats = sub.add_parser("stats", parents=[common], help="usage analytics from the SQLite file")
-    stats.add_argument("--days", type=_positive_int, default=30, metavar="N", help="days to cover (default 30)")
+    stats.add_argument("--days", type=_days, default=30, metavar="N", help="days to cover (default 30)")
     stats.add_argument("--csv", metavar="FILE", help="also write the figures to this CSV file")
     stats.add_argument("--purge", action="store_true", help="delete rows older than analytics.retention_days")
     stats.set_defaults(func=cmd_stats)
@@ -287,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     sync = sub.add_parser("sync", parents=[common], help="publish slash commands to Discord")
-    sync.add_argument("--guild", type=int, metavar="ID", help="sync to this guild only (instant)")
+    sync.add_argument("--guild", type=_snowflake, metavar="ID", help="sync to this guild only (instant)")
     sync.add_argument("--clear", action="store_true", help="remove the published commands (globally or --guild)")
     sync.set_defaults(func=cmd_sync)
 
@@ -305,7 +339,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except CliError as exc:
         for line in exc.lines:
-            print(f"summitbot: {line}", file=sys.stderr)
+            print(f"summitbot: {clean(line)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -118,7 +118,9 @@ class Questions(commands.Cog):
             url=best.passage.document.url,
             record=record,
         )
-        return Reply(embeds=render.render_answer(result), view=view)
+        # Highlighting and trimming a long passage is CPU work: off the event loop, like the search.
+        embeds = await asyncio.to_thread(render.render_answer, result)
+        return Reply(embeds=embeds, view=view)
 
     # -- messages ----------------------------------------------------------------------------------
 
@@ -278,8 +280,9 @@ class Questions(commands.Cog):
         page = passages[:MORE_PAGE]
         next_offset = offset + len(page)
         has_more = len(passages) > MORE_PAGE and next_offset < MORE_MAX_RANK
+        embeds = await asyncio.to_thread(render.render_more, question, page, offset + 1)
         reply = Reply(
-            embeds=render.render_more(question, page, offset + 1),
+            embeds=embeds,
             view=answer_view(more_key=key, more_offset=next_offset) if has_more else None,
         )
         await interaction.followup.send(ephemeral=True, **reply.kwargs())
