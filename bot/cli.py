@@ -186,25 +186,43 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    """Print usage analytics from the SQLite file (optionally purge old rows, write a CSV)."""
+    """Print usage analytics (every server and DMs, one server with --guild, DMs with --dms);
+    optionally purge old rows, write a CSV. The database is the SQLite file or ``database.url``."""
     import sqlite3
 
-    from bot.storage import AnalyticsSchemaError, AnalyticsStore, format_stats, write_stats_csv
+    from bot.storage import DMS, AnalyticsSchemaError, AnalyticsStore, format_stats, redact_url, write_stats_csv
 
     settings = _settings(args)
+    url = settings.database_url()
     path = settings.analytics.path
-    if not path.exists():
+    where = redact_url(url) if url else str(path)
+    if url is None and not path.exists():
         _print(f"No questions recorded yet: there is no analytics database at {path}.")
         return 0
+    scope = DMS if args.dms else args.guild
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error, AnalyticsSchemaError, OSError)
+    if url is not None:
+        try:
+            import psycopg
+        except ImportError:
+            raise CliError(
+                "database.url is PostgreSQL: install the driver with pip install 'summitbot[postgres]'"
+            ) from None
+        errors = (*errors, psycopg.Error)
     try:
-        with AnalyticsStore.from_settings(settings.analytics) as store:
+        with AnalyticsStore.from_settings(settings.analytics, url=url) as store:
             if args.purge:
                 removed = store.purge()
                 kept = settings.analytics.retention_days
                 print(f"Purged {removed} questions older than {kept} days." if kept else "Retention is 0: kept all.")
-            stats = store.stats(args.days)
-    except (sqlite3.Error, AnalyticsSchemaError, OSError) as exc:
-        raise CliError(f"analytics database {path}: {exc}") from None
+            stats = store.stats(args.days, scope=scope)
+    except errors as exc:
+        detail = " ".join(str(exc).split())[:300]
+        raise CliError(f"analytics database {where}: {detail}") from None
+    if args.dms:
+        _print("Direct messages only.")
+    elif args.guild is not None:
+        _print(f"Server {args.guild} only.")
     _print(format_stats(stats, limit=100_000))
     if args.csv:
         try:
@@ -350,10 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--rebuild", action="store_true", help="analyse everything anew, even if the index is valid")
     index.set_defaults(func=cmd_index)
 
-    stats = sub.add_parser("stats", parents=[common], help="usage analytics from the SQLite file")
+    stats = sub.add_parser("stats", parents=[common], help="usage analytics (all servers, --guild ID, or --dms)")
     stats.add_argument("--days", type=_days, default=30, metavar="N", help="days to cover (default 30)")
     stats.add_argument("--csv", metavar="FILE", help="also write the figures to this CSV file")
     stats.add_argument("--purge", action="store_true", help="delete rows older than analytics.retention_days")
+    scope = stats.add_mutually_exclusive_group()
+    scope.add_argument("--guild", type=_snowflake, metavar="ID", help="only this server's questions")
+    scope.add_argument("--dms", action="store_true", help="only questions asked in direct messages")
     stats.set_defaults(func=cmd_stats)
 
     imp = sub.add_parser(

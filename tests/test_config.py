@@ -38,6 +38,7 @@ def test_empty_config_gives_defaults() -> None:
         ("analytics:\n  enabled: yes please\n", "'analytics.enabled' must be true or false"),
         ("logging:\n  level: LOUD\n", "'logging.level' must be one of"),
         ("search: [unclosed\n", "my.yaml:2: not valid YAML"),
+        ("discord:\n  admin_users: [1]\n", "'discord.admin_users' is now 'discord.operator_users'"),
     ],
 )
 def test_errors_name_the_key_and_file(text: str, message: str) -> None:
@@ -63,6 +64,15 @@ def test_every_problem_is_reported_and_lenient_mode_keeps_defaults() -> None:
     assert len(problems) == 3
     assert settings.search.top_k == 3 and settings.search.b == 0.75  # bad keys keep their defaults
     assert settings.answers.related_ratio == 0.5  # good keys are kept
+
+
+def test_the_database_url_comes_from_the_environment_first() -> None:
+    settings = parse_settings("database:\n  url: postgresql://config/db\n")
+    assert settings.database_url({}) == "postgresql://config/db"
+    assert settings.database_url({"SUMMITBOT_DATABASE_URL": "postgresql://env/db"}) == "postgresql://env/db"
+    assert parse_settings("").database_url({}) is None  # the SQLite file
+    with pytest.raises(ConfigError, match=r"'database\.url' must be a postgresql:// URL"):
+        parse_settings("database:\n  url: mysql://somewhere/db\n")
 
 
 def test_operator_ids_are_lists_of_whole_numbers() -> None:

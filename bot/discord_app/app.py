@@ -32,6 +32,7 @@ from bot.discord_app.gateway_guard import guard_parsers
 from bot.discord_app.guards import Cooldown
 from bot.discord_app.recording import RECORD_WAIT_SECONDS, RecordBreaker
 from bot.discord_app.replies import NO_MENTIONS, send_private
+from bot.discord_app.servers import ServerRuntime
 from bot.engine import CorpusChange, Engine, build_engine, corpus_change, logged_progress
 from bot.worker_thread import run_with_deadline
 
@@ -44,6 +45,7 @@ COGS = (
     "bot.discord_app.cogs.questions",
     "bot.discord_app.cogs.summaries",
     "bot.discord_app.cogs.admin",
+    "bot.discord_app.cogs.settings",
     "bot.discord_app.cogs.corpus",
 )
 #: Questions remembered for "More passages" (the answer's footer is the fallback after a restart).
@@ -62,16 +64,19 @@ def configure_endpoints(settings: DiscordSettings) -> None:
 
 
 def build_intents(settings: DiscordSettings) -> discord.Intents:
-    """Guilds, guild and DM messages; message content only when answer channels are configured.
+    """Guilds, guild and DM messages; message content when ``discord.message_content`` says so,
+    or (left null) when answer or forum channels are configured.
 
     Mentions of the bot and DMs carry their content without the privileged intent; reading every
-    message in an answer channel needs it.
+    message in an answer channel needs it, so servers can add answer channels with ``/settings``
+    only when it is on.
     """
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_messages = True
     intents.dm_messages = True
-    intents.message_content = bool(settings.answer_channels)
+    wanted = settings.message_content
+    intents.message_content = bool(settings.answer_channels or settings.forum_channels) if wanted is None else wanted
     return intents
 
 
@@ -154,6 +159,7 @@ class SummitBot(commands.Bot):
         self.analytics: AsyncAnalytics | None = None
         self.reload_lock = asyncio.Lock()
         self.cooldown = Cooldown(ds.cooldown_questions, ds.cooldown_seconds)
+        self.servers = ServerRuntime(self)
         self.record_breaker = RecordBreaker()
         self.recent_questions: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._background: set[asyncio.Future[Any]] = set()
@@ -284,12 +290,13 @@ class SummitBot(commands.Bot):
             try:
                 from bot.storage import open_analytics
 
-                self.analytics = open_analytics(self.settings.analytics)
+                self.analytics = open_analytics(self.settings.analytics, url=self.settings.database_url())
             except Exception:
                 log.exception("analytics could not be opened; answering without it")
             else:
                 if self.analytics is not None and self.settings.analytics.retention_days > 0:
                     self._purge_task = asyncio.create_task(self._purge_daily(), name="summitbot-analytics-purge")
+        await self.servers.start()
         freeze_heap()
         guild_id = self.settings.discord.dev_guild_id
         if self.sync_on_start and guild_id:
@@ -334,6 +341,7 @@ class SummitBot(commands.Bot):
         """Close analytics (waiting for queued writes) and the connection."""
         if self._purge_task is not None:
             self._purge_task.cancel()
+        await self.servers.stop()
         if self.analytics is not None:
             analytics, self.analytics = self.analytics, None
             try:

@@ -23,7 +23,7 @@ from bot.corpus import CorpusError
 from bot.discord_app.app import SummitBot, configure_endpoints, create_bot
 from bot.discord_app.log_privacy import install_payload_filter
 from bot.discord_app.operations import Operations
-from bot.discord_app.published import Published, publish
+from bot.discord_app.published import Published, publish, shown
 from bot.engine import build_engine, logged_progress
 from bot.ops import dblock
 from bot.ops.health import ErrorCounter
@@ -168,10 +168,10 @@ def sync_commands(settings: Settings, guild_id: int | None = None, clear: bool =
     print(_sync_report(result, clear))
     if result.duplicates:
         guild = guild_id if guild_id is not None else result.other_guild
-        shown = ", ".join(f"/{n}" for n in result.duplicates)
+        listed = shown(result.duplicates)
         fix = f"summitbot sync --clear --guild {guild}" if guild_id is not None else "summitbot sync --clear"
         _say(
-            f"warning: {shown} are published both globally and to guild {guild}, so members there see them "
+            f"warning: {listed} are published both globally and to guild {guild}, so members there see them "
             f"twice; remove one set: `{fix}`"
             + ("" if guild_id is not None else f" or `summitbot sync --clear --guild {guild}`")
         )
@@ -182,12 +182,12 @@ def _sync_report(result: Published, clear: bool) -> str:
     """What ``summitbot sync`` did, for the terminal."""
     where = f"guild {result.guild_id}" if result.guild_id is not None else "all guilds"
     if clear:
-        removed = ", ".join(f"/{n}" for n in result.diff.gone)
+        removed = shown(result.diff.gone)
         scope = f"the commands of guild {result.guild_id}" if result.guild_id is not None else "the global commands"
         if not removed:
             return f"Cleared {scope}: nothing was published."
         return f"Cleared {scope} (removed {removed})."
-    names = ", ".join(f"/{n}" for n in result.names)
+    names = shown(result.names)
     lines = [f"Synced {len(result.names)} commands to {where}: {names}"]
     lines.append(f"Changes: {result.diff.describe()}." if not result.diff.same else "Published commands: no change.")
     if result.guild_id is None:
