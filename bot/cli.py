@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot import terminal
+from bot import index_store, terminal
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import CorpusError
 from bot.engine import Engine, build_engine
@@ -136,6 +136,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise CliError("no index folder: set search.index_cache in the config, or pass --cache DIR")
     if folder.exists() and not folder.is_dir():
         raise CliError(f"index folder {folder} is a file, not a folder")
+    foreign = index_store.foreign_files(folder) if folder.is_dir() else []
+    if foreign:  # the index replaces the whole folder: never over someone's other files
+        raise CliError(
+            f"index folder {folder} holds other files than a saved index ({', '.join(foreign[:3])}"
+            f"{', …' if len(foreign) > 3 else ''}): pick an empty or new folder"
+        )
     if args.rebuild and folder.is_dir():
         shutil.rmtree(folder)
     settings = dataclasses.replace(settings, search=dataclasses.replace(settings.search, index_cache=folder))
