@@ -160,7 +160,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     if outcome.save_error:
         raise CliError(f"index built but not saved to {folder}: {outcome.save_error}")
     print(
-        f"{outcome.summary()}: {len(engine.corpus.documents):,} documents, {len(engine.corpus.passages):,} passages, "
+        f"{outcome.summary()}: {count(len(engine.corpus.documents), 'document')}, "
+        f"{count(len(engine.corpus.passages), 'passage')}, "
         f"{engine.index.memory_bytes / 2**20:,.0f} MB of arrays"
     )
     return 0

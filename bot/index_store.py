@@ -38,6 +38,7 @@ import bot.analysis
 import bot.search
 from bot.analysis import Analyzer
 from bot.corpus import Corpus, Document
+from bot.messages import count as counted
 from bot.search import BM25Index, BM25Params
 
 Progress = Callable[[int, int], None]
@@ -282,7 +283,8 @@ def load_or_build(
     if previous is None and folder is not None:
         try:
             index = load(folder, stamp, keys)
-            return index, IndexOutcome("loaded", f"{len(keys):,} documents unchanged", 0, _since(started), None)
+            unchanged = counted(len(keys), "document") + " unchanged"
+            return index, IndexOutcome("loaded", unchanged, 0, _since(started), None)
         except IndexCacheError as exc:
             reason = str(exc)
             if log is not None:

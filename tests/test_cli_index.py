@@ -94,6 +94,17 @@ def test_index_never_replaces_a_folder_that_holds_other_files(tmp_path: Path) ->
     assert engine.answer("Where do apples grow?").passages
 
 
+def test_index_summary_counts_one_article_in_the_singular(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text(ARTICLE.format(title="Apples", body="Apples grow in orchards."), encoding="utf-8")
+    cache = tmp_path / "cache"
+    first = run("index", "--corpus", str(corpus), "--cache", str(cache))
+    assert ": 1 document, 1 passage, " in first.stdout, first.stdout
+    second = run("index", "--corpus", str(corpus), "--cache", str(cache))
+    assert "(1 document unchanged): 1 document, 1 passage, " in second.stdout, second.stdout
+
+
 def test_build_bar_shows_files_passages_and_time_left() -> None:
     """The terminal bar names files read, passages analysed of the total and the time left."""
     out = io.StringIO()
