@@ -138,6 +138,16 @@ class HealthSettings:
 
 
 @dataclass(frozen=True)
+class SemanticSettings:
+    """Optional semantic evidence (see :mod:`bot.semantic`): off while ``model`` is null."""
+
+    model: Path | None = None  # a static-embedding model file (.npz); null = off
+    cache: Path = Path("data/semantic-cache")  # passage vectors, keyed by model and passage text
+    # reranked score + rerank_weight x cosine over the best 10 candidates (0 = no semantic rerank)
+    rerank_weight: float = 2.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings; ``source`` is the file they came from (None for built-in defaults)."""
 
@@ -149,6 +159,7 @@ class Settings:
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    semantic: SemanticSettings = field(default_factory=SemanticSettings)
     source: Path | None = None
 
     @property
@@ -259,6 +270,9 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "health.interval_seconds": (_between(1, 3600), "a number of seconds from 1 to 3600"),
     "health.stale_seconds": (_between(2, 86_400), "a number of seconds from 2 to 86,400"),
     "health.listen": (lambda v: _host_port(v) is not None, "HOST:PORT, e.g. 127.0.0.1:8080"),
+    "semantic.model": (_path, "a path to a model file, or null"),
+    "semantic.cache": (_path, "a path"),
+    "semantic.rerank_weight": (_between(0, 100), "a number from 0 to 100"),
 }
 #: Keys whose value may be a secret pasted in the wrong place: errors never quote them.
 _SECRET = frozenset({"discord.token_env", "analytics.salt_env", "logging.error_webhook_env"})
@@ -421,7 +435,10 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     )
     analytics = dataclasses.replace(settings.analytics, path=resolve(settings.analytics.path))
     health = dataclasses.replace(settings.health, status_file=resolve(settings.health.status_file))
-    return dataclasses.replace(settings, corpus=corpus, analytics=analytics, health=health)
+    semantic = dataclasses.replace(
+        settings.semantic, model=resolve(settings.semantic.model), cache=resolve(settings.semantic.cache)
+    )
+    return dataclasses.replace(settings, corpus=corpus, analytics=analytics, health=health, semantic=semantic)
 
 
 def load_settings(path: Path | str | None = None, problems: list[str] | None = None) -> Settings:

@@ -21,6 +21,7 @@ from bot.answering import Answer, AnswerEngine, RankedPassage
 from bot.config import Settings
 from bot.corpus import Corpus, CorpusError, Document, Passage, Problem, load_corpus
 from bot.search import BM25Index
+from bot.semantic import SemanticError, build_semantic
 from bot.summaries import Summary, SummaryCache, summarize
 
 
@@ -116,7 +117,16 @@ def build_engine(settings: Settings) -> Engine:
         raise CorpusError(problems)
     analyzer = Analyzer(aliases)
     index = BM25Index.from_texts((p.text for p in corpus.passages), analyzer, settings.search)
-    answers = AnswerEngine(corpus.passages, analyzer, index, settings.answers)
+    semantic = None
+    wanted = settings.semantic
+    if wanted.model is not None:
+        try:
+            semantic = build_semantic(
+                [p.text for p in corpus.passages], wanted.model, wanted.cache, wanted.rerank_weight
+            )
+        except SemanticError as exc:
+            raise CorpusError([Problem(wanted.model, None, str(exc).removeprefix(f"{wanted.model}: "))]) from None
+    answers = AnswerEngine(corpus.passages, analyzer, index, settings.answers, semantic=semantic)
     return Engine(settings, corpus, analyzer, index, answers, time.perf_counter() - started)
 
 
