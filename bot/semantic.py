@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import tempfile
 import unicodedata
 import zipfile
@@ -62,7 +61,31 @@ class Embedder(Protocol):
         ...
 
 
-_PUNCT = re.compile(r"([^\w]|_)", re.UNICODE)
+def _is_punctuation(ch: str) -> bool:
+    """BERT's punctuation: ASCII symbols, and every Unicode punctuation (P*) character."""
+    cp = ord(ch)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(ch).startswith("P")
+
+
+def _split_punctuation(word: str) -> list[str]:
+    """A whitespace-free word split around each punctuation character (kept as its own token)."""
+    if word.isalnum():
+        return [word]
+    out: list[str] = []
+    current: list[str] = []
+    for ch in word:
+        if _is_punctuation(ch):
+            if current:
+                out.append("".join(current))
+                current = []
+            out.append(ch)
+        else:
+            current.append(ch)
+    if current:
+        out.append("".join(current))
+    return out
 
 
 def _basic_tokens(text: str) -> list[str]:
@@ -71,7 +94,7 @@ def _basic_tokens(text: str) -> list[str]:
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
     out: list[str] = []
     for word in text.split():
-        out.extend(piece for piece in _PUNCT.split(word) if piece and not piece.isspace())
+        out.extend(_split_punctuation(word))
     return out
 
 
