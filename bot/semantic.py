@@ -88,14 +88,16 @@ def _split_punctuation(word: str) -> list[str]:
     return out
 
 
-def _basic_tokens(text: str) -> list[str]:
-    """BERT's basic (uncased) tokenization: lower-case, strip accents, split on whitespace and punctuation."""
-    text = unicodedata.normalize("NFD", text.lower())
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
-    out: list[str] = []
-    for word in text.split():
-        out.extend(_split_punctuation(word))
-    return out
+def _word_pieces(word: str) -> list[str]:
+    """BERT's basic (uncased) tokenization of one whitespace-free word: drop control and format
+    characters, lower-case, strip accents, split around punctuation."""
+    if not word.isascii():
+        word = "".join(ch for ch in word if unicodedata.category(ch) not in ("Cc", "Cf") and ch != "\ufffd")
+        word = unicodedata.normalize("NFD", word.lower())
+        word = "".join(ch for ch in word if unicodedata.category(ch) != "Mn")
+    else:
+        word = word.lower()
+    return _split_punctuation(word)
 
 
 class StaticEmbedder:
@@ -144,18 +146,23 @@ class StaticEmbedder:
         return cls(vocab, vectors, weights, f"static-{digest}")
 
     def token_ids(self, text: str) -> list[int]:
-        """The WordPiece token ids of a text (unknown words dropped)."""
+        """The WordPiece token ids of a text (unknown words dropped), as BERT's uncased tokenizer
+        gives them. Each whitespace-separated word is tokenized once and remembered."""
         out: list[int] = []
-        words, ids = self._words, self._ids
-        for word in _basic_tokens(text):
+        words = self._words
+        for word in text.split():
             found = words.get(word)
             if found is None:
-                found = self._wordpiece(word, ids)
+                found = self._word_ids(word)
                 if len(words) >= _WORD_CACHE_LIMIT:
                     words.clear()
                 words[word] = found
             out.extend(found)
         return out
+
+    def _word_ids(self, word: str) -> tuple[int, ...]:
+        ids = self._ids
+        return tuple(i for piece in _word_pieces(word) for i in self._wordpiece(piece, ids))
 
     @staticmethod
     def _wordpiece(word: str, ids: dict[str, int]) -> tuple[int, ...]:
@@ -185,8 +192,7 @@ class StaticEmbedder:
         for row, text in enumerate(texts):
             ids = self.token_ids(text)
             if ids:
-                w = self.weights[ids]
-                v = w @ self.vectors[ids]
+                v = self.weights[ids] @ self.vectors[ids]
                 norm = float(np.linalg.norm(v))
                 if norm > 0:
                     out[row] = v / norm
