@@ -165,6 +165,16 @@ class HealthSettings:
 
 
 @dataclass(frozen=True)
+class SemanticSettings:
+    """Optional semantic evidence (see :mod:`bot.semantic`): off while ``model`` is null."""
+
+    model: Path | None = None  # a static-embedding model file (.npz); null = off
+    cache: Path = Path("data/semantic-cache")  # passage vectors, keyed by model and passage text
+    # reranked score + rerank_weight x cosine over the best 10 candidates (0 = no semantic rerank)
+    rerank_weight: float = 1.5
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings; ``source`` is the file they came from (None for built-in defaults)."""
 
@@ -177,6 +187,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    semantic: SemanticSettings = field(default_factory=SemanticSettings)
     source: Path | None = None
 
     def database_url(self, environ: typing.Mapping[str, str] | None = None) -> str | None:
@@ -307,6 +318,9 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
         'the name of an environment variable (letters, digits and _, not starting with a digit), or ""',
     ),
     "database.poll_seconds": (_between(0.1, 3600), "a number of seconds from 0.1 to 3600"),
+    "semantic.model": (_path, "a path to a model file, or null"),
+    "semantic.cache": (_path, "a path"),
+    "semantic.rerank_weight": (_between(0, 100), "a number from 0 to 100"),
 }
 #: Keys whose value may be a secret pasted in the wrong place: errors never quote them.
 _SECRET = frozenset({"discord.token_env", "analytics.salt_env", "logging.error_webhook_env"})
@@ -492,6 +506,10 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     health = dataclasses.replace(settings.health, status_file=resolve(settings.health.status_file))
     search = dataclasses.replace(settings.search, index_cache=resolve(settings.search.index_cache))
     return dataclasses.replace(settings, corpus=corpus, analytics=analytics, health=health, search=search)
+    semantic = dataclasses.replace(
+        settings.semantic, model=resolve(settings.semantic.model), cache=resolve(settings.semantic.cache)
+    )
+    return dataclasses.replace(settings, corpus=corpus, analytics=analytics, health=health, semantic=semantic)
 
 
 def load_settings(path: Path | str | None = None, problems: list[str] | None = None) -> Settings:

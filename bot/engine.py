@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.corpus import Corpus, CorpusError, Document, Passage, Problem, load_corpus
 from bot.index_store import DocumentKey, IndexOutcome, corpus_keys, fingerprint, load_or_build
 from bot.search import BM25Index
+from bot.semantic import SemanticError, build_semantic
 from bot.summaries import Summary, SummaryCache, summarize
 
 BuildProgress = Callable[[str, int, int], None]
@@ -149,7 +150,16 @@ def build_engine(
     folder = settings.search.index_cache
     on_passages = None if progress is None else (lambda done, total: progress("passages", done, total))
     index, outcome = load_or_build(corpus, analyzer, params, folder, reuse, on_passages, log, keys)
-    answers = AnswerEngine(corpus.passages, analyzer, index, settings.answers)
+    semantic = None
+    wanted = settings.semantic
+    if wanted.model is not None:
+        try:
+            semantic = build_semantic(
+                [p.text for p in corpus.passages], wanted.model, wanted.cache, wanted.rerank_weight
+            )
+        except SemanticError as exc:
+            raise CorpusError([Problem(wanted.model, None, str(exc).removeprefix(f"{wanted.model}: "))]) from None
+    answers = AnswerEngine(corpus.passages, analyzer, index, settings.answers, semantic=semantic)
     return Engine(
         settings,
         corpus,

@@ -39,6 +39,7 @@ from bot.answering.rerank import FEATURES, RERANK_DEPTH, WINDOW, Candidate, pass
 from bot.config import AnswerSettings
 from bot.corpus import Passage
 from bot.search import BM25Index
+from bot.semantic import Semantic
 
 __all__ = [
     "CONFIDENCE_FEATURES",
@@ -122,6 +123,14 @@ class Ranking:
     signals: Signals | None = None  # None when nothing matched
 
 
+def _passage_of(candidate: Candidate) -> int:
+    return candidate.passage
+
+
+def _score_of(candidate: Candidate) -> float:
+    return candidate.score
+
+
 class AnswerEngine:
     """Ranks passages for a question and decides whether they answer it."""
 
@@ -133,8 +142,10 @@ class AnswerEngine:
         policy: AnswerSettings | None = None,
         model: RankModel | None = None,
         depth: int = RERANK_DEPTH,
+        semantic: Semantic | None = None,
     ) -> None:
         self.passages = passages
+        self.semantic = semantic  # optional semantic evidence (bot.semantic); None = lexical only
         self.analyzer = analyzer
         self.index = index
         self.policy = policy or AnswerSettings()
@@ -168,8 +179,27 @@ class AnswerEngine:
             for i, score in hits
         ]
         candidates = rerank(query, rows, self.model.rerank)
+        semantic = self.semantic
+        if semantic is not None:
+            candidates = semantic.rerank(semantic.question(query.text), candidates, _passage_of, _score_of)
         signals = self.signal_reader.read(query, hits, candidates, {row[0]: row[5] for row in rows})
-        return Ranking(query.terms, tuple(candidates), confidence(self.model, signals), signals)
+        confidence_ = confidence(self.model, signals)
+        if semantic is not None and semantic.confidence_coef:
+            logit = math.log(max(confidence_, 1e-12) / max(1.0 - confidence_, 1e-12))
+            adjusted = semantic.adjust(logit, self.semantic_features(query, candidates))
+            confidence_ = 1.0 / (1.0 + math.exp(-max(min(adjusted, 700.0), -700.0)))
+        return Ranking(query.terms, tuple(candidates), confidence_, signals)
+
+    def semantic_features(self, query: Query, candidates: list[Candidate] | tuple[Candidate, ...]) -> tuple[float, ...]:
+        """The question's cosine features (:data:`bot.semantic.COSINE_FEATURES`) over the ranked
+        candidates: top passage, its best sentence, best of the top 10. Zeros without the extra."""
+        semantic = self.semantic
+        if semantic is None or not candidates:
+            return (0.0, 0.0, 0.0)
+        top = candidates[0]
+        a, b = self.sentences[top.passage].spans[top.best_sentence]
+        sentence = self.passages[top.passage].text[a:b]
+        return semantic.features(semantic.question(query.text), [c.passage for c in candidates], sentence)
 
     def explain(self, question: str, top: int = 3) -> Explanation:
         """Why :meth:`answer` replies as it does to ``question``: the analysed question, the ``top``

@@ -1,0 +1,221 @@
+"""Optional semantic evidence (bot/semantic.py) with a tiny static model the tests build themselves."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import ConfigError, CorpusSettings, SemanticSettings, Settings, parse_settings
+from bot.corpus import CorpusError
+from bot.engine import build_engine
+from bot.semantic import Semantic, SemanticError, StaticEmbedder, VectorCache
+
+WORDS = (
+    "the a of in and to was is what who where when how many did "
+    "summit leaders met paris city capital france talks agreement signed "
+    "river flows through town bridge old stone built century "
+    "cat sat mat dog barked loudly night garden"
+).split()
+# Synonyms share one vector: the model "knows" that these mean the same.
+SYNONYMS = {"gathering": "summit", "pact": "agreement", "stream": "river"}
+
+
+def write_model(path: Path, dim: int = 16, seed: int = 7) -> Path:
+    """A few dozen random token vectors (plus "##s" and synonyms), saved as a static model .npz."""
+    rng = np.random.default_rng(seed)
+    vocab = ["[PAD]", "[UNK]", *WORDS, "##s", "##ing", "cafe", *SYNONYMS]
+    vectors = rng.normal(size=(len(vocab), dim)).astype(np.float32)
+    for word, same in SYNONYMS.items():
+        vectors[vocab.index(word)] = vectors[vocab.index(same)]
+    np.savez(path, vocab=np.array(vocab), vectors=vectors)
+    return path
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    return write_model(tmp_path / "tiny.npz")
+
+
+def write_corpus(folder: Path, docs: dict[str, list[str]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, paragraphs in docs.items():
+        body = "\n\n".join(paragraphs)
+        (folder / f"{name}.md").write_text(f'---\ntitle: "{name}"\nsource: test\n---\n\n{body}\n', encoding="utf-8")
+    return folder
+
+
+DOCS = {
+    "paris": [
+        "The summit leaders met in Paris, the capital city of France.",
+        "The agreement was signed by the leaders at the summit in Paris.",
+    ],
+    "river": [
+        "The river flows through the old town under a stone bridge.",
+        "The bridge was built in the old century of the town.",
+    ],
+    "garden": ["The dog barked loudly at night in the garden.", "The cat sat on the mat in the garden."],
+}
+
+
+def settings_for(corpus: Path, model: Path | None, cache: Path, weight: float = 2.0) -> Settings:
+    return Settings(
+        corpus=CorpusSettings(path=corpus),
+        semantic=SemanticSettings(model=model, cache=cache, rerank_weight=weight),
+    )
+
+
+def test_tokenizer_is_lowercase_wordpiece_without_accents(model: Path) -> None:
+    emb = StaticEmbedder.load(model)
+    ids = emb.token_ids("Summits, CAFÉ; zzzq!")
+    vocab = {i: t for t, i in emb._ids.items()}
+    assert [vocab[i] for i in ids] == ["summit", "##s", "cafe"]  # unknown word "zzzq" and punctuation dropped
+
+
+def test_embed_is_normalised_and_unknown_text_is_zero(model: Path) -> None:
+    emb = StaticEmbedder.load(model)
+    vectors = emb.embed(["the summit in paris", "zzzq qqqz", "gathering"])
+    assert vectors.shape == (3, 16) and vectors.dtype == np.float32
+    assert np.isclose(np.linalg.norm(vectors[0]), 1.0) and not vectors[1].any()
+    assert np.allclose(vectors[2], emb.embed(["summit"])[0])  # synonyms share a vector
+    assert emb.texts_embedded == 4
+
+
+def test_vector_cache_embeds_each_text_once_and_only_changed_ones(model: Path, tmp_path: Path) -> None:
+    texts = ["the summit in paris", "the river flows", "the cat sat"]
+    first = VectorCache(tmp_path / "cache", StaticEmbedder.load(model))
+    vectors = first.vectors(texts)
+    assert first.computed == 3 and first.embedder.texts_embedded == 3
+    again = VectorCache(tmp_path / "cache", StaticEmbedder.load(model))  # a new process: fresh embedder
+    assert np.array_equal(again.vectors(texts), vectors)
+    assert again.computed == 0 and again.embedder.texts_embedded == 0
+    changed = VectorCache(tmp_path / "cache", StaticEmbedder.load(model))
+    out = changed.vectors([*texts[:2], "the dog barked"])
+    assert changed.computed == 1 and changed.embedder.texts_embedded == 1
+    assert np.array_equal(out[:2], vectors[:2])
+    with np.load(changed.path) as data:
+        assert len(data["keys"]) == 3  # the file holds exactly the current texts
+
+
+def test_another_model_does_not_reuse_vectors(tmp_path: Path) -> None:
+    texts = ["the summit in paris"]
+    a = VectorCache(tmp_path / "cache", StaticEmbedder.load(write_model(tmp_path / "a.npz", seed=1)))
+    b = VectorCache(tmp_path / "cache", StaticEmbedder.load(write_model(tmp_path / "b.npz", seed=2)))
+    a.vectors(texts)
+    b.vectors(texts)
+    assert a.computed == 1 and b.computed == 1 and a.path != b.path
+
+
+def test_corrupt_or_unwritable_cache_still_gives_vectors(model: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    cache = VectorCache(folder, StaticEmbedder.load(model))
+    folder.mkdir()
+    cache.path.write_bytes(b"not a zip file")
+    assert cache.vectors(["the summit"]).shape == (1, 16) and cache.computed == 1
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    stuck = VectorCache(blocker / "cache", StaticEmbedder.load(model))  # a folder under a file: cannot write
+    assert stuck.vectors(["the summit"]).shape == (1, 16)
+
+
+def test_unchanged_documents_are_not_re_embedded_on_reload(model: Path, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    settings = settings_for(corpus, model, tmp_path / "cache")
+    first = build_engine(settings)
+    assert first.answers.semantic is not None and first.answers.semantic.embedder.texts_embedded == 6
+    reloaded = build_engine(settings)
+    assert reloaded.answers.semantic.embedder.texts_embedded == 0
+    assert np.array_equal(reloaded.answers.semantic.vectors, first.answers.semantic.vectors)
+    write_corpus(corpus, {"garden": ["The dog barked loudly at night.", "The cat sat on the mat in the garden."]})
+    edited = build_engine(settings)
+    assert edited.answers.semantic.embedder.texts_embedded == 1  # only the changed paragraph
+
+
+def test_semantic_rerank_promotes_the_paraphrase(model: Path, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    question = "Who signed the pact at the gathering in Paris?"
+    lexical = build_engine(settings_for(corpus, None, tmp_path / "cache"))
+    semantic = build_engine(settings_for(corpus, model, tmp_path / "cache", weight=50.0))
+    lex_order = [c.passage for c in lexical.answers.rank(question).candidates]
+    sem_order = [c.passage for c in semantic.answers.rank(question).candidates]
+    assert sorted(lex_order) == sorted(sem_order)
+    sem = semantic.answers.semantic
+    cos = sem.cosines(sem.question(question), sem_order)
+    assert list(cos) == sorted(cos, reverse=True)  # a weight of 50 lets cosine decide the order
+    assert semantic.passages[sem_order[0]].text.startswith("The agreement was signed")
+
+
+def test_weight_zero_is_the_lexical_engine(model: Path, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    lexical = build_engine(settings_for(corpus, None, tmp_path / "cache"))
+    neutral = build_engine(settings_for(corpus, model, tmp_path / "cache", weight=0.0))
+    for question in ("Where did the leaders meet?", "What flows under the bridge?", "Who barked at night?"):
+        assert neutral.answer(question) == lexical.answer(question)
+
+
+def test_off_by_default_changes_nothing(tmp_path: Path) -> None:
+    assert Settings().semantic.model is None
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    engine = build_engine(Settings(corpus=CorpusSettings(path=corpus)))
+    assert engine.answers.semantic is None
+    assert not (tmp_path / "cache").exists() and not Path("data/semantic-cache").exists()
+
+
+def test_confidence_adjustment_is_separate_and_optional(model: Path, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    engine = build_engine(settings_for(corpus, model, tmp_path / "cache", weight=0.0))
+    question = "Who signed the agreement at the summit?"
+    query = engine.answers.query(question)
+    plain = engine.answers.rank(query)
+    features = engine.answers.semantic_features(query, plain.candidates)
+    assert len(features) == 3 and all(-1.0 <= f <= 1.0 for f in features) and features[2] >= features[0]
+    semantic: Semantic = engine.answers.semantic
+    semantic.confidence_coef = (5.0, 0.0, 0.0)
+    raised = engine.answers.rank(query).confidence
+    assert (raised > plain.confidence) == (features[0] > 0) and raised != plain.confidence
+
+
+def test_config_validation(tmp_path: Path) -> None:
+    settings = parse_settings("semantic:\n  model: models/static.npz\n", base_dir=tmp_path)
+    assert settings.semantic.model == tmp_path / "models/static.npz"
+    assert settings.semantic.cache == tmp_path / "data/semantic-cache"
+    with pytest.raises(ConfigError, match=r"'semantic.rerank_weight' must be a number from 0 to 100"):
+        parse_settings("semantic:\n  rerank_weight: -1\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'semantic.modle'"):
+        parse_settings("semantic:\n  modle: x.npz\n")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such model file"),
+        (b"garbage", r"not a semantic model \(.npz with vocab and vectors\)"),
+        ("novocab", r"not a semantic model \(missing vocab\)"),
+        ("badshape", "vectors must be a"),
+    ],
+)
+def test_unusable_model_is_one_clear_line(tmp_path: Path, content: object, message: str) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    path = tmp_path / "model.npz"
+    if content == "novocab":
+        np.savez(path, vectors=np.zeros((2, 3)))
+    elif content == "badshape":
+        np.savez(path, vocab=np.array(["a", "b"]), vectors=np.zeros((3, 3)))
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    with pytest.raises(SemanticError, match=message):
+        StaticEmbedder.load(path)
+    with pytest.raises(CorpusError) as caught:
+        build_engine(settings_for(corpus, path, tmp_path / "cache"))
+    text = str(caught.value)
+    assert str(path) in text and "\n" not in text and "Traceback" not in text
+
+
+def test_reload_keeps_a_good_engine_settings_roundtrip(model: Path, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    settings = settings_for(corpus, model, tmp_path / "cache")
+    engine = build_engine(settings)
+    off = build_engine(dataclasses.replace(settings, semantic=SemanticSettings()))
+    assert engine.answers.semantic is not None and off.answers.semantic is None
