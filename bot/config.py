@@ -32,6 +32,7 @@ class CorpusSettings:
 
     path: Path = Path("corpus")
     aliases: Path | None = None  # default: <corpus path>/aliases.yaml when it exists
+    probes: Path | None = None  # default: <corpus path>/probes.yaml (checked when it exists)
     max_file_bytes: int = 2_000_000
     max_files: int = 200_000
 
@@ -48,10 +49,14 @@ class SearchSettings:
 
 @dataclass(frozen=True)
 class AnswerSettings:
-    """When to answer, and when a second or third passage is close enough to show."""
+    """When to answer, when to show the closest passage instead, and when a second or third passage
+    is close enough to show (see :mod:`bot.answering.verdict`)."""
 
     # Answer when the calibrated confidence of the best passage reaches this value (0..1).
     min_confidence: float = 0.5
+    # Below min_confidence but at least this: show the closest passage under a "not sure" label;
+    # below this: "That's not in my sources". At most min_confidence.
+    min_related: float = 0.2
     # Show extra passages only when their score is at least this fraction of the best score.
     related_ratio: float = 0.8
     max_question_chars: int = 500
@@ -121,6 +126,11 @@ class Settings:
         """The alias file: configured, or ``aliases.yaml`` in the corpus folder."""
         return self.corpus.aliases or self.corpus.path / "aliases.yaml"
 
+    @property
+    def probes_path(self) -> Path:
+        """The probe file: configured, or ``probes.yaml`` in the corpus folder."""
+        return self.corpus.probes or self.corpus.path / "probes.yaml"
+
 
 _LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
 
@@ -133,6 +143,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "search.epsilon": (lambda v: v >= 0, "a number >= 0"),
     "search.top_k": (lambda v: 1 <= v <= 25, "a whole number from 1 to 25"),
     "answers.min_confidence": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
+    "answers.min_related": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     "answers.related_ratio": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     "answers.max_question_chars": (lambda v: 1 <= v <= 4000, "a whole number from 1 to 4000"),
     "summaries.short_words": (lambda v: v > 0, "a positive number of words"),
@@ -259,6 +270,17 @@ def _parse(text: str, where: str, problems: list[str]) -> Settings:
         problems.append(f"{where}{line}: not valid YAML ({problem})")
         return Settings()
     settings: Settings = _build(Settings, raw, "", where, problems)
+    answers = settings.answers
+    if answers.min_related > answers.min_confidence:
+        raw_answers = raw.get("answers") if isinstance(raw, dict) else None
+        if isinstance(raw_answers, dict) and "min_related" in raw_answers:
+            problems.append(
+                f"{where}: 'answers.min_related' ({answers.min_related:g}) must not be above "
+                f"'answers.min_confidence' ({answers.min_confidence:g})"
+            )
+        else:  # the default 0.2 under a lower min_confidence: no closest band, not an error
+            answers = dataclasses.replace(answers, min_related=answers.min_confidence)
+            settings = dataclasses.replace(settings, answers=answers)
     shard_ids, shard_count = settings.discord.shard_ids, settings.discord.shard_count
     if shard_ids is not None and shard_count is None:
         problems.append(f"{where}: 'discord.shard_ids' needs 'discord.shard_count'")
@@ -274,7 +296,10 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         return None if p is None else (p if p.is_absolute() else base / p)
 
     corpus = dataclasses.replace(
-        settings.corpus, path=resolve(settings.corpus.path), aliases=resolve(settings.corpus.aliases)
+        settings.corpus,
+        path=resolve(settings.corpus.path),
+        aliases=resolve(settings.corpus.aliases),
+        probes=resolve(settings.corpus.probes),
     )
     analytics = dataclasses.replace(settings.analytics, path=resolve(settings.analytics.path))
     return dataclasses.replace(settings, corpus=corpus, analytics=analytics)

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 ANSWER_COLOUR = discord.Colour(0x2B6CB0)
 MISS_COLOUR = discord.Colour(0x718096)
+#: A closest passage (not confident it answers): a neutral grey-beige, never the answer's blue.
+CLOSEST_COLOUR = discord.Colour(0xA89F91)
 ERROR_COLOUR = discord.Colour(0xC53030)
 OK_COLOUR = discord.Colour(0x2F855A)
 
@@ -199,6 +201,24 @@ def render_answer(answer: Answer) -> list[discord.Embed]:
             link = f"\n[read the article]({extra_url})"
             value = value if len(value) + len(link) > limits.FIELD_VALUE else value + link
         embed.add_field(name=name, value=trim(value, limits.FIELD_VALUE), inline=False)
+    embed.set_footer(text=footer_question(answer.question))
+    return [shrink_to_total(embed)]
+
+
+def render_closest(answer: Answer) -> list[discord.Embed]:
+    """The reply when the engine is not confident the best passage answers (verdict "closest").
+
+    Not an answer's look: a neutral colour, :data:`bot.messages.CLOSEST_LABEL` as the title (no
+    article title or link there), the closest passage alone with its citation. The question rides
+    in the footer, so "More passages" finds it after a restart.
+    """
+    best = answer.best
+    if best is None:
+        raise ValueError("render_closest needs an answer with at least one passage")
+    doc = best.passage.document
+    embed = discord.Embed(colour=CLOSEST_COLOUR, title=trim(messages.CLOSEST_LABEL, limits.EMBED_TITLE))
+    body = _passage_embed_parts(best, BEST_PASSAGE_CHARS)
+    embed.description = body + "\n\n— " + citation(doc, best.passage.paragraph)
     embed.set_footer(text=footer_question(answer.question))
     return [shrink_to_total(embed)]
 

@@ -40,11 +40,13 @@ COOLDOWN_REACTION = "\N{HOURGLASS WITH FLOWING SAND}"
 
 @dataclass
 class Reply:
-    """What to send: content and/or embeds, and the buttons."""
+    """What to send: content and/or embeds, and the buttons; ``answered`` when it is an answer
+    (verdict "answer"), the only reply an answer channel gets without a mention."""
 
     content: str | None = None
     embeds: list[discord.Embed] = dataclasses.field(default_factory=list)
     view: discord.ui.View | None = None
+    answered: bool = False
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments for send/reply/followup (only what is set; mentions always off)."""
@@ -108,17 +110,18 @@ class Questions(commands.Cog):
         )
         if result.reason == "empty":  # nothing searchable: emoji, punctuation, stop words
             return Reply(content=render.QUESTION_HINT)
-        if not result.answered or best is None:
+        if result.verdict == "none" or best is None:
             return Reply(content=render.render_not_found(engine.documents))
+        # An answer shows its passages; a closest reply only the closest one. Either way "More
+        # passages" goes on from what was shown, and 👍/👎 say whether it helped.
+        if result.answered:
+            embeds, shown = render.render_answer(result), len(result.passages)
+        else:
+            embeds, shown = render.render_closest(result), 1
         key = render.question_key(question)
         self.bot.remember_question(key, question)
-        view = answer_view(
-            more_key=key,
-            more_offset=len(result.passages),
-            url=best.passage.document.url,
-            record=record,
-        )
-        return Reply(embeds=render.render_answer(result), view=view)
+        view = answer_view(more_key=key, more_offset=shown, url=best.passage.document.url, record=record)
+        return Reply(embeds=embeds, view=view, answered=result.answered)
 
     # -- messages ----------------------------------------------------------------------------------
 
@@ -150,6 +153,17 @@ class Questions(commands.Cog):
         parent_id = getattr(channel, "parent_id", None)
         return isinstance(channel, discord.Thread) and parent_id in settings.answer_channels
 
+    def addressed(self, message: discord.Message) -> bool:
+        """Whether a message speaks to the bot (a DM, or a mention of it or its role); a message in
+        an answer channel that does not is answered quietly: only when the engine answers it."""
+        me = self.bot.user
+        if message.guild is None:
+            return True
+        if me is not None and any(u.id == me.id for u in message.mentions):
+            return True
+        role = message.guild.self_role
+        return role is not None and role.id in message.raw_role_mentions
+
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """Answer a mention, a DM, or a message in an answer channel."""
@@ -157,7 +171,7 @@ class Questions(commands.Cog):
         if question is None:
             return
         try:
-            await self._answer_message(message, question)
+            await self._answer_message(message, question, quiet=not self.addressed(message))
         except Exception:
             log.exception("error answering message %s", message.id)
             with contextlib.suppress(discord.HTTPException):
@@ -167,22 +181,26 @@ class Questions(commands.Cog):
                     allowed_mentions=NO_MENTIONS,
                 )
 
-    async def _answer_message(self, message: discord.Message, question: str) -> None:
+    async def _answer_message(self, message: discord.Message, question: str, *, quiet: bool = False) -> None:
+        """Answer a message. ``quiet`` (an answer channel, no mention): post only an answer --
+        never a closest passage, a refusal or a notice in public (a cooldown gets a reaction)."""
         # Notices here are public replies (a reply cannot be ephemeral): keep them short and neutral.
         verdict = self.bot.cooldown.hit(message.author.id)
         if not verdict.allowed:
-            if verdict.first_refusal:  # one written notice per cooldown window, never one per message
+            if verdict.first_refusal and not quiet:  # one written notice per cooldown window at most
                 await self._reply(message, Reply(content=render.wait_notice(verdict.retry_after)))
             else:  # later questions in the window get a quiet reaction, so none goes unacknowledged
                 await self._react(message, COOLDOWN_REACTION)
             return
         question = searchable_question(question)
         if not question:  # only mentions and emoji markup (or nothing) after the bot's mention
-            await self._reply(message, Reply(content=render.QUESTION_HINT))
+            if not quiet:
+                await self._reply(message, Reply(content=render.QUESTION_HINT))
             return
         problem = self._too_long(question)
         if problem:
-            await self._reply(message, Reply(content=problem))
+            if not quiet:
+                await self._reply(message, Reply(content=problem))
             return
         reply = await self.answer(
             question,
@@ -190,6 +208,8 @@ class Questions(commands.Cog):
             guild_id=message.guild.id if message.guild else None,
             channel_id=message.channel.id,
         )
+        if quiet and not reply.answered:
+            return
         await self._deliver(message, question, reply)
 
     @staticmethod
