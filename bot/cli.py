@@ -112,10 +112,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _probe_check(engine: Engine) -> list[str]:
     """The probes line of ``summitbot check``: how many pass, and a warning per failing probe
     (warnings, not errors: the corpus still loads)."""
-    from bot.probes import ProbeError, check_probes
+    from bot.probes import ProbeError
 
     try:
-        report = check_probes(engine)
+        report = engine.check_probes()
     except ProbeError as exc:
         return [f"warning: probe file: {_printable(p)}" for p in exc.problems]
     if report is None:

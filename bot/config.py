@@ -56,7 +56,7 @@ class AnswerSettings:
     min_confidence: float = 0.5
     # Below min_confidence but at least this: show the closest passage under a "not sure" label;
     # below this: "That's not in my sources". At most min_confidence.
-    min_related: float = 0.2
+    min_related: float = 0.3
     # Show extra passages only when their score is at least this fraction of the best score.
     related_ratio: float = 0.8
     max_question_chars: int = 500
@@ -278,7 +278,7 @@ def _parse(text: str, where: str, problems: list[str]) -> Settings:
                 f"{where}: 'answers.min_related' ({answers.min_related:g}) must not be above "
                 f"'answers.min_confidence' ({answers.min_confidence:g})"
             )
-        else:  # the default 0.2 under a lower min_confidence: no closest band, not an error
+        else:  # the default 0.3 under a lower min_confidence: no closest band, not an error
             answers = dataclasses.replace(answers, min_related=answers.min_confidence)
             settings = dataclasses.replace(settings, answers=answers)
     shard_ids, shard_count = settings.discord.shard_ids, settings.discord.shard_count

@@ -218,7 +218,10 @@ def _probe(
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
         if key not in _KEYS[expect]:
             known = ", ".join(sorted(_KEYS[expect]))
-            problems.append(f"{where(key_node)}: unknown key {key!r} in an '{expect}' probe (known keys: {known})")
+            article = "an" if expect == "answer" else "a"
+            problems.append(
+                f"{where(key_node)}: unknown key {key!r} in {article} '{expect}' probe (known keys: {known})"
+            )
             bad = True
             continue
         fields[key] = value_node
@@ -379,7 +382,7 @@ def _nice(low: float, high: float) -> float:
     return high
 
 
-def fit_thresholds(results: Sequence[ProbeResult], current: tuple[float, float] = (0.5, 0.2)) -> ThresholdFit:
+def fit_thresholds(results: Sequence[ProbeResult], current: tuple[float, float] = (0.5, 0.3)) -> ThresholdFit:
     """The ``(min_confidence, min_related)`` pair that makes every fixable probe pass, or failing
     that the pair that passes the most probes (ties: fewest must-refuse questions answered, then
     nearest ``current``).

@@ -33,6 +33,7 @@ MISS_COLOUR = discord.Colour(0x718096)
 CLOSEST_COLOUR = discord.Colour(0xA89F91)
 ERROR_COLOUR = discord.Colour(0xC53030)
 OK_COLOUR = discord.Colour(0x2F855A)
+WARNING_COLOUR = discord.Colour(0xC05621)
 
 #: Room for the best passage in an answer embed (the rest of 6,000 goes to the extra passages).
 BEST_PASSAGE_CHARS = 3000
@@ -395,8 +396,9 @@ def _doc_ids(ids: Sequence[str], limit: int = 900) -> str:
     return trim(", ".join(f"`{i}`" for i in ids), limit) if ids else "—"
 
 
-def render_reload(change: CorpusChange, seconds: float, documents: int) -> discord.Embed:
-    """What a successful /reload changed, and how long it took."""
+def render_reload(change: CorpusChange, seconds: float, documents: int, warnings: Sequence[str] = ()) -> discord.Embed:
+    """What a successful /reload changed, how long it took, and warnings that did not stop it
+    (failing probes: the new corpus is in service anyway)."""
     if change.unchanged:
         summary = "No documents changed."
     else:
@@ -413,7 +415,26 @@ def render_reload(change: CorpusChange, seconds: float, documents: int) -> disco
         embed.add_field(name="Removed", value=_doc_ids(change.removed), inline=False)
     if change.changed:
         embed.add_field(name="Changed", value=_doc_ids(change.changed), inline=False)
+    if warnings:
+        embed.colour = WARNING_COLOUR
+        embed.add_field(name=f"Warnings ({len(warnings)})", value=_warning_lines(warnings), inline=False)
     return shrink_to_total(embed)
+
+
+def _warning_lines(warnings: Sequence[str], limit: int = limits.FIELD_VALUE) -> str:
+    """Warnings as escaped bullet lines within a field, with "… and N more" when they do not fit."""
+    lines: list[str] = []
+    used = 0
+    for i, warning in enumerate(warnings):
+        line = "• " + escape_text(trim(one_line(warning), 300))
+        rest = len(warnings) - i - 1
+        tail = len(f"\n… and {rest} more; run `summitbot calibrate`") if rest else 0
+        if used + len(line) + 1 + tail > limit:
+            lines.append(f"… and {len(warnings) - i} more; run `summitbot calibrate`")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines)
 
 
 def _relative(problem: Problem, root: Path | None) -> str:

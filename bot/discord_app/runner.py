@@ -77,6 +77,8 @@ def run_bot(settings: Settings) -> int:
             _say(f"corpus error: {problem}")
         return 1
     discord.utils.setup_logging(level=logging.getLevelName(settings.logging.level.upper()), root=True)
+    for warning in engine.probe_warnings():
+        log.warning("%s", warning)
     configure_endpoints(settings.discord)
     bot = create_bot(settings, engine)
     try:
