@@ -225,7 +225,8 @@ def render_closest(answer: Answer) -> list[discord.Embed]:
 
 
 def render_more(question: str, passages: Sequence[RankedPassage], first_rank: int) -> list[discord.Embed]:
-    """Further passages for a question ("More passages"), one embed each, within the total limit."""
+    """Further passages for a question ("More passages"), one embed each, within the total limit;
+    in the neutral colour of a closest passage: ranked passages, not answers."""
     if not passages:
         return [
             discord.Embed(colour=MISS_COLOUR, description="No more passages match this question.").set_footer(
@@ -237,7 +238,7 @@ def render_more(question: str, passages: Sequence[RankedPassage], first_rank: in
     for rank, ranked in enumerate(passages, start=first_rank):
         doc = ranked.passage.document
         embed = discord.Embed(
-            colour=ANSWER_COLOUR,
+            colour=CLOSEST_COLOUR,
             title=limits.escape_trimmed(f"{rank}. {doc.title}", limits.EMBED_TITLE),
             url=limits.usable_url(doc.url, limits.EMBED_URL),
             description=_passage_embed_parts(ranked, min(share, 2000))
