@@ -369,7 +369,10 @@ def render_help(answer_channels: Iterable[int], *, in_dm: bool = False) -> disco
     if channels and not in_dm:
         where = ", ".join(f"<#{c}>" for c in channels[:20])
         threads = "its threads" if len(channels) == 1 else "their threads"
-        lines.append(f"• in {where} (and {threads}) just type the question, no mention needed")
+        lines.append(
+            f"• in {where} (and {threads}) just type the question, no mention needed; "
+            "there I reply only when my sources answer it"
+        )
     lines += [
         "",
         "**Explore**",
@@ -380,7 +383,8 @@ def render_help(answer_channels: Iterable[int], *, in_dm: bool = False) -> disco
         "**Admins**",
         "• `/reload` — re-read the corpus folder  • `/stats` — usage figures",
         "",
-        "If a question is not covered by the sources, I say so rather than guess.",
+        "When I'm not sure a passage answers, I say so and show the closest one; when nothing in "
+        "my sources is related, I say that rather than guess.",
     ]
     embed = discord.Embed(colour=ANSWER_COLOUR, title="What I can do", description="\n".join(lines))
     return shrink_to_total(embed)

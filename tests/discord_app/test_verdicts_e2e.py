@@ -176,3 +176,20 @@ async def test_reload_warns_about_failing_probes_and_keeps_the_new_corpus(
         ix = await stub.slash_command("reload", user=stub.admin)
         embed = (await stub.wait_for_message(interaction=ix)).embeds[0]
         assert embed["title"] == "Corpus reloaded" and "probe file: probes.yaml:2: not valid YAML" in str(embed)
+
+
+async def test_answer_channel_cooldown_is_a_reaction_not_a_notice(
+    stub: DiscordStub,  # noqa: F811
+    three_way: Callable[..., Settings],
+) -> None:
+    news = stub.channel("news")
+    settings = three_way(stub, answer_channels=(news.id,), cooldown_questions=1, cooldown_seconds=60.0)
+    async with running(settings, stub):
+        mark = stub.mark()
+        await stub.send_message(VANCE, channel_id=news.id)
+        assert is_answer(await stub.wait_for_message(channel_id=news.id, since=mark))
+        await stub.send_message(VANCE, channel_id=news.id)  # over the cooldown, no mention
+        reaction = await stub.wait_for_request(kind="add_reaction", since=mark)
+        assert reaction.params["emoji"] == "\N{HOURGLASS WITH FLOWING SAND}"
+        assert await no_message(stub, stub.mark(), timeout=0.5)
+        assert len([r for r in stub.requests[mark:] if r.kind == "create_message" and r.ok]) == 1
