@@ -421,18 +421,25 @@ def fit_thresholds(results: Sequence[ProbeResult], current: tuple[float, float] 
             (max(related_low, 0.0), min_confidence),
             unfixable,
         )
-    # No pair meets the target: search the pairs at the probes' own confidences.
+    # No pair meets the target: search the pairs at the probes' own confidences (and just above
+    # them). The score splits: answer and refuse probes depend on min_confidence alone, unrelated
+    # ones on min_related alone (min_related <= min_confidence), so each side is counted once.
     points = sorted({0.0, 1.0, *(r.confidence for r in results)})
     candidates = sorted({*points, *(_just_above(p) for p in points if p < 1.0)})
+    by_confidence = [r for r in results if r.probe.expect != "unrelated"]
+    by_related = [r for r in results if r.probe.expect == "unrelated"]
+    high_side = {c: sum(r.passes(c, 0.0) for r in by_confidence) for c in candidates}
+    low_side = {t: sum(r.passes(1.0, t) for r in by_related) for t in candidates}
+    wrong = {c: sum(r.probe.expect != "answer" and r.verdict(c, 0.0) == "answer" for r in results) for c in candidates}
 
     def score(pair: tuple[float, float]) -> tuple[int, int, float]:
-        passed = sum(r.passes(*pair) for r in results)
-        wrongly_answered = sum(r.probe.expect != "answer" and r.verdict(*pair) == "answer" for r in results)
-        distance = abs(pair[0] - current[0]) + abs(pair[1] - current[1])
-        return (passed, -wrongly_answered, -distance)
+        c, t = pair
+        distance = abs(c - current[0]) + abs(t - current[1])
+        return (high_side[c] + low_side[t], -wrong[c], -distance)
 
-    best = max(((c, r) for c in candidates for r in candidates if r <= c), key=score)
-    return ThresholdFit(False, best[0], best[1], score(best)[0], total, unfixable=unfixable)
+    best = max(((c, t) for c in candidates for t in candidates if t <= c), key=score)
+    passed = sum(r.passes(*best) for r in results)
+    return ThresholdFit(False, best[0], best[1], passed, total, unfixable=unfixable)
 
 
 def _just_above(value: float) -> float:

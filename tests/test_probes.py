@@ -194,3 +194,23 @@ def test_fit_sets_aside_answer_probes_no_threshold_can_fix() -> None:
     fit = fit_thresholds(results, (0.5, 0.2))
     assert fit.unfixable == (wrong,) and fit.meets_target
     assert fit.passed == 3 and fit.total == 4
+
+
+def test_fit_trade_off_is_the_best_pair_a_brute_force_finds() -> None:
+    """On random probe sets, the trade-off passes as many probes as the best pair a brute force
+    finds over a 0.02 grid, the probes' own confidences and the values just above them."""
+    import random
+
+    rng = random.Random(7)
+    for _ in range(12):
+        results = [
+            result(rng.choice(["answer", "refuse", "unrelated"]), round(rng.random(), 3), passage=rng.random() > 0.1)
+            for _ in range(rng.randint(2, 12))
+        ]
+        fit = fit_thresholds(results)
+        own = {r.confidence for r in results}
+        grid = sorted({i / 50 for i in range(51)} | own | {min(1.0, c + 1e-9) for c in own})
+        best = max(sum(r.passes(c, t) for r in results) for c in grid for t in grid if t <= c)
+        assert fit.passed >= best, (fit, best)
+        assert fit.passed == sum(r.passes(fit.min_confidence, fit.min_related) for r in results)
+        assert 0.0 <= fit.min_related <= fit.min_confidence <= 1.0
