@@ -1,4 +1,4 @@
-"""The ``summitbot`` command line: run the bot, or ask, summarise, check and inspect offline.
+"""The ``summitbot`` command line: run the bot, or ask, summarise, check, import and inspect offline.
 
 Exit codes: 0 success, 1 bad input (a one-line message per problem on stderr, no traceback),
 2 usage errors (argparse).
@@ -264,6 +264,53 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import articles from web pages or files into the corpus folder (or print them with --dry-run)."""
+    import asyncio
+
+    from bot.ingest import FetchPolicy, IngestError, article_from_url, prepare_import, read_source_file, write_import
+
+    if args.source is not None and not args.source.strip():
+        raise CliError("--source is empty (leave it out to use the site's name)")
+    if args.id is not None and len(args.sources) > 1:
+        raise CliError("--id names one article: give a single SOURCE with it")
+    settings = _settings(args)
+    root = settings.corpus.path
+    if not root.is_dir():
+        raise CliError(f"corpus folder {root} does not exist or is not a folder")
+    policy = FetchPolicy.from_settings(settings.corpus)
+    failures: list[str] = []
+    added = 0
+    for source in args.sources:
+        if not source.strip():
+            failures.append("a SOURCE is empty (give an address or a file)")
+            continue
+        try:
+            if "://" in source:
+                article = asyncio.run(article_from_url(source, policy, args.source))
+            else:
+                article = read_source_file(Path(source), policy.max_bytes, args.source)
+            prepared = prepare_import(article, root, settings.corpus.max_file_bytes, args.id)
+            if args.dry_run:
+                sys.stdout.write(prepared.markdown + "\n")
+                continue
+            path = write_import(prepared)
+        except IngestError as exc:
+            failures.append(str(exc))
+            continue
+        added += 1
+        date = f", {article.published}" if article.published else ""
+        print(
+            f"Added {path}: id {prepared.doc_id}, {len(article.paragraphs)} paragraphs, "
+            f'"{article.title}" ({article.source}{date})'
+        )
+    if added:
+        print(f"A running bot serves the new article{'s' if added > 1 else ''} after /reload.")
+    if failures:
+        raise CliError(*failures)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the Discord bot."""
     from bot.discord_app.runner import run_bot
@@ -277,7 +324,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from bot.discord_app.runner import sync_commands
 
     settings = _settings(args)
-    return sync_commands(settings, guild_id=args.guild)
+    return sync_commands(settings, guild_id=args.guild, clear=args.clear)
 
 
 # ------------------------------------------------------------------------------------------- parser
@@ -337,12 +384,26 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--purge", action="store_true", help="delete rows older than analytics.retention_days")
     stats.set_defaults(func=cmd_stats)
 
+    imp = sub.add_parser(
+        "import", parents=[with_corpus], help="add articles from web pages or .html/.txt/.md files to the corpus"
+    )
+    imp.add_argument("sources", nargs="+", metavar="SOURCE", help="an http(s) address, or an .html, .txt or .md file")
+    imp.add_argument("--id", metavar="ID", help="the document id (default: a slug of the title)")
+    imp.add_argument("--source", metavar="NAME", help="name the source (default: the site's name, else its domain)")
+    imp.add_argument("--dry-run", action="store_true", help="print the Markdown instead of writing it")
+    imp.set_defaults(func=cmd_import)
+
     run = sub.add_parser("run", parents=[common], help="start the Discord bot (token from the environment)")
     run.set_defaults(func=cmd_run)
 
     sync = sub.add_parser("sync", parents=[common], help="publish slash commands to Discord")
     sync.add_argument("--guild", type=int, metavar="ID", help="sync to this guild only (instant)")
+    sync.add_argument("--clear", action="store_true", help="remove the published commands (globally or --guild)")
     sync.set_defaults(func=cmd_sync)
+
+    from bot.ops.commands import add_subcommands  # init, invite, health, backup, restore
+
+    add_subcommands(sub, common, CliError, _settings)
     return parser
 
 

@@ -35,6 +35,11 @@ class CorpusSettings:
     probes: Path | None = None  # default: <corpus path>/probes.yaml (checked when it exists)
     max_file_bytes: int = 2_000_000
     max_files: int = 200_000
+    # `summitbot import` and `/corpus add`: cap on a fetched page or an uploaded file, fetch timeout,
+    # and whether pages on loopback/private/link-local/multicast addresses may be fetched.
+    import_max_bytes: int = 5_000_000
+    import_timeout_seconds: float = 20.0
+    fetch_private_addresses: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,9 @@ class DiscordSettings:
     gateway_url: str = "wss://gateway.discord.gg/"
     answer_channels: tuple[int, ...] = ()
     answer_in_thread: bool = False
+    # Operators run the bot (besides the application's owner/team): /reload, corpus editing.
+    operator_users: tuple[int, ...] = ()
+    operator_roles: tuple[int, ...] = ()
     admin_roles: tuple[int, ...] = ()
     admin_users: tuple[int, ...] = ()
     cooldown_seconds: float = 5.0
@@ -103,9 +111,25 @@ class AnalyticsSettings:
 
 @dataclass(frozen=True)
 class LoggingSettings:
-    """Log level for the bot and discord.py."""
+    """Log level and format for the bot and discord.py; an optional webhook for error summaries."""
 
     level: str = "INFO"
+    format: str = "text"  # text | json (one JSON object per line, stable fields)
+    # A Discord channel webhook URL that receives rate-limited error summaries (the environment
+    # variable named by error_webhook_env, when set, takes precedence: the URL is a secret).
+    error_webhook: str | None = None
+    error_webhook_env: str = "SUMMITBOT_ERROR_WEBHOOK"
+    error_webhook_seconds: float = 60.0  # at most one post per this many seconds
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """The status file the running bot keeps for ``summitbot health``; an optional local HTTP check."""
+
+    status_file: Path = Path("data/summitbot.health.json")
+    interval_seconds: float = 15.0  # written at least this often while the bot runs
+    stale_seconds: float = 90.0  # a status older than this means unhealthy
+    listen: str | None = None  # e.g. "127.0.0.1:8080": GET /health answers 200 or 503
 
 
 @dataclass(frozen=True)
@@ -119,6 +143,7 @@ class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
     source: Path | None = None
 
     @property
@@ -138,6 +163,8 @@ _LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
 _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "corpus.max_file_bytes": (lambda v: v > 0, "a positive number of bytes"),
     "corpus.max_files": (lambda v: v > 0, "a positive number"),
+    "corpus.import_max_bytes": (lambda v: 1_000 <= v <= 100_000_000, "a number of bytes from 1000 to 100000000"),
+    "corpus.import_timeout_seconds": (lambda v: 0 < v <= 300, "a number of seconds above 0, at most 300"),
     "search.k1": (lambda v: v >= 0, "a number >= 0"),
     "search.b": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     "search.epsilon": (lambda v: v >= 0, "a number >= 0"),
@@ -156,7 +183,22 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "discord.token_env": (lambda v: bool(v.strip()), "the name of an environment variable"),
     "analytics.retention_days": (lambda v: v >= 0, "a number of days >= 0 (0 keeps everything)"),
     "logging.level": (lambda v: v.upper() in _LOG_LEVELS, "one of " + ", ".join(sorted(_LOG_LEVELS))),
+    "logging.format": (lambda v: v in ("text", "json"), "text or json"),
+    "logging.error_webhook": (lambda v: v.startswith(("https://", "http://")), "an https:// webhook URL"),
+    "logging.error_webhook_seconds": (lambda v: v >= 1, "a number of seconds >= 1"),
+    "health.interval_seconds": (lambda v: 1 <= v <= 3600, "a number of seconds from 1 to 3600"),
+    "health.stale_seconds": (lambda v: v >= 2, "a number of seconds >= 2"),
+    "health.listen": (lambda v: _host_port(v) is not None, "HOST:PORT, e.g. 127.0.0.1:8080"),
 }
+
+
+def _host_port(text: str) -> tuple[str, int] | None:
+    """``"127.0.0.1:8080"`` → ``("127.0.0.1", 8080)``; None when it is not HOST:PORT."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)
 
 
 def _type_name(tp: Any) -> str:
@@ -165,7 +207,7 @@ def _type_name(tp: Any) -> str:
     if origin in (typing.Union, types.UnionType):
         return " or ".join("null" if a is type(None) else _type_name(a) for a in typing.get_args(tp))
     if origin is tuple:
-        return f"a list of {_type_name(typing.get_args(tp)[0])}s"
+        return f"a list of {_type_name(typing.get_args(tp)[0]).removeprefix('a ')}s"
     return names.get(tp, getattr(tp, "__name__", str(tp)))
 
 
@@ -302,21 +344,22 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         probes=resolve(settings.corpus.probes),
     )
     analytics = dataclasses.replace(settings.analytics, path=resolve(settings.analytics.path))
-    return dataclasses.replace(settings, corpus=corpus, analytics=analytics)
+    health = dataclasses.replace(settings.health, status_file=resolve(settings.health.status_file))
+    return dataclasses.replace(settings, corpus=corpus, analytics=analytics, health=health)
 
 
 def load_settings(path: Path | str | None = None, problems: list[str] | None = None) -> Settings:
     """Load settings from ``path`` (relative paths inside resolve against its folder).
 
-    With no path: ``config.yaml`` in the current folder when present, otherwise the built-in
-    defaults with the corpus shipped beside the package. ``problems``: see :func:`parse_settings`.
+    With no path: ``config.yaml`` in the current folder when present, otherwise
+    :func:`default_settings`. ``problems``: see :func:`parse_settings`.
     """
     if path is None:
         candidate = Path("config.yaml")
         if candidate.is_file():
             path = candidate
         else:
-            return _resolve_paths(Settings(), default_base_dir())
+            return default_settings()
     path = Path(path)
     where = str(path)
     try:
@@ -331,11 +374,31 @@ def load_settings(path: Path | str | None = None, problems: list[str] | None = N
         if problems is None:
             raise ConfigError(message) from None
         problems.append(message)
-        return _resolve_paths(Settings(), default_base_dir())
+        return default_settings()
     settings = parse_settings(text, where, base_dir=path.resolve().parent, problems=problems)
     return dataclasses.replace(settings, source=path)
 
 
 def default_base_dir() -> Path:
-    """The project checkout (parent of the package), where the shipped corpus lives."""
-    return Path(__file__).resolve().parent.parent
+    """Where default relative paths (``data/``) resolve without a config file: the project checkout
+    when running from one, else the current folder (an installed wheel)."""
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
+
+
+def shipped_corpus_dir() -> Path:
+    """The articles shipped with summitbot: package data in an installed wheel or sdist
+    (``bot/shipped_corpus``), else the checkout's top-level ``corpus/`` folder."""
+    packaged = Path(__file__).resolve().parent / "shipped_corpus"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "corpus"
+
+
+def default_settings() -> Settings:
+    """The settings without a config file: the built-in defaults, with ``./corpus`` when that folder
+    exists and otherwise the shipped corpus (so an installed ``summitbot ask`` works anywhere)."""
+    settings = _resolve_paths(Settings(), default_base_dir())
+    local = Path("corpus")
+    corpus_path = local.resolve() if local.is_dir() else shipped_corpus_dir()
+    return dataclasses.replace(settings, corpus=dataclasses.replace(settings.corpus, path=corpus_path))

@@ -25,6 +25,7 @@ CORE = (
     "engine",
     "messages",
     "terminal",
+    "ingest",
     "cli",
 )
 STORAGE = ("storage", "storage.schema", "storage.privacy", "storage.store", "storage.worker", "storage.report")

@@ -99,3 +99,12 @@ def test_probes_path_default_and_configured(tmp_path: Path) -> None:
     config.write_text("corpus:\n  path: articles\n  probes: checks/probes.yaml\n", encoding="utf-8")
     settings = load_settings(config)
     assert settings.probes_path == tmp_path / "checks" / "probes.yaml"
+
+
+def test_operator_ids_are_lists_of_whole_numbers() -> None:
+    settings = parse_settings("discord:\n  operator_users: [123]\n  operator_roles: [456, 789]\n")
+    assert settings.discord.operator_users == (123,) and settings.discord.operator_roles == (456, 789)
+    with pytest.raises(ConfigError, match=r"'discord\.operator_users\[1\]' must be a whole number"):
+        parse_settings("discord:\n  operator_users: [123, alice]\n")
+    with pytest.raises(ConfigError, match=r"'discord\.operator_roles' must be a list of whole numbers"):
+        parse_settings("discord:\n  operator_roles: 456\n")

@@ -41,6 +41,7 @@ COGS = (
     "bot.discord_app.cogs.questions",
     "bot.discord_app.cogs.summaries",
     "bot.discord_app.cogs.admin",
+    "bot.discord_app.cogs.corpus",
 )
 #: Questions remembered for "More passages" (the answer's footer is the fallback after a restart).
 RECENT_QUESTIONS = 4096
@@ -186,6 +187,7 @@ class SummitBot(commands.Bot):
                 return ReloadOutcome(None, (problem,), time.perf_counter() - started, before, unexpected=True)
             self._engine = new
             freeze_heap()
+            self.dispatch("corpus_reloaded", len(new.corpus.documents))  # health: a new corpus generation
             seconds = time.perf_counter() - started
             change = corpus_change(new.corpus, new.corpus) if old is None else corpus_change(old.corpus, new.corpus)
             log.info(

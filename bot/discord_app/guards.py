@@ -1,4 +1,4 @@
-"""Who may do what, and how often: the per-user question cooldown and the admin check."""
+"""Who may do what, and how often: the per-user question cooldown, operators and the admin check."""
 
 from __future__ import annotations
 
@@ -60,6 +60,42 @@ class Cooldown:
         for user_id in [u for u, q in self._asked.items() if not q or now - q[-1] >= self.seconds]:
             del self._asked[user_id]
             self._notified_until.pop(user_id, None)
+
+
+def owner_ids_of(info: discord.AppInfo) -> frozenset[int]:
+    """The operators Discord names for the application: its team's members, or else its owner.
+
+    Team members who have not accepted the invitation, and read-only members, are left out (they
+    cannot change the application in the Developer Portal either). Fetched once at start-up.
+    """
+    team = info.team
+    if team is None:
+        return frozenset({info.owner.id})
+    members = {
+        member.id
+        for member in team.members
+        if member.membership_state == discord.TeamMembershipState.accepted
+        and member.role != discord.TeamMemberRole.read_only
+    }
+    if team.owner_id is not None:
+        members.add(team.owner_id)
+    return frozenset(members)
+
+
+def _role_ids(user: discord.abc.User) -> set[int]:
+    """The role ids of a guild member (empty for a plain user, e.g. in direct messages)."""
+    if not isinstance(user, discord.Member):
+        return set()
+    # ``_roles`` holds ids of roles not (yet) in the guild's cache, which ``roles`` skips.
+    return {role.id for role in user.roles} | {int(r) for r in getattr(user, "_roles", ())}
+
+
+def is_operator(user: discord.abc.User, settings: DiscordSettings, owner_ids: frozenset[int]) -> bool:
+    """Whether ``user`` runs the bot: the application's owner or a team member (``owner_ids``), a user
+    id in ``discord.operator_users``, or (in a guild) a member with a role in ``discord.operator_roles``."""
+    if user.id in owner_ids or user.id in settings.operator_users:
+        return True
+    return bool(settings.operator_roles) and not _role_ids(user).isdisjoint(settings.operator_roles)
 
 
 def is_admin(user: discord.abc.User, settings: DiscordSettings, permissions: discord.Permissions | None = None) -> bool:

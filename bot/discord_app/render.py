@@ -25,6 +25,7 @@ from bot.sentences import sentence_spans
 
 if TYPE_CHECKING:
     from bot.engine import CorpusChange
+    from bot.ingest import Article
     from bot.summaries import Summary
 
 ANSWER_COLOUR = discord.Colour(0x2B6CB0)
@@ -551,3 +552,67 @@ def wait_notice(retry_after: float) -> str:
 def too_long_notice(length: int, limit: int) -> str:
     """The notice for a question over ``answers.max_question_chars`` (public under a message question)."""
     return f"That question is a bit long ({length:,} characters; the limit is {limit:,}). Please shorten it."
+
+
+# ------------------------------------------------------------------------------------ corpus curation
+
+#: How much of a new article the /corpus add preview shows.
+PREVIEW_PARAGRAPHS = 3
+PREVIEW_PARAGRAPH_CHARS = 400
+
+
+def render_import_preview(article: Article, doc_id: str) -> discord.Embed:
+    """What ``/corpus add`` would add: title, source, date, paragraph count and the first lines."""
+    embed = discord.Embed(colour=ANSWER_COLOUR, title=limits.escape_trimmed(article.title, limits.EMBED_TITLE))
+    embed.url = limits.usable_url(article.url, limits.EMBED_URL)
+    first = [limits.escape_trimmed(p, PREVIEW_PARAGRAPH_CHARS) for p in article.paragraphs[:PREVIEW_PARAGRAPHS]]
+    more = len(article.paragraphs) - len(first)
+    if more > 0:
+        first.append(f"*… and {_count(more, 'more paragraph')}*")
+    embed.description = trim("\n\n".join(first), limits.EMBED_DESCRIPTION)
+    embed.add_field(name="Source", value=limits.escape_trimmed(article.source, 300))
+    embed.add_field(name="Published", value=escape_text(article.published) if article.published else "not given")
+    embed.add_field(name="Paragraphs", value=f"{len(article.paragraphs)} ({article.words:,} words)")
+    embed.add_field(name="Document id", value=f"`{doc_id}`", inline=False)
+    embed.set_footer(text="Add writes the article into the corpus and reloads; Cancel writes nothing.")
+    return shrink_to_total(embed)
+
+
+def render_document(document: Document, root: Path | None) -> discord.Embed:
+    """``/corpus show``: a document's front matter, file and paragraph count, and its first paragraph."""
+    embed = discord.Embed(colour=ANSWER_COLOUR, title=limits.escape_trimmed(document.title, limits.EMBED_TITLE))
+    embed.url = limits.usable_url(document.url, limits.EMBED_URL)
+    if document.paragraphs:
+        embed.description = limits.escape_trimmed(document.paragraphs[0], PREVIEW_PARAGRAPH_CHARS * 2)
+    embed.add_field(name="Source", value=limits.escape_trimmed(document.source, 300))
+    embed.add_field(name="Published", value=escape_text(document.published) if document.published else "not given")
+    embed.add_field(name="Paragraphs", value=str(len(document.paragraphs)))
+    embed.add_field(name="Document id", value=f"`{document.id}`")
+    embed.add_field(name="File", value=limits.escape_trimmed(corpus_relative(document.path, root), 300))
+    if document.url and embed.url is None:
+        embed.add_field(name="URL", value=limits.escape_trimmed(document.url, 1000), inline=False)
+    return shrink_to_total(embed)
+
+
+def corpus_relative(path: Path, root: Path | None) -> str:
+    """``path`` relative to the corpus folder (no server paths shown)."""
+    if root is not None:
+        try:
+            return str(Path(path).resolve().relative_to(Path(root).resolve()))
+        except (ValueError, OSError):
+            pass
+    return Path(path).name
+
+
+def render_corpus_done(what: str, document_id: str, title: str, detail: str) -> discord.Embed:
+    """The first embed of a ``/corpus add`` or ``remove`` reply: what was done to which document."""
+    embed = discord.Embed(colour=OK_COLOUR, title=trim(what, limits.EMBED_TITLE))
+    embed.description = trim(
+        f"`{document_id}` — {limits.escape_trimmed(title, 300)}\n{escape_text(detail)}", limits.EMBED_DESCRIPTION
+    )
+    return embed
+
+
+def import_refusal(message: str) -> str:
+    """An import or removal that could not be done, as a private notice (the reason escaped)."""
+    return notice("Nothing was changed: " + escape_text(one_line(message)))

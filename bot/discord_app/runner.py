@@ -13,15 +13,20 @@ import logging
 import os
 import signal
 import sys
+from typing import Any
 
 import aiohttp
 import discord
-from discord import app_commands
 
 from bot.config import Settings
 from bot.corpus import CorpusError
 from bot.discord_app.app import SummitBot, configure_endpoints, create_bot
+from bot.discord_app.operations import Operations
+from bot.discord_app.published import Published, publish
 from bot.engine import build_engine
+from bot.ops import dblock
+from bot.ops.health import ErrorCounter
+from bot.ops.logs import configure_logging, shutdown_logging
 
 log = logging.getLogger("summitbot.discord")
 
@@ -41,8 +46,11 @@ def _no_token(settings: Settings) -> int:
     return 1
 
 
-async def _serve(bot: SummitBot, token: str) -> None:
-    """Run until the connection ends or SIGINT/SIGTERM asks us to stop (then close cleanly)."""
+async def _serve(bot: SummitBot, token: str, operations: Operations | None = None) -> None:
+    """Run until the connection ends or SIGINT/SIGTERM asks us to stop (then close cleanly).
+
+    ``operations`` (health status, /health endpoint) runs alongside and writes "stopped" last.
+    """
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
 
@@ -55,6 +63,8 @@ async def _serve(bot: SummitBot, token: str) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows, or not the main thread
             loop.add_signal_handler(sig, stop)
     try:
+        if operations is not None:
+            await operations.start(len(bot.engine.corpus.documents))
         async with bot:
             await bot.start(token)
     finally:
@@ -63,6 +73,8 @@ async def _serve(bot: SummitBot, token: str) -> None:
                 loop.remove_signal_handler(sig)
         if stopping:
             await stopping[0]
+        if operations is not None:
+            await operations.stop()
 
 
 def run_bot(settings: Settings) -> int:
@@ -76,13 +88,28 @@ def run_bot(settings: Settings) -> int:
         for problem in exc.problems:
             _say(f"corpus error: {problem}")
         return 1
-    discord.utils.setup_logging(level=logging.getLevelName(settings.logging.level.upper()), root=True)
-    for warning in engine.probe_warnings():
+    errors = ErrorCounter()
+    handlers = configure_logging(settings.logging, secrets=[token], extra_handlers=[errors])
+    for warning in engine.probe_warnings():  # failing probes: a warning, never a refusal to start
         log.warning("%s", warning)
+    try:
+        return _run(settings, token, engine, errors)
+    finally:
+        shutdown_logging(handlers)
+
+
+def _run(settings: Settings, token: str, engine: Any, errors: ErrorCounter) -> int:
     configure_endpoints(settings.discord)
     bot = create_bot(settings, engine)
+    operations = Operations(settings, errors)
+    operations.attach(bot)
+    database = dblock.sqlite_database(settings)
     try:
-        asyncio.run(_serve(bot, token))
+        with dblock.shared(database) if database else contextlib.nullcontext(True) as usable:
+            if not usable:
+                _say(f"the analytics database {database} is being restored (summitbot restore); start again after it")
+                return 1
+            asyncio.run(_serve(bot, token, operations))
     except discord.LoginFailure:
         _say(f"Discord rejected the token in {settings.discord.token_env}; check it in the Developer Portal")
         return 1
@@ -100,26 +127,24 @@ def run_bot(settings: Settings) -> int:
     return 0
 
 
-async def _sync(settings: Settings, token: str, guild_id: int | None) -> list[app_commands.AppCommand]:
+async def _sync(settings: Settings, token: str, guild_id: int | None, clear: bool) -> Published:
     configure_endpoints(settings.discord)
     bot = create_bot(settings, None, sync_on_start=False, open_analytics=False)
     async with bot:
         await bot.login(token)  # HTTP only: runs setup_hook, which registers the commands
-        if guild_id is not None:
-            guild = discord.Object(id=guild_id)
-            bot.tree.copy_global_to(guild=guild)
-            return await bot.tree.sync(guild=guild)
-        return await bot.tree.sync()
+        other = settings.discord.dev_guild_id if guild_id is None else None
+        return await publish(bot, guild_id, clear=clear, other_guild=other)
 
 
-def sync_commands(settings: Settings, guild_id: int | None = None) -> int:
-    """``summitbot sync``: publish the slash commands globally (or to one guild, instantly)."""
+def sync_commands(settings: Settings, guild_id: int | None = None, clear: bool = False) -> int:
+    """``summitbot sync``: publish the slash commands globally (or to one guild, instantly), or
+    remove them (``clear``); say what changed, and warn when a guild shows commands twice."""
     token = _token(settings)
     if token is None:
         return _no_token(settings)
     logging.basicConfig(level=logging.WARNING)
     try:
-        synced = asyncio.run(_sync(settings, token, guild_id))
+        result = asyncio.run(_sync(settings, token, guild_id, clear))
     except discord.LoginFailure:
         _say(f"Discord rejected the token in {settings.discord.token_env}; check it in the Developer Portal")
         return 1
@@ -132,7 +157,31 @@ def sync_commands(settings: Settings, guild_id: int | None = None) -> int:
     except (aiohttp.ClientError, OSError) as exc:
         _say(f"cannot reach Discord at {settings.discord.api_url}: {type(exc).__name__}")
         return 1
-    names = ", ".join(f"/{c.name}" for c in synced)
-    where = f"guild {guild_id}" if guild_id is not None else "all guilds (global commands may take up to an hour)"
-    print(f"Synced {len(synced)} commands to {where}: {names}")
+    print(_sync_report(result, clear))
+    if result.duplicates:
+        guild = guild_id if guild_id is not None else result.other_guild
+        shown = ", ".join(f"/{n}" for n in result.duplicates)
+        fix = f"summitbot sync --clear --guild {guild}" if guild_id is not None else "summitbot sync --clear"
+        _say(
+            f"warning: {shown} are published both globally and to guild {guild}, so members there see them "
+            f"twice; remove one set: `{fix}`"
+            + ("" if guild_id is not None else f" or `summitbot sync --clear --guild {guild}`")
+        )
     return 0
+
+
+def _sync_report(result: Published, clear: bool) -> str:
+    """What ``summitbot sync`` did, for the terminal."""
+    where = f"guild {result.guild_id}" if result.guild_id is not None else "all guilds"
+    if clear:
+        removed = ", ".join(f"/{n}" for n in result.diff.gone)
+        scope = f"the commands of guild {result.guild_id}" if result.guild_id is not None else "the global commands"
+        if not removed:
+            return f"Cleared {scope}: nothing was published."
+        return f"Cleared {scope} (removed {removed})."
+    names = ", ".join(f"/{n}" for n in result.names)
+    lines = [f"Synced {len(result.names)} commands to {where}: {names}"]
+    lines.append(f"Changes: {result.diff.describe()}." if not result.diff.same else "Published commands: no change.")
+    if result.guild_id is None:
+        lines.append("Global commands may take up to an hour to appear everywhere.")
+    return "\n".join(lines)

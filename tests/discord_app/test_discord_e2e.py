@@ -731,9 +731,9 @@ async def test_sync_publishes_commands(stub: DiscordStub, corpus_dir: Path, tmp_
     proc = await summitbot("sync", "--config", str(config), "--guild", str(stub.guild.id), token="t0ken.sync")
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
-    assert "Synced 6 commands to guild" in out.decode()
+    assert "Synced 7 commands to guild" in out.decode()
     names = {c["name"] for c in stub.registered_commands(stub.guild.id)}
-    assert names == {"ask", "summary", "sources", "help", "reload", "stats"}
+    assert names == {"ask", "summary", "sources", "help", "reload", "stats", "corpus"}
     assert not [r for r in stub.requests if r.path.startswith("/gateway")]  # HTTP only, no gateway
     proc = await summitbot("sync", "--config", str(config), token="t0ken.sync")
     await asyncio.wait_for(proc.communicate(), 30)

@@ -26,6 +26,7 @@ from .payloads import (
     StubRole,
     StubUser,
 )
+from .records import StubAttachment
 from .server import (
     DiscordStub,
     DispatchRecord,
@@ -57,6 +58,7 @@ __all__ = [
     "Op",
     "Perm",
     "RecordedRequest",
+    "StubAttachment",
     "StubChannel",
     "StubGuild",
     "StubMember",

@@ -32,6 +32,7 @@ from .records import (
     GatewaySession,
     InjectedInteraction,
     RecordedRequest,
+    StubAttachment,
 )
 
 _log = logging.getLogger("discord_stub.server")
@@ -248,6 +249,20 @@ class InjectMixin:
             **{k: v for k, v in spec.items() if k not in ("filename", "size", "content_type", "data")},
         }
 
+    def attachment(
+        self,
+        filename: str,
+        data: bytes,
+        content_type: str = "text/plain; charset=utf-8",
+        *,
+        channel_id: int | None = None,
+    ) -> StubAttachment:
+        """A file a user uploads for an attachment option of a slash command (pass it as the option's
+        value); Discord's CDN is stood in for by this stub, which serves ``data`` at its ``url``."""
+        channel = channel_id if channel_id is not None else self.default_channel.id
+        spec = {"filename": filename, "data": data, "content_type": content_type}
+        return StubAttachment(self._attachment_object(channel, spec))
+
     async def _handle_attachment(self, request: web.Request) -> web.StreamResponse:
         attachment_id = request.match_info["attachment_id"]
         stored = self._attachment_data.get(int(attachment_id)) if attachment_id.isdigit() else None
@@ -355,6 +370,9 @@ class InjectMixin:
         if isinstance(value, StubRole):
             resolved.setdefault("roles", {})[str(value.id)] = value.payload()
             return 8, str(value.id)
+        if isinstance(value, StubAttachment):
+            resolved.setdefault("attachments", {})[str(value.id)] = dict(value.payload)
+            return 11, str(value.id)
         if isinstance(value, StubChannel):
             channel_data = value.payload()
             channel_data["permissions"] = str(Perm.ALL)

@@ -66,6 +66,19 @@ class ApiError(Exception):
 # records
 
 
+@dataclass(frozen=True)
+class StubAttachment:
+    """A file a user attached to a slash command option (see :meth:`DiscordStub.attachment`); its
+    ``payload`` is the attachment object, whose ``url`` serves the bytes."""
+
+    payload: dict[str, Any]
+
+    @property
+    def id(self) -> int:
+        """The attachment's id."""
+        return int(self.payload["id"])
+
+
 @dataclass
 class UploadedFile:
     """A file part of a multipart request (``files[n]``)."""
