@@ -3,16 +3,43 @@ reload warnings (failing probes) fit and are escaped."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import discord
 from embed_limits import fits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_render import document, fits_message, ranked, texts
 
 from bot import messages
-from bot.answering import Answer
+from bot.answering import Answer, Highlight, RankedPassage
+from bot.corpus import Document, Passage
 from bot.discord_app import limits, render
 from bot.engine import CorpusChange
+
+# Text with sentences, markdown characters, mentions, links and long words.
+words = st.sampled_from(
+    ["the", "summit", "U.S.", "AI", "**bold**", "_x_", "[link](https://e.x)", "@everyone", "<@123456789012345678>",
+     "`code`", "||spoiler||", "a" * 120, "end.", "why?", "\\", "# head", ">", "https://x.y/a_b"]
+)  # fmt: skip
+texts = st.lists(words, min_size=0, max_size=1500).map(" ".join)
+
+
+def document(doc_id: str = "doc", title: str = "Title", source: str = "example.org", url: str | None = None,
+             paragraphs: tuple[str, ...] = ("Text.",)) -> Document:  # fmt: skip
+    return Document(doc_id, title, source, url, "2025-02-11", Path(f"/srv/corpus/{doc_id}.md"), paragraphs)
+
+
+def ranked(text: str, doc: Document, paragraph: int = 1) -> RankedPassage:
+    """A ranked passage whose highlight is its first sentence, with every 'summit' in bold."""
+    end = text.find(". ")
+    end = len(text) if end < 0 else end + 1
+    spans = tuple((m.start(), m.end()) for m in re.finditer("summit", text))
+    return RankedPassage(Passage(doc, paragraph, text), 1.0, Highlight(text[:end], 0, end, ("summit",), spans))
+
+
+def fits_message(embeds: list[discord.Embed]) -> bool:
+    return all(fits(e) for e in embeds) and sum(len(e) for e in embeds) <= limits.EMBED_TOTAL
 
 
 def closest(question: str, text: str, **doc_keys: object) -> Answer:

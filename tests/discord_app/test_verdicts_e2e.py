@@ -11,14 +11,14 @@ first, so each question lands in the verdict under test whatever the confidence 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import bot_harness
 import pytest
 from bot_harness import VANCE, mention, no_pings, running
 from discord_stub import DiscordStub
-from test_discord_e2e import custom_ids, make_settings, no_message, show, stub  # noqa: F401 -- fixtures
 
 from bot import messages
 from bot.config import AnswerSettings, Settings
@@ -32,7 +32,47 @@ NOTHING = "banana bread recipe"
 
 
 @pytest.fixture
-def three_way(make_settings: Callable[..., Settings]) -> Callable[..., Settings]:  # noqa: F811
+async def stub() -> AsyncIterator[DiscordStub]:
+    """A fresh loopback stub; it must have seen no protocol errors by the end."""
+    async with DiscordStub() as server:
+        yield server
+    assert not server.errors, server.errors
+
+
+@pytest.fixture
+def make_settings(corpus_dir: Path, tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for a bot on a given stub, with a private copy of the shipped corpus."""
+
+    def make(stub_: DiscordStub, **discord_keys: Any) -> Settings:
+        return bot_harness.make_settings(stub_, corpus_dir, tmp_path / "data", **discord_keys)
+
+    return make
+
+
+def show(rec: Any) -> None:
+    """Print what the user sees (run pytest -s to read it)."""
+    print("\n--- content:", rec.content)
+    for embed in rec.embeds:
+        print("--- embed:", embed)
+    print("--- components:", rec.components)
+
+
+def custom_ids(rec: Any) -> list[str]:
+    return [c.get("custom_id", "") for row in rec.components for c in row.get("components", [])]
+
+
+async def no_message(stub_: DiscordStub, since: int, timeout: float = 0.5) -> bool:
+    """True when the bot posts nothing within ``timeout``."""
+    try:
+        rec = await stub_.wait_for_message(since=since, timeout=timeout)
+    except TimeoutError:
+        return True
+    show(rec)
+    return False
+
+
+@pytest.fixture
+def three_way(make_settings: Callable[..., Settings]) -> Callable[..., Settings]:
     """Settings where VANCE is an answer, UNSURE the closest passage, NOTHING none."""
 
     def make(stub_: DiscordStub, **discord_keys: Any) -> Settings:
@@ -72,7 +112,7 @@ def is_refusal(rec: Any) -> bool:
     )
 
 
-async def test_mention_and_dm_show_all_three_outcomes(stub: DiscordStub, three_way: Callable[..., Settings]) -> None:  # noqa: F811
+async def test_mention_and_dm_show_all_three_outcomes(stub: DiscordStub, three_way: Callable[..., Settings]) -> None:
     async with running(three_way(stub), stub):
         replies = []
         for question in (VANCE, UNSURE, NOTHING):
@@ -93,7 +133,7 @@ async def test_mention_and_dm_show_all_three_outcomes(stub: DiscordStub, three_w
     assert not refusal.components
 
 
-async def test_ask_shows_all_three_outcomes(stub: DiscordStub, three_way: Callable[..., Settings]) -> None:  # noqa: F811
+async def test_ask_shows_all_three_outcomes(stub: DiscordStub, three_way: Callable[..., Settings]) -> None:
     async with running(three_way(stub), stub):
         got = []
         for question in (VANCE, UNSURE, NOTHING):
@@ -107,7 +147,7 @@ async def test_ask_shows_all_three_outcomes(stub: DiscordStub, three_way: Callab
     assert private.ephemeral and is_closest(private)
 
 
-async def test_answer_channel_posts_only_answers(stub: DiscordStub, three_way: Callable[..., Settings]) -> None:  # noqa: F811
+async def test_answer_channel_posts_only_answers(stub: DiscordStub, three_way: Callable[..., Settings]) -> None:
     news = stub.channel("news")
     async with running(three_way(stub, answer_channels=(news.id,)), stub):
         await stub.send_message(VANCE, channel_id=news.id)
@@ -124,7 +164,7 @@ async def test_answer_channel_posts_only_answers(stub: DiscordStub, three_way: C
 
 
 async def test_more_passages_and_votes_on_a_closest_reply(
-    stub: DiscordStub,  # noqa: F811
+    stub: DiscordStub,
     three_way: Callable[..., Settings],
 ) -> None:
     async with running(three_way(stub), stub):
@@ -143,8 +183,8 @@ async def test_more_passages_and_votes_on_a_closest_reply(
 
 
 async def test_reload_warns_about_failing_probes_and_keeps_the_new_corpus(
-    stub: DiscordStub,  # noqa: F811
-    make_settings: Callable[..., Settings],  # noqa: F811
+    stub: DiscordStub,
+    make_settings: Callable[..., Settings],
     corpus_dir: Path,
 ) -> None:
     probes = corpus_dir / "probes.yaml"
@@ -179,7 +219,7 @@ async def test_reload_warns_about_failing_probes_and_keeps_the_new_corpus(
 
 
 async def test_answer_channel_cooldown_is_a_reaction_not_a_notice(
-    stub: DiscordStub,  # noqa: F811
+    stub: DiscordStub,
     three_way: Callable[..., Settings],
 ) -> None:
     news = stub.channel("news")
