@@ -373,7 +373,7 @@ class ThresholdFit:
 
 
 def _nice(low: float, high: float) -> float:
-    """A short number in (low, high]: the midpoint rounded to 2, then 3 decimals, when still inside."""
+    """A short number in (low, high]: the midpoint rounded to 1, 2 or 3 decimals, the first still inside."""
     mid = (low + high) / 2
     for digits in (1, 2, 3):
         value = round(mid, digits)
