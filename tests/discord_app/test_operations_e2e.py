@@ -213,10 +213,7 @@ async def test_sync_reports_changes_duplicates_and_clears(stub: DiscordStub, cor
     # Clear the guild's copies: the global ones remain.
     code, out, err = await finished("sync", "--config", str(config), "--clear", "--guild", guild)
     assert code == 0, err
-    assert (
-        out.splitlines()[0]
-        == f"Cleared the commands of guild {guild} (removed {', '.join(published)})."
-    )
+    assert out.splitlines()[0] == f"Cleared the commands of guild {guild} (removed {', '.join(published)})."
     assert stub.registered_commands(stub.guild.id) == []
     assert len(stub.registered_commands()) == len(published)
     code, out, err = await finished("sync", "--config", str(config), "--clear")
