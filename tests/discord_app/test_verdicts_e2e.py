@@ -10,7 +10,12 @@ first, so each question lands in the verdict under test whatever the confidence 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
+import signal
+import sys
+from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -233,3 +238,29 @@ async def test_answer_channel_cooldown_is_a_reaction_not_a_notice(
         assert reaction.params["emoji"] == "\N{HOURGLASS WITH FLOWING SAND}"
         assert await no_message(stub, stub.mark(), timeout=0.5)
         assert len([r for r in stub.requests[mark:] if r.kind == "create_message" and r.ok]) == 1
+
+
+async def test_run_logs_failing_probes_at_start_and_serves_anyway(
+    stub: DiscordStub, corpus_dir: Path, tmp_path: Path
+) -> None:
+    (corpus_dir / "probes.yaml").write_text(f"unrelated:\n  - question: {VANCE}\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"corpus:\n  path: {corpus_dir}\nanalytics:\n  enabled: false\ndiscord:\n  api_url: {stub.api_url}\n"
+        f"  gateway_url: {stub.gateway_url}\n  guild_ready_timeout: 0.05\n  token_env: SUMMITBOT_TEST_TOKEN\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "SUMMITBOT_TEST_TOKEN": "t0ken.probes"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config), env=env, stdout=PIPE, stderr=PIPE
+    )
+    try:
+        await stub.wait_until_connected(timeout=20)
+        await stub.send_message(f"{mention(stub)} {VANCE}")
+        assert is_answer(await stub.wait_for_message(timeout=10))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    log = err.decode()
+    assert proc.returncode == 0, log
+    assert f"probe failed: {corpus_dir / 'probes.yaml'}:2: " in log and "must get" in log
