@@ -19,6 +19,9 @@ from typing import Any
 import Stemmer
 import yaml
 
+from bot import safe_yaml
+from bot.corpus import read_text_file
+
 # NLTK's English stopword list, plus "us" (the pronoun; "US" the acronym is kept), a few
 # auxiliaries and contraction stubs that carry no topic, and the question-form quantifiers "many" and
 # "much" ("how many ...?"): on SQuAD they are 2-3x more frequent in questions than in passages in
@@ -109,27 +112,28 @@ class AliasTable:
         return "~" + "_".join(_fold(self.groups[index][0]).replace(".", "").split())
 
     @classmethod
-    def load(cls, path: Path) -> AliasTable:
-        """Read ``aliases.yaml`` (``groups: [[name, name, ...], ...]``); a missing file means no aliases."""
-        if not path.exists():
+    def load(cls, path: Path, max_bytes: int = 2_000_000) -> AliasTable:
+        """Read ``aliases.yaml`` (``groups: [[name, name, ...], ...]``); a missing file means no aliases.
+
+        Read like an article file (:func:`bot.corpus.read_text_file`): no symlink, regular files
+        only, never blocking, at most ``max_bytes``.
+        """
+        text, problems = read_text_file(path, max_bytes, missing_ok=True)
+        if problems:
+            raise AliasError(str(problems[0]))
+        if text is None:
             return cls()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise AliasError(f"{path}: not UTF-8 text") from None
-        except OSError as exc:
-            raise AliasError(f"{path}: cannot read ({exc.strerror})") from None
         return cls.parse(text, str(path))
 
     @classmethod
     def parse(cls, text: str, where: str = "aliases.yaml") -> AliasTable:
         """Parse and validate alias YAML; errors name ``where`` and the group."""
         try:
-            raw = yaml.safe_load(text)
+            raw = safe_yaml.load(text)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark is not None else ""
-            raise AliasError(f"{where}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+            mark_line, problem = safe_yaml.problem_of(exc)
+            line = f":{mark_line + 1}" if mark_line is not None else ""
+            raise AliasError(f"{where}{line}: not valid YAML ({problem})") from None
         if raw is None:
             return cls()
         if not isinstance(raw, dict) or set(raw) != {"groups"} or not isinstance(raw["groups"], list):
@@ -137,11 +141,12 @@ class AliasTable:
         groups: list[list[str]] = []
         for i, group in enumerate(raw["groups"], start=1):
             if not isinstance(group, list) or len(group) < 2:
-                raise AliasError(f"{where}: group {i} must be a list of at least two names, not {group!r}")
+                shown = safe_yaml.quote(group)
+                raise AliasError(f"{where}: group {i} must be a list of at least two names, not {shown}")
             names = []
             for name in group:
                 if not isinstance(name, str) or not name.strip():
-                    raise AliasError(f"{where}: group {i} has a name that is not text: {name!r}")
+                    raise AliasError(f"{where}: group {i} has a name that is not text: {safe_yaml.quote(name)}")
                 names.append(name.strip())
             groups.append(names)
         return cls(groups)

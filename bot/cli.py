@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import shutil
 import sys
@@ -19,7 +18,12 @@ from typing import TextIO
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import CorpusError
 from bot.engine import Engine, build_engine
-from bot.terminal import format_answer
+from bot.terminal import clean, format_answer, json_line
+
+
+def _print(text: str) -> None:
+    """Print to stdout with control characters made visible (see :func:`bot.terminal.clean`)."""
+    print(clean(text))
 
 
 class CliError(Exception):
@@ -75,7 +79,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             continue
         answer = engine.answer(question, top_k)
         if args.json:
-            sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+            sys.stdout.write(json_line(answer.to_json()) + "\n")
             sys.stdout.flush()
         else:
             sys.stdout.write(format_answer(answer, engine.documents, tty, width) + "\n")
@@ -100,12 +104,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     assert engine is not None
     groups = engine.alias_groups
     where = settings.source or "built-in defaults"
-    print(
+    _print(
         f"OK: config {where}; corpus {settings.corpus.path}: {len(engine.documents)} documents, "
         f"{len(engine.passages)} passages, {groups} alias groups."
     )
+    split = engine.corpus.split_paragraphs()
+    for doc, paragraph, parts in split[:20]:
+        size = len(doc.paragraphs[paragraph - 1])
+        _print(
+            f"note: {doc.path} ¶{paragraph} is {size:,} characters: split into {parts} passages "
+            f"at sentence ends (each cited as ¶{paragraph})"
+        )
+    if len(split) > 20:
+        print(f"note: and {len(split) - 20} more long paragraphs split into passages")
     for line in _probe_check(engine):
-        print(line)
+        _print(line)
     return 0
 
 
@@ -131,8 +144,8 @@ def _probe_check(engine: Engine) -> list[str]:
 
 
 def _printable(text: str) -> str:
-    """One line with control characters replaced, safe to print on a terminal."""
-    return "".join(ch if ch.isprintable() else " " for ch in " ".join(text.split()))
+    """One line (whitespace collapsed), every control character shown as a visible escape."""
+    return clean(" ".join(text.split()))
 
 
 # ---------------------------------------------------------------------------------------- calibrate
@@ -152,14 +165,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     results = run_probes(engine, probes)
     configured = (settings.answers.min_confidence, settings.answers.min_related)
     counts = ", ".join(f"{sum(p.expect == g for p in probes)} {g}" for g in ("answer", "refuse", "unrelated"))
-    print(f"Probes {path}: {counts}; corpus {len(engine.documents)} documents, {len(engine.passages)} passages.")
+    _print(f"Probes {path}: {counts}; corpus {len(engine.documents)} documents, {len(engine.passages)} passages.")
     print()
     passed = sum(r.passes(*configured) for r in results)
-    print(
+    _print(
         f"At the configured thresholds (min_confidence {configured[0]:g}, min_related {configured[1]:g}): "
         f"{passed} of {len(results)} pass."
     )
-    print(f"  {'':4}  {'must':9}  {'got':7}  {'conf':>5}  {'best passage':24}  question")
+    _print(f"  {'':4}  {'must':9}  {'got':7}  {'conf':>5}  {'best passage':24}  question")
     for r in results:
         mark = "ok" if r.passes(*configured) else "FAIL"
         doc = r.document or ""
@@ -170,10 +183,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         best = f"{doc} ¶{r.paragraph}".strip() if r.document is not None else "—"
         question = _printable(r.probe.question)
         question = question if len(question) <= 60 else question[:59] + "…"
-        print(f"  {mark:4}  {r.probe.expect:9}  {r.verdict(*configured):7}  {r.confidence:5.3f}  {best:24}  {question}")
+        _print(
+            f"  {mark:4}  {r.probe.expect:9}  {r.verdict(*configured):7}  {r.confidence:5.3f}  {best:24}  {question}"
+        )
     for r in results:
         if not r.passes(*configured):
-            print("  " + _printable(r.failure(*configured)))
+            _print("  " + _printable(r.failure(*configured)))
     print()
     fit = fit_thresholds(results, configured)
     target = (
@@ -181,31 +196,31 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         'every unrelated probe "not in my sources"'
     )
     if fit.unfixable:
-        print(f"{len(fit.unfixable)} answer probes fail at any threshold (fix the corpus, aliases or question):")
+        _print(f"{len(fit.unfixable)} answer probes fail at any threshold (fix the corpus, aliases or question):")
         for r in fit.unfixable:
-            print("  " + _printable(r.failure(1.0, 1.0)))
+            _print("  " + _printable(r.failure(1.0, 1.0)))
         target += f", apart from those {len(fit.unfixable)}"
     if fit.meets_target and fit.confidence_range and fit.related_range:
         (c_low, c_high), (r_low, _) = fit.confidence_range, fit.related_range
         same = (fit.min_confidence, fit.min_related) == configured
-        print(f"Thresholds that meet the target ({target}):")
-        print(f"  answers.min_confidence: {fit.min_confidence:g}   (any value above {c_low:.3f} up to {c_high:.3f})")
-        print(f"  answers.min_related:    {fit.min_related:g}   (any value above {r_low:.3f} up to min_confidence)")
-        print("The configured thresholds already meet it." if same else "Set them under 'answers:' in config.yaml.")
+        _print(f"Thresholds that meet the target ({target}):")
+        _print(f"  answers.min_confidence: {fit.min_confidence:g}   (any value above {c_low:.3f} up to {c_high:.3f})")
+        _print(f"  answers.min_related:    {fit.min_related:g}   (any value above {r_low:.3f} up to min_confidence)")
+        _print("The configured thresholds already meet it." if same else "Set them under 'answers:' in config.yaml.")
         if c_high - c_low < 0.05:
-            print(
+            _print(
                 f"The margin for min_confidence is narrow ({c_high - c_low:.3f}): add probes, and expect it "
                 "to move as the corpus grows."
             )
     else:
-        print(f"No thresholds meet the target ({target}).")
-        print(
+        _print(f"No thresholds meet the target ({target}).")
+        _print(
             f"Best trade-off: answers.min_confidence {fit.min_confidence:g}, answers.min_related "
             f"{fit.min_related:g}: {fit.passed} of {fit.total} pass; failing there:"
         )
         for r in results:
             if not r.passes(fit.min_confidence, fit.min_related) and r not in fit.unfixable:
-                print("  " + _printable(r.failure(fit.min_confidence, fit.min_related)))
+                _print("  " + _printable(r.failure(fit.min_confidence, fit.min_related)))
     return 0
 
 
@@ -228,7 +243,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     except SummaryError as exc:
         raise CliError(str(exc)) from None
     if args.json:
-        print(json.dumps(summary.to_json(), ensure_ascii=False))
+        print(json_line(summary.to_json()))
     else:
         print(format_summary(summary))
     return 0
@@ -243,7 +258,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     settings = _settings(args)
     path = settings.analytics.path
     if not path.exists():
-        print(f"No questions recorded yet: there is no analytics database at {path}.")
+        _print(f"No questions recorded yet: there is no analytics database at {path}.")
         return 0
     try:
         with AnalyticsStore.from_settings(settings.analytics) as store:
@@ -254,13 +269,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
             stats = store.stats(args.days)
     except (sqlite3.Error, AnalyticsSchemaError, OSError) as exc:
         raise CliError(f"analytics database {path}: {exc}") from None
-    print(format_stats(stats, limit=100_000))
+    _print(format_stats(stats, limit=100_000))
     if args.csv:
         try:
             written = write_stats_csv(stats, args.csv)
         except OSError as exc:
             raise CliError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
-        print(f"Wrote {written}.")
+        _print(f"Wrote {written}.")
     return 0
 
 
@@ -292,7 +307,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 article = read_source_file(Path(source), policy.max_bytes, args.source)
             prepared = prepare_import(article, root, settings.corpus.max_file_bytes, args.id)
             if args.dry_run:
-                sys.stdout.write(prepared.markdown + "\n")
+                sys.stdout.write(clean(prepared.markdown) + "\n")
                 continue
             path = write_import(prepared)
         except IngestError as exc:
@@ -300,7 +315,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             continue
         added += 1
         date = f", {article.published}" if article.published else ""
-        print(
+        _print(
             f"Added {path}: id {prepared.doc_id}, {len(article.paragraphs)} paragraphs, "
             f'"{article.title}" ({article.source}{date})'
         )
@@ -330,14 +345,35 @@ def cmd_sync(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------- parser
 
 
-def _positive_int(text: str) -> int:
+def _positive_int(text: str, high: int = 1_000_000) -> int:
+    """A whole number from 1 to ``high`` (a huge one would overflow a date or a count later)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, not {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text[:40]!r}") from None
+    if not 1 <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {high:,}, not {text[:40]}")
     return value
+
+
+def _days(text: str) -> int:
+    """``stats --days``: 1 to 36,500 (like ``analytics.retention_days``)."""
+    return _positive_int(text, 36_500)
+
+
+def _top_k(text: str) -> int:
+    """``ask --top-k``: 1 to 100."""
+    return _positive_int(text, 100)
+
+
+def _snowflake(text: str) -> int:
+    """``sync --guild``: a Discord id (a positive 64-bit number)."""
+    return _positive_int(text, 2**63 - 1)
+
+
+def _words(text: str) -> int:
+    """``summary --max-words``: 1 to 5,000 (like ``summaries.*_words``)."""
+    return _positive_int(text, 5_000)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -356,14 +392,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[with_corpus], help="answer a question from the corpus")
     ask.add_argument("question", nargs="+", help="the question ('-' reads one question per line from stdin)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
-    ask.add_argument("--top-k", type=_positive_int, metavar="N", help="passages to return (default: search.top_k)")
+    ask.add_argument("--top-k", type=_top_k, metavar="N", help="passages to return (default: search.top_k)")
     ask.set_defaults(func=cmd_ask)
 
     summary = sub.add_parser("summary", parents=[with_corpus], help="summarise a document, a topic or all")
     summary.add_argument("--document", metavar="ID", help="summarise this document")
     summary.add_argument("--topic", metavar="TEXT", help="summarise what the corpus says on this topic")
     summary.add_argument("--length", choices=["short", "medium", "long"], default="medium")
-    summary.add_argument("--max-words", type=_positive_int, metavar="N", help="exact word budget")
+    summary.add_argument("--max-words", type=_words, metavar="N", help="exact word budget")
     summary.add_argument("--json", action="store_true", help="JSON output")
     summary.set_defaults(func=cmd_summary)
 
@@ -379,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.set_defaults(func=cmd_calibrate)
 
     stats = sub.add_parser("stats", parents=[common], help="usage analytics from the SQLite file")
-    stats.add_argument("--days", type=_positive_int, default=30, metavar="N", help="days to cover (default 30)")
+    stats.add_argument("--days", type=_days, default=30, metavar="N", help="days to cover (default 30)")
     stats.add_argument("--csv", metavar="FILE", help="also write the figures to this CSV file")
     stats.add_argument("--purge", action="store_true", help="delete rows older than analytics.retention_days")
     stats.set_defaults(func=cmd_stats)
@@ -397,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     sync = sub.add_parser("sync", parents=[common], help="publish slash commands to Discord")
-    sync.add_argument("--guild", type=int, metavar="ID", help="sync to this guild only (instant)")
+    sync.add_argument("--guild", type=_snowflake, metavar="ID", help="sync to this guild only (instant)")
     sync.add_argument("--clear", action="store_true", help="remove the published commands (globally or --guild)")
     sync.set_defaults(func=cmd_sync)
 
@@ -415,7 +451,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except CliError as exc:
         for line in exc.lines:
-            print(f"summitbot: {line}", file=sys.stderr)
+            print(f"summitbot: {clean(line)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -7,13 +7,18 @@ Every key is checked: an unknown key, a wrong type or an out-of-range value is a
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
+
+from bot import safe_yaml
 
 
 class ConfigError(ValueError):
@@ -35,6 +40,8 @@ class CorpusSettings:
     probes: Path | None = None  # default: <corpus path>/probes.yaml (checked when it exists)
     max_file_bytes: int = 2_000_000
     max_files: int = 200_000
+    # A /reload that has not finished after this long is given up (the old corpus stays).
+    reload_timeout_seconds: float = 300.0
     # `summitbot import` and `/corpus add`: cap on a fetched page or an uploaded file, fetch timeout,
     # and whether pages on loopback/private/link-local/multicast addresses may be fetched.
     import_max_bytes: int = 5_000_000
@@ -114,6 +121,9 @@ class LoggingSettings:
     """Log level and format for the bot and discord.py; an optional webhook for error summaries."""
 
     level: str = "INFO"
+    # discord.py logs every gateway payload at DEBUG (message text, user ids, interaction tokens):
+    # dropped unless this is true.
+    discord_payloads: bool = False
     format: str = "text"  # text | json (one JSON object per line, stable fields)
     # A Discord channel webhook URL that receives rate-limited error summaries (the environment
     # variable named by error_webhook_env, when set, takes precedence: the URL is a secret).
@@ -158,38 +168,125 @@ class Settings:
 
 
 _LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+#: Discord ids (snowflakes) are positive 64-bit integers.
+_SNOWFLAKE_MAX = 2**63 - 1
 
-# Range checks: dotted key -> (predicate, what the value must be).
+
+def _between(low: float, high: float) -> typing.Callable[[Any], bool]:
+    """A range check; NaN and infinities fail it (every comparison with NaN is false)."""
+    return lambda v: low <= v <= high and math.isfinite(v)
+
+
+def _url(*schemes: str) -> typing.Callable[[Any], bool]:
+    def check(value: str) -> bool:
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            return False
+        return parts.scheme in schemes and bool(parts.hostname) and not re.search(r"[\s\x00-\x1f]", value)
+
+    return check
+
+
+def _snowflakes(value: Any) -> bool:
+    items = value if isinstance(value, tuple) else (value,)
+    return all(1 <= v <= _SNOWFLAKE_MAX for v in items)
+
+
+def _path(value: Any) -> bool:
+    return "\x00" not in str(value) and len(str(value)) <= 4096
+
+
+def _always(_value: Any) -> bool:
+    return True
+
+
+# Every key's check: dotted key -> (predicate on the typed value, what the value must be).
+# Numbers have a sane range (a 1e23-byte cap, a million-day retention or an infinite cooldown are
+# refused here, not met as an OverflowError later). Keys named in _SECRET are never echoed.
 _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
-    "corpus.max_file_bytes": (lambda v: v > 0, "a positive number of bytes"),
-    "corpus.max_files": (lambda v: v > 0, "a positive number"),
-    "corpus.import_max_bytes": (lambda v: 1_000 <= v <= 100_000_000, "a number of bytes from 1000 to 100000000"),
-    "corpus.import_timeout_seconds": (lambda v: 0 < v <= 300, "a number of seconds above 0, at most 300"),
-    "search.k1": (lambda v: v >= 0, "a number >= 0"),
-    "search.b": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
-    "search.epsilon": (lambda v: v >= 0, "a number >= 0"),
-    "search.top_k": (lambda v: 1 <= v <= 25, "a whole number from 1 to 25"),
-    "answers.min_confidence": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
-    "answers.min_related": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
-    "answers.related_ratio": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
-    "answers.max_question_chars": (lambda v: 1 <= v <= 4000, "a whole number from 1 to 4000"),
-    "summaries.short_words": (lambda v: v > 0, "a positive number of words"),
-    "summaries.medium_words": (lambda v: v > 0, "a positive number of words"),
-    "summaries.long_words": (lambda v: v > 0, "a positive number of words"),
-    "discord.cooldown_seconds": (lambda v: v >= 0, "a number of seconds >= 0"),
-    "discord.cooldown_questions": (lambda v: v >= 1, "a whole number >= 1"),
-    "discord.shard_count": (lambda v: v is None or v >= 1, "a whole number >= 1"),
-    "discord.guild_ready_timeout": (lambda v: v >= 0, "a number of seconds >= 0"),
-    "discord.token_env": (lambda v: bool(v.strip()), "the name of an environment variable"),
-    "analytics.retention_days": (lambda v: v >= 0, "a number of days >= 0 (0 keeps everything)"),
+    "corpus.path": (_path, "a path"),
+    "corpus.aliases": (_path, "a path"),
+    "corpus.probes": (_path, "a path"),
+    "corpus.max_file_bytes": (_between(1, 1_000_000_000), "a number of bytes from 1 to 1,000,000,000"),
+    "corpus.max_files": (_between(1, 10_000_000), "a whole number from 1 to 10,000,000"),
+    "corpus.reload_timeout_seconds": (_between(1, 86_400), "a number of seconds from 1 to 86,400"),
+    "search.k1": (_between(0, 10), "a number from 0 to 10"),
+    "search.b": (_between(0, 1), "a number from 0 to 1"),
+    "search.epsilon": (_between(0, 10), "a number from 0 to 10"),
+    "search.top_k": (_between(1, 25), "a whole number from 1 to 25"),
+    "answers.min_confidence": (_between(0, 1), "a number from 0 to 1"),
+    "answers.min_related": (_between(0, 1), "a number from 0 to 1"),
+    "answers.related_ratio": (_between(0, 1), "a number from 0 to 1"),
+    "answers.max_question_chars": (_between(1, 4000), "a whole number from 1 to 4000"),
+    "summaries.short_words": (_between(1, 5000), "a whole number of words from 1 to 5000"),
+    "summaries.medium_words": (_between(1, 5000), "a whole number of words from 1 to 5000"),
+    "summaries.long_words": (_between(1, 5000), "a whole number of words from 1 to 5000"),
+    "discord.token_env": (
+        lambda v: bool(_ENV_NAME.match(v)),
+        "the name of an environment variable (letters, digits and _, not starting with a digit); "
+        "the value is not shown in case it is the token itself",
+    ),
+    "discord.api_url": (_url("http", "https"), "an http:// or https:// URL"),
+    "discord.gateway_url": (_url("ws", "wss"), "a ws:// or wss:// URL"),
+    "discord.answer_channels": (_snowflakes, "a list of Discord ids (positive whole numbers)"),
+    "discord.answer_in_thread": (_always, "true or false"),
+    "discord.admin_roles": (_snowflakes, "a list of Discord ids (positive whole numbers)"),
+    "discord.admin_users": (_snowflakes, "a list of Discord ids (positive whole numbers)"),
+    "discord.cooldown_seconds": (_between(0, 86_400), "a number of seconds from 0 to 86,400"),
+    "discord.cooldown_questions": (_between(1, 10_000), "a whole number from 1 to 10,000"),
+    "discord.dev_guild_id": (_snowflakes, "a Discord id (a positive whole number)"),
+    "discord.shard_count": (_between(1, 100_000), "a whole number from 1 to 100,000"),
+    "discord.shard_ids": (
+        lambda v: len(v) > 0 and len(set(v)) == len(v) and all(0 <= s <= 100_000 for s in v),
+        "a non-empty list of different shard numbers",
+    ),
+    "discord.guild_ready_timeout": (_between(0, 600), "a number of seconds from 0 to 600"),
+    "analytics.enabled": (_always, "true or false"),
+    "analytics.path": (_path, "a path"),
+    "analytics.store_question_text": (_always, "true or false"),
+    "analytics.retention_days": (_between(0, 36_500), "a number of days from 0 to 36,500 (0 keeps everything)"),
+    "analytics.salt_env": (
+        lambda v: bool(_ENV_NAME.match(v)),
+        "the name of an environment variable (letters, digits and _, not starting with a digit); "
+        "the value is not shown in case it is the salt itself",
+    ),
     "logging.level": (lambda v: v.upper() in _LOG_LEVELS, "one of " + ", ".join(sorted(_LOG_LEVELS))),
+    "logging.discord_payloads": (_always, "true or false"),
+    "corpus.import_max_bytes": (_between(1_000, 100_000_000), "a number of bytes from 1,000 to 100,000,000"),
+    "corpus.import_timeout_seconds": (lambda v: 0 < v <= 300, "a number of seconds above 0, at most 300"),
+    "corpus.fetch_private_addresses": (_always, "true or false"),
+    "discord.operator_users": (_snowflakes, "a list of Discord ids (positive whole numbers)"),
+    "discord.operator_roles": (_snowflakes, "a list of Discord ids (positive whole numbers)"),
     "logging.format": (lambda v: v in ("text", "json"), "text or json"),
-    "logging.error_webhook": (lambda v: v.startswith(("https://", "http://")), "an https:// webhook URL"),
-    "logging.error_webhook_seconds": (lambda v: v >= 1, "a number of seconds >= 1"),
-    "health.interval_seconds": (lambda v: 1 <= v <= 3600, "a number of seconds from 1 to 3600"),
-    "health.stale_seconds": (lambda v: v >= 2, "a number of seconds >= 2"),
+    "logging.error_webhook": (_url("https", "http"), "an https:// webhook URL"),
+    "logging.error_webhook_env": (
+        lambda v: bool(_ENV_NAME.match(v)),
+        "the name of an environment variable (letters, digits and _, not starting with a digit); "
+        "the value is not shown in case it is the webhook URL itself",
+    ),
+    "logging.error_webhook_seconds": (_between(1, 86_400), "a number of seconds from 1 to 86,400"),
+    "health.status_file": (_path, "a path"),
+    "health.interval_seconds": (_between(1, 3600), "a number of seconds from 1 to 3600"),
+    "health.stale_seconds": (_between(2, 86_400), "a number of seconds from 2 to 86,400"),
     "health.listen": (lambda v: _host_port(v) is not None, "HOST:PORT, e.g. 127.0.0.1:8080"),
 }
+#: Keys whose value may be a secret pasted in the wrong place: errors never quote them.
+_SECRET = frozenset({"discord.token_env", "analytics.salt_env", "logging.error_webhook_env"})
+#: A YAML 1.2 number that PyYAML (YAML 1.1) reads as text: "1e308", "5e-3" (no dot before the e).
+_NUMBER_TEXT = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+def check_names() -> dict[str, str]:
+    """Every dotted key that has a check, with what its value must be (for tests and docs)."""
+    return {key: what for key, (_, what) in _CHECKS.items()}
+
+
+def _not(value: Any, key: str) -> str:
+    """ ", not <value>" for an error message: the value elided and short, or nothing for secrets."""
+    base = re.sub(r"\[\d+\]$", "", key)
+    return "" if base in _SECRET else f", not {safe_yaml.quote(value)}"
 
 
 def _host_port(text: str) -> tuple[str, int] | None:
@@ -225,10 +322,10 @@ def _coerce(value: Any, tp: Any, key: str, where: str) -> Any:
                 return _coerce(value, arg, key, where)
             except ConfigError:
                 continue
-        raise ConfigError(f"{where}: '{key}' must be {_type_name(tp)}, not {value!r}")
+        raise ConfigError(f"{where}: '{key}' must be {_type_name(tp)}{_not(value, key)}")
     if origin is tuple:
         if not isinstance(value, list):
-            raise ConfigError(f"{where}: '{key}' must be {_type_name(tp)}, not {value!r}")
+            raise ConfigError(f"{where}: '{key}' must be {_type_name(tp)}{_not(value, key)}")
         (item_tp, _) = typing.get_args(tp)
         return tuple(_coerce(v, item_tp, f"{key}[{i}]", where) for i, v in enumerate(value))
     if tp is bool:
@@ -238,15 +335,20 @@ def _coerce(value: Any, tp: Any, key: str, where: str) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif tp is float:
+        if isinstance(value, str) and _NUMBER_TEXT.match(value.strip()):
+            value = float(value)  # PyYAML reads "1e308" as text; YAML 1.2 and people read a number
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an integer too large for a float
+                return math.inf
     elif tp is str:
         if isinstance(value, str):
             return value
     elif tp is Path:
         if isinstance(value, str) and value.strip():
             return Path(value)
-    raise ConfigError(f"{where}: '{key}' must be {_type_name(tp)}, not {value!r}")
+    raise ConfigError(f"{where}: '{key}' must be {_type_name(tp)}{_not(value, key)}")
 
 
 def _build(cls: type, raw: Any, prefix: str, where: str, problems: list[str]) -> Any:
@@ -254,7 +356,7 @@ def _build(cls: type, raw: Any, prefix: str, where: str, problems: list[str]) ->
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        problems.append(f"{where}: '{prefix or 'the file'}' must be a mapping of keys, not {raw!r}")
+        problems.append(f"{where}: '{prefix or 'the file'}' must be a mapping of keys, not {safe_yaml.quote(raw)}")
         return cls()
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
@@ -262,6 +364,7 @@ def _build(cls: type, raw: Any, prefix: str, where: str, problems: list[str]) ->
     for key, value in raw.items():
         dotted = f"{prefix}.{key}" if prefix else str(key)
         if key not in fields:
+            dotted = f"{prefix}.{str(key)[:40]}" if prefix else str(key)[:40]
             known = ", ".join(sorted(fields))
             problems.append(f"{where}: unknown key '{dotted}' (known keys here: {known})")
             continue
@@ -276,7 +379,7 @@ def _build(cls: type, raw: Any, prefix: str, where: str, problems: list[str]) ->
             continue
         check = _CHECKS.get(dotted)
         if check and coerced is not None and not check[0](coerced):
-            problems.append(f"{where}: '{dotted}' must be {check[1]}, not {value!r}")
+            problems.append(f"{where}: '{dotted}' must be {check[1]}{_not(value, dotted)}")
             continue
         values[key] = coerced
     return cls(**values)
@@ -304,11 +407,10 @@ def parse_settings(
 
 def _parse(text: str, where: str, problems: list[str]) -> Settings:
     try:
-        raw = yaml.safe_load(text)
+        raw = safe_yaml.load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        mark_line, problem = safe_yaml.problem_of(exc)
+        line = f":{mark_line + 1}" if mark_line is not None else ""
         problems.append(f"{where}{line}: not valid YAML ({problem})")
         return Settings()
     settings: Settings = _build(Settings, raw, "", where, problems)
@@ -329,7 +431,7 @@ def _parse(text: str, where: str, problems: list[str]) -> Settings:
     elif shard_ids and shard_count:
         bad = [s for s in shard_ids if not 0 <= s < shard_count]
         if bad:
-            problems.append(f"{where}: 'discord.shard_ids' has ids outside 0..shard_count-1: {bad}")
+            problems.append(f"{where}: 'discord.shard_ids' has ids outside 0..shard_count-1: {safe_yaml.quote(bad)}")
     return settings
 
 

@@ -25,6 +25,10 @@ from typing import Any
 
 import yaml
 
+from bot import safe_yaml
+from bot.sentences import sentence_spans
+from bot.urls import url_problem
+
 ARTICLE_SUFFIXES = (".md", ".txt")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SOURCE_LINE = re.compile(r"^\s*(?:original\s+)?source\s*:\s*(?P<source>\S.*?)\s*$", re.IGNORECASE)
@@ -75,6 +79,58 @@ class Passage:
     document: Document
     paragraph: int  # 1-based
     text: str
+    # A paragraph over MAX_PASSAGE_CHARS is split: this passage is part ``part`` of ``parts``.
+    part: int = 1
+    parts: int = 1
+
+
+#: A paragraph longer than this many characters is split into several passages (see :func:`passage_texts`).
+MAX_PASSAGE_CHARS = 5000
+#: The longest passage a split paragraph gives (cut at sentence ends; a longer sentence at a space).
+SPLIT_PASSAGE_CHARS = 3000
+
+
+def passage_texts(paragraph: str) -> list[str]:
+    """The passages of one paragraph: itself, or when over :data:`MAX_PASSAGE_CHARS` characters,
+    consecutive runs of whole sentences of at most :data:`SPLIT_PASSAGE_CHARS` characters.
+
+    A pasted article with no blank lines is one huge paragraph; as one passage every question that
+    cites it would highlight and trim megabytes. Each part keeps the paragraph's ¶ number for
+    citation. Linear in the paragraph's length.
+    """
+    if len(paragraph) <= MAX_PASSAGE_CHARS:
+        return [paragraph]
+    limit = SPLIT_PASSAGE_CHARS
+    parts: list[str] = []
+    start = end = -1
+
+    def flush() -> None:
+        if start >= 0 and paragraph[start:end].strip():
+            parts.append(paragraph[start:end].strip())
+
+    for a, b in sentence_spans(paragraph):
+        if b - a > limit:  # one sentence longer than a part: cut it at spaces
+            flush()
+            start = end = -1
+            pos = a
+            while b - pos > limit:
+                cut = paragraph.rfind(" ", pos, pos + limit + 1)
+                if cut <= pos + limit // 2:
+                    cut = pos + limit
+                parts.append(paragraph[pos:cut].strip())
+                pos = cut
+                while pos < b and paragraph[pos] == " ":
+                    pos += 1
+            start, end = pos, b
+            continue
+        if start >= 0 and b - start > limit:
+            flush()
+            start = -1
+        if start < 0:
+            start = a
+        end = b
+    flush()
+    return [p for p in parts if p] or [paragraph[:limit]]
 
 
 @dataclass(frozen=True)
@@ -88,10 +144,21 @@ class Corpus:
     @classmethod
     def from_documents(cls, root: Path, documents: list[Document]) -> Corpus:
         """Build a corpus (and its flat passage list) from documents already parsed."""
-        passages = tuple(
-            Passage(doc, number, text) for doc in documents for number, text in enumerate(doc.paragraphs, start=1)
-        )
-        return cls(root, tuple(documents), passages)
+        passages: list[Passage] = []
+        for doc in documents:
+            for number, text in enumerate(doc.paragraphs, start=1):
+                parts = passage_texts(text)
+                passages.extend(Passage(doc, number, part, i, len(parts)) for i, part in enumerate(parts, start=1))
+        return cls(root, tuple(documents), tuple(passages))
+
+    def split_paragraphs(self) -> list[tuple[Document, int, int]]:
+        """(document, paragraph number, passages) for every paragraph split into several passages."""
+        return [
+            (doc, number, len(passage_texts(text)))
+            for doc in self.documents
+            for number, text in enumerate(doc.paragraphs, start=1)
+            if len(text) > MAX_PASSAGE_CHARS
+        ]
 
     def document(self, doc_id: str) -> Document | None:
         """The document with this id, or None."""
@@ -172,7 +239,8 @@ def _check_text(value: Any, key: str, path: Path, line: int, problems: list[Prob
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
-        problems.append(Problem(path, line, f"front matter '{key}' must be non-empty text, not {value!r}"))
+        shown = safe_yaml.quote(value)
+        problems.append(Problem(path, line, f"front matter '{key}' must be non-empty text, not {shown}"))
         return None
     return " ".join(value.split())
 
@@ -191,11 +259,10 @@ def parse_markdown(path: Path, text: str) -> tuple[Document | None, list[Problem
     try:
         front = _simple_front(front_lines)
         if front is None:
-            front = yaml.safe_load("\n".join(front_lines))
+            front = safe_yaml.load("\n".join(front_lines))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 2
-        problem = getattr(exc, "problem", None) or "syntax error"
+        mark_line, problem = safe_yaml.problem_of(exc)
+        line = mark_line + 2 if mark_line is not None else 2
         return None, [Problem(path, line, f"front matter is not valid YAML ({problem})")]
     if front is None:
         front = {}
@@ -208,15 +275,17 @@ def parse_markdown(path: Path, text: str) -> tuple[Document | None, list[Problem
     for key in front:
         if key not in _FRONT_KEYS:
             known = ", ".join(sorted(_FRONT_KEYS))
-            problems.append(Problem(path, line_of(str(key)), f"unknown front-matter key '{key}' ({known})"))
+            name = safe_yaml.quote(key, 40)
+            problems.append(Problem(path, line_of(str(key)[:40]), f"unknown front-matter key {name} ({known})"))
     for key in ("title", "source"):
         if key not in front or front[key] is None:
             problems.append(Problem(path, 1, f"front matter is missing the required '{key}'"))
     title = _check_text(front.get("title"), "title", path, line_of("title"), problems)
     source = _check_text(front.get("source"), "source", path, line_of("source"), problems)
     url = _check_text(front.get("url"), "url", path, line_of("url"), problems)
-    if url is not None and not re.match(r"^https?://\S+$", url):
-        problems.append(Problem(path, line_of("url"), f"'url' must start with http:// or https://, not {url!r}"))
+    why = url_problem(url) if url is not None else None
+    if why is not None:
+        problems.append(Problem(path, line_of("url"), f"'url' {why}: {safe_yaml.quote(url)}"))
         url = None
     published_raw = front.get("published")
     published: str | None = None
@@ -234,7 +303,7 @@ def parse_markdown(path: Path, text: str) -> tuple[Document | None, list[Problem
             Problem(
                 path,
                 line_of("id") if "id" in front else None,
-                f"document id {doc_id!r} must be 1-64 letters, digits, '.', '_' or '-' "
+                f"document id {safe_yaml.quote(doc_id)} must be 1-64 letters, digits, '.', '_' or '-' "
                 "(set 'id' in the front matter or rename the file)",
             )
         )
@@ -277,7 +346,8 @@ def parse_text(path: Path, text: str) -> tuple[Document | None, list[Problem]]:
         return None, [Problem(path, 1, "empty document: only a source line")]
     doc_id = path.stem
     if not _ID_RE.match(doc_id):
-        return None, [Problem(path, None, f"file name {doc_id!r} cannot be a document id (use letters, digits, . _ -)")]
+        shown = safe_yaml.quote(doc_id)
+        return None, [Problem(path, None, f"file name {shown} cannot be a document id (use letters, digits, . _ -)")]
     title = " ".join(re.sub(r"[_-]+", " ", path.stem).split()).strip()
     # A leading "000 " numbering prefix is not part of a title.
     title = re.sub(r"^\d+\s+", "", title) or path.stem
@@ -293,11 +363,16 @@ def parse_text(path: Path, text: str) -> tuple[Document | None, list[Problem]]:
     return doc, []
 
 
-def read_article(path: Path, max_bytes: int) -> tuple[Document | None, list[Problem]]:
-    """Read, decode and parse one article file, refusing binary, non-UTF-8 and oversized files."""
+def read_text_file(path: Path, max_bytes: int, *, missing_ok: bool = False) -> tuple[str | None, list[Problem]]:
+    """Read a UTF-8 text file the way every corpus file is read: the text, or None with the problem.
+
+    Refused: a symbolic link (not followed), anything but a regular file (a FIFO or device never
+    blocks: the file is opened non-blocking), a file over ``max_bytes``, a NUL byte, non-UTF-8.
+    With ``missing_ok`` a missing file gives ``(None, [])``. A leading BOM is dropped.
+    """
     try:
-        # Non-blocking and not following links: a FIFO or device named *.md must never hang a
-        # reload, and a file swapped for a link after the folder scan is not followed.
+        # Non-blocking and not following links: a FIFO or device must never hang a reload, and a
+        # file swapped for a link after the folder scan is not followed.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
@@ -309,6 +384,8 @@ def read_article(path: Path, max_bytes: int) -> tuple[Document | None, list[Prob
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return None, [Problem(path, None, _LINK_REFUSED)]
+        if exc.errno == errno.ENOENT and missing_ok:
+            return None, []
         return None, [Problem(path, None, f"cannot read ({exc.strerror or exc})")]
     if len(data) > max_bytes:  # grew while we looked
         return None, [Problem(path, None, f"file is over the {max_bytes:,}-byte cap")]
@@ -319,7 +396,14 @@ def read_article(path: Path, max_bytes: int) -> tuple[Document | None, list[Prob
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, [Problem(path, _line_of_offset(data, exc.start), "not UTF-8 text")]
-    text = text.removeprefix("\ufeff")
+    return text.removeprefix("\ufeff"), []
+
+
+def read_article(path: Path, max_bytes: int) -> tuple[Document | None, list[Problem]]:
+    """Read, decode and parse one article file, refusing binary, non-UTF-8 and oversized files."""
+    text, problems = read_text_file(path, max_bytes)
+    if text is None:
+        return None, problems
     if path.suffix.lower() == ".md":
         return parse_markdown(path, text)
     return parse_text(path, text)

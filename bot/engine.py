@@ -117,7 +117,7 @@ def build_engine(settings: Settings) -> Engine:
     aliases_path = settings.aliases_path
     aliases = AliasTable()
     try:
-        aliases = AliasTable.load(aliases_path)
+        aliases = AliasTable.load(aliases_path, settings.corpus.max_file_bytes)
     except AliasError as exc:
         problems.append(_alias_problem(aliases_path, exc))
     try:

@@ -38,3 +38,8 @@ def and_more(shown: str, total: int, shown_count: int = TITLES_SHOWN) -> str:
 def titles_of(titles: Sequence[str]) -> str:
     """The first :data:`TITLES_SHOWN` titles, "; "-separated, and how many more (plain text)."""
     return and_more("; ".join(titles[:TITLES_SHOWN]), len(titles))
+
+
+def topic_heading(name: str, documents: int) -> str:
+    """The heading of one topic in a corpus overview: "Topic: <name> (N documents)" (``name`` plain text)."""
+    return f"Topic: {name} ({documents} document{'s' if documents != 1 else ''})"

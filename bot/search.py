@@ -253,6 +253,22 @@ class BM25Index:
         tid = self.vocab.get(term)
         return tid is not None and self.df[tid] > 0
 
+    def term_postings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every posting as three parallel arrays: passage (int32), term id (int32), BM25 weight (float64).
+
+        A passage's term vector, for clustering or similarity; ``term_names()[id]`` names a term id.
+        The arrays are the index's own or views of them: read them, never write.
+        """
+        term_ids = np.repeat(np.arange(len(self.df), dtype=np.int32), self.df)
+        return self.post_docs, term_ids, self.post_weights
+
+    def term_names(self) -> list[str]:
+        """The terms, indexed by term id."""
+        names = [""] * len(self.vocab)
+        for term, tid in self.vocab.items():
+            names[tid] = term
+        return names
+
     @property
     def memory_bytes(self) -> int:
         """Bytes held by the index arrays."""

@@ -56,3 +56,56 @@ def sentence_spans(text: str, language: str = "en") -> tuple[tuple[int, int], ..
 def split_sentences(text: str, language: str = "en") -> list[str]:
     """The sentences of ``text`` as strings."""
     return [text[a:b] for a, b in sentence_spans(text, language)]
+
+
+# ------------------------------------------------------------------------------ lists and tables
+
+# Finite verb forms common enough to tell prose from a list ("be", "have", "do", modals, reporting
+# verbs); a lower-case word ending in "-ed", "-es" or "-ing" also counts as a verb.
+_VERBS = frozenset(
+    "is are was were be been being am has have had do does did will would shall should can could may might must "
+    "said says say told tells made makes took takes won wins lost beat beats became become came come went goes "
+    "gave give got gets saw see found find left began begin held hold kept keep led lead rose rise fell fall "
+    "grew grow paid pay sold sell bought buy brought bring include own owns employ employs contain".split()
+)
+# Articles, prepositions and relative words that glue a clause together; a list has few of them.
+_GLUE = frozenset("the a an of to from with by that which who whom whose as than into about after before while".split())
+_CELL_BORDER = re.compile(r"(?:^|\s)\|(?=\s|$)")  # a "|" standing alone, as between table cells
+_VERB_ENDING = re.compile(r"(?:ed|es|ing)$")
+_SEPARATOR = re.compile(r"[|;•·\t]|\s[-–—]\s|,|:\s")
+_HAS_DIGIT = re.compile(r"\d")
+_WORD_CHARS = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def looks_like_list(sentence: str) -> bool:
+    """True when ``sentence`` is a list or table row rather than prose: not to be quoted as a summary sentence.
+
+    Signals: a table row (two or more free-standing ``|`` or tabs); or no verb (a common finite
+    form such as "is", "said", "rose", or a lower-case word ending in "-ed", "-es", "-ing"), few
+    articles and prepositions ("the", "of", "to": at most one in ten words), and many numbers and
+    separators (``,`` ``;`` ``|`` ``•`` `` - ``) in both halves of the sentence: words holding a
+    digit plus separators number at least a third of each half's words, at least three in all --
+    as in "Chelsea 2-1 Arsenal, Everton 0-0 Leeds" or "Wales: G Thomas (capt); H Luscombe,
+    T Shanklin, G Henson". Prose with numbers ("Profits rose 76% to $1.13bn in 2004")
+    or with an enumeration ("leaders from France, China, India and the US") is kept.
+    """
+    if len(_CELL_BORDER.findall(sentence)) >= 2 or sentence.count("\t") >= 2:
+        return True
+    words = sentence.split()
+    if len(words) < 3:
+        return False
+    tokens = _WORD_CHARS.findall(sentence)
+    for token in tokens:
+        lower = token.lower()
+        if lower in _VERBS or (token.islower() and len(token) > 4 and _VERB_ENDING.search(token)):
+            return False
+    if sum(1 for t in tokens if t.lower() in _GLUE) * 10 > len(words):
+        return False
+    # Dense throughout: a clause that merely ends in an enumeration ("owns breweries in eight
+    # cities - Klin, Omsk, Perm ...") has a plain first half.
+    half = len(words) // 2
+    halves = (words[:half], words[half:])
+    signals = [
+        sum(1 for w in part if _HAS_DIGIT.search(w)) + len(_SEPARATOR.findall(" ".join(part) + " ")) for part in halves
+    ]
+    return sum(signals) >= 3 and all(n * 3 >= len(part) for n, part in zip(signals, halves, strict=True))

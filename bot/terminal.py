@@ -2,17 +2,52 @@
 
 The wording comes from :mod:`bot.messages` (shared with Discord); this module only lays it out:
 wrapped passages, citations, matched words in bold (ANSI on a TTY, ``**…**`` otherwise).
+
+Everything the command line writes goes through :func:`clean` (or :func:`json_line`): questions,
+corpus text and file names can carry ESC, BEL, C1 controls and bidi overrides (Discord passes ESC
+through), which would retitle, recolour or rewrite the admin's terminal. They are shown as visible
+escapes (``\\x1b``) instead.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 from bot import messages
 from bot.answering import Answer, RankedPassage
 from bot.corpus import Document
 from bot.summaries import Summary
+
+# ---------------------------------------------------------------------------------- the sanitizer
+
+# C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI), bidi embeddings,
+# overrides and isolates, line/paragraph separators.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(text: str) -> str:
+    """``text`` safe to write to a terminal: every control character (ESC, BEL, CR, C1, bidi
+    overrides…) but tab and newline shown as a visible escape such as ``\\x1b``."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def json_line(obj: Any) -> str:
+    """One JSON line (UTF-8 kept readable) in which no character can drive a terminal.
+
+    ``json.dumps`` escapes C0 controls already; C1 controls and bidi controls are escaped as
+    ``\\uXXXX`` too, which JSON readers decode back to the same text.
+    """
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(obj, ensure_ascii=False))
+
 
 # ---------------------------------------------------------------------------------------- answers
 
@@ -22,49 +57,51 @@ def _bold(text: str, tty: bool) -> str:
 
 
 def _marked(text: str, spans: Sequence[tuple[int, int]], tty: bool) -> str:
+    """``text`` cleaned, with the spans in bold (the only escape codes this module writes)."""
     out, pos = [], 0
     for start, end in sorted(spans):
         if start < pos:
             continue
-        out.append(text[pos:start])
-        out.append(_bold(text[start:end], tty))
+        out.append(clean(text[pos:start]))
+        out.append(_bold(clean(text[start:end]), tty))
         pos = end
-    out.append(text[pos:])
+    out.append(clean(text[pos:]))
     return "".join(out)
 
 
 def _passage_lines(ranked: RankedPassage, tty: bool, width: int) -> list[str]:
-    """A passage wrapped and indented, matched words in bold, then its citation line."""
+    """A passage wrapped and indented, matched words in bold, then its citation line (cleaned)."""
     doc = ranked.passage.document
     body = _marked(ranked.passage.text, ranked.highlight.spans, tty)
     wrapped = textwrap.fill(body, width=width, initial_indent="    ", subsequent_indent="    ")
-    cite = f'    — "{doc.title}", {doc.source}, ¶{ranked.passage.paragraph}'
+    cite = f'    — "{clean(doc.title)}", {clean(doc.source)}, ¶{ranked.passage.paragraph}'
     if doc.url:
-        cite += f" <{doc.url}>"
+        cite += f" <{clean(doc.url)}>"
     return [wrapped, cite]
 
 
 def format_answer(answer: Answer, documents: Sequence[Document], tty: bool = False, width: int = 100) -> str:
-    """A readable, cited reply for the terminal, by verdict (matched words in bold).
+    """A readable, cited reply for the terminal, by verdict (matched words in bold; all cleaned).
 
     * ``answer``: each passage under its best sentence, with citation and score;
     * ``closest``: :data:`bot.messages.CLOSEST_LABEL`, then the closest passage alone (no best
       sentence as a headline, the confidence beside the citation): never laid out as an answer;
     * ``none``: :func:`bot.messages.not_in_sources`, naming what the sources (``documents``) cover.
     """
-    lines: list[str] = [f"Q: {answer.question.strip()}", ""]
+    lines: list[str] = [f"Q: {clean(answer.question.strip())}", ""]
     best = answer.best
     if answer.verdict == "answer" and answer.passages:
         for rank, ranked in enumerate(answer.passages, start=1):
             wrapped, cite = _passage_lines(ranked, tty, width)
-            lines += [f"[{rank}] {ranked.highlight.sentence}", wrapped, cite + f"  (score {ranked.score:.2f})", ""]
+            headline = f"[{rank}] {clean(ranked.highlight.sentence)}"
+            lines += [headline, wrapped, cite + f"  (score {ranked.score:.2f})", ""]
     elif answer.verdict == "closest" and best is not None:
         wrapped, cite = _passage_lines(best, tty, width)
         lines += [messages.CLOSEST_LABEL, "", wrapped, cite + f"  (confidence {answer.confidence:.2f})"]
     elif answer.reason == "empty":
         lines.append(messages.NO_SEARCHABLE_WORDS)
     elif documents:
-        lines.append(messages.not_in_sources(messages.titles_of([d.title for d in documents])))
+        lines.append(clean(messages.not_in_sources(messages.titles_of([d.title for d in documents]))))
     else:
         lines.append(f"{messages.NOT_IN_SOURCES} {messages.NO_DOCUMENTS}")
     return "\n".join(lines).rstrip() + "\n"
@@ -74,14 +111,18 @@ def format_answer(answer: Answer, documents: Sequence[Document], tty: bool = Fal
 
 
 def format_summary(summary: Summary, width: int = 100) -> str:
-    """The summary for the terminal: each sentence with its citation, then the word count."""
+    """The summary for the terminal: each sentence with its citation, then the word count (cleaned)."""
     lines = [f"Summary ({summary.scope}):", ""]
     if summary.is_empty:
         lines.append(summary.message or messages.NOTHING_ON_TOPIC)
-        return "\n".join(lines)
+        return clean("\n".join(lines))
+    opens = {section.sentences[0]: section for section in summary.sections if section.sentences}
     for i, sent in enumerate(summary.sentences, start=1):
+        section = opens.get(i - 1)
+        if section is not None:  # an overview by topic: the topic's name and size before its sentences
+            lines.append(messages.topic_heading(section.name, section.documents))
         lines.append(textwrap.fill(sent.text, width=width, initial_indent=f"[{i}] ", subsequent_indent="    "))
         lines.append(f'    — "{sent.title}", {sent.source}, ¶{sent.paragraph} ({sent.document})')
     lines.append("")
     lines.append(f"{summary.words} of {summary.budget} words; every sentence quoted from its source.")
-    return "\n".join(lines)
+    return clean("\n".join(lines))

@@ -7,6 +7,7 @@ The bot is always the project's real :class:`~bot.discord_app.app.SummitBot`, co
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -116,3 +117,17 @@ async def replies_to(
         if time.monotonic() > deadline:
             raise TimeoutError(f"{len(wanted) - len(found)} of {len(wanted)} questions got no reply")
         await asyncio.sleep(0.05)
+
+
+def alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """The issue's alias bomb: each level a list of ``width`` aliases of the level below (width**levels items)."""
+    names = "abcdefghijklmnop"[: levels + 1]
+    lines = [f"{names[0]}: &{names[0]} [{','.join('x' * width)}]"]
+    for prev, cur in itertools.pairwise(names):
+        lines.append(f"{cur}: &{cur} [{','.join([f'*{prev}'] * width)}]")
+    return "\n".join(lines) + "\n"
+
+
+def article(front: str, body: str = "The summit met in Paris.") -> str:
+    """An ``.md`` article with this front matter (``key: value`` lines) and body."""
+    return f"---\n{front}---\n\n{body}\n"

@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from bot_harness import article
 
 pytest_plugins = ["discord_stub.fixtures"]
 
@@ -16,3 +17,12 @@ def corpus_dir(tmp_path: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(SHIPPED_CORPUS, target)
     return target
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    """A corpus folder with one valid article (tests add hostile ones beside it)."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "ok.md").write_text(article("title: Fine\nsource: example.org\n"), encoding="utf-8")
+    return folder

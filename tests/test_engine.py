@@ -51,6 +51,6 @@ def test_answer_honours_search_top_k_and_more_continues(engine: Engine) -> None:
 def test_summarize_is_the_summarizer_with_a_cache_per_engine(engine: Engine) -> None:
     doc = engine.documents[0].id
     assert engine.summarize(document=doc) == summarize(engine, document=doc)
-    assert doc in engine.summary_cache.scored
+    assert doc in engine.summary_cache.features  # the document's sentence features, kept with the engine
     other = build_engine(engine.settings)
-    assert other.summary_cache is not engine.summary_cache and not other.summary_cache.scored
+    assert other.summary_cache is not engine.summary_cache and not other.summary_cache.features

@@ -8,6 +8,7 @@ smuggled into the bot's message through echoed or quoted text.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -25,7 +26,7 @@ from bot import messages
 from bot.analysis import Analyzer
 from bot.config import CorpusSettings, Settings
 from bot.discord_app import limits, render
-from bot.discord_app.cogs.questions import Reply
+from bot.discord_app.cogs.questions import Reply, searchable_question
 from bot.engine import Engine, build_engine
 
 ROLE = "<@&123456789012345678>"
@@ -112,25 +113,59 @@ def test_analyzer_takes_any_text(text: str) -> None:
         assert 0 <= token.start <= token.end <= len(text)
 
 
+#: Markup and control characters glued to the words of a question (no letters or digits of their own).
+_MARKUP = ["**", "__", "||", "~~", "`", "```", "\\", "> ", "# ", "-# ", ">>> ", "\u200b", "\u202e", "\u200f", "\x00",
+           "[", "](", ")", "*", "_", "\n", "<", ">", "👩‍👩‍👧", "@", "\\*"]  # fmt: skip
+#: Pings the bot strips before searching (``searchable_question``), placed around the question.
+_PINGS = ["@everyone", "@here", ROLE, USER, "<@!123456789012345678>"]
+
+
+def _wrapped(fragments: list[str], pings: list[str]) -> str:
+    words = VANCE.split()
+    glued = [fragment + word for fragment, word in zip(fragments, [*words, ""], strict=True)]
+    return " ".join(pings[:2]) + " " + " ".join(glued) + " " + " ".join(pings[2:])
+
+
+#: Hostile text inside a question the corpus answers (JD Vance on "America first").
+answerable_hostile = st.builds(
+    _wrapped,
+    st.lists(st.lists(st.sampled_from(_MARKUP), max_size=3).map("".join), min_size=9, max_size=9),
+    st.lists(st.sampled_from(_PINGS), max_size=4),
+)
+
+
+@settings(
+    max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(question=answerable_hostile)
+def test_engine_and_renderers_take_any_question(engine: Engine, question: str) -> None:
+    """Hostile markup, mentions and control characters inside a question the corpus answers: the
+    question is answered (asserted, so the render checks always run), the answer embed fits
+    Discord's limits and cites its passage, and the question echoed raw in the footer is defused."""
+    answer = engine.answer(searchable_question(question))  # what the bot searches for
+    assert answer.answered and answer.best is not None, question
+    echoed = dataclasses.replace(answer, question=question)  # the raw text, as if echoed unstripped
+    embeds = render.render_answer(echoed)
+    assert len(embeds) == 1 and fits(embeds[0])
+    assert "¶3" in (embeds[0].description or "")
+    footer = embeds[0].footer.text or ""
+    assert "@everyone" not in footer and "@here" not in footer and not re.search(r"<@[!&]?[0-9]", footer)
+    assert len(footer) <= limits.FOOTER
+    more = render.render_more(question, answer.passages[1:], 2)
+    assert sum(len(e) for e in more) <= limits.EMBED_TOTAL
+
+
 @settings(
     max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(question=hostile_text)
-def test_engine_and_renderers_take_any_question(engine: Engine, question: str) -> None:
-    """Any question gets an answer object; its rendering fits Discord's limits and echoes the
-    question only in the footer, with mentions defused."""
+def test_engine_takes_any_text_as_a_question(engine: Engine, question: str) -> None:
+    """Any text at all gets an answer object; the not-found reply is the bot's own text (no echo)."""
     answer = engine.answer(question)
     if answer.answered and answer.best is not None:
-        embeds = render.render_answer(answer)
-        assert len(embeds) == 1 and fits(embeds[0])
-        footer = embeds[0].footer.text or ""
-        assert "@everyone" not in footer and "@here" not in footer and not re.search(r"<@[!&]?[0-9]", footer)
-        assert len(footer) <= limits.FOOTER
-    else:
-        text = render.render_not_found(engine.corpus.documents)
-        assert len(text) <= limits.CONTENT and "@everyone" not in text  # the bot's own text: no echo
-    more = render.render_more(question, [], 2)
-    assert sum(len(e) for e in more) <= limits.EMBED_TOTAL
+        assert all(fits(e) for e in render.render_answer(answer))
+    text = render.render_not_found(engine.corpus.documents)
+    assert len(text) <= limits.CONTENT and "@everyone" not in text
 
 
 @settings(max_examples=500, deadline=None, derandomize=True)
@@ -162,14 +197,18 @@ def test_injection_examples_are_escaped() -> None:
 
 
 def test_hundred_thousand_characters(engine: Engine) -> None:
-    """100,000 characters: analysed, answered (or not) and rendered without error or overflow."""
-    huge = ("@everyone [x](https://evil.example) ||JD Vance|| " * 2100)[:100_000]
+    """100,000 characters of mentions, markup and control characters with a question the corpus
+    answers in the middle: analysed, answered (asserted) and rendered within every limit."""
+    pad = f"@everyone {ROLE} ||**__~~`>#\u200b\u202e "
+    huge = ((pad * 2000)[: 50_000 - len(VANCE) // 2] + VANCE + pad * 2000)[:100_000]
     assert len(huge) == 100_000
     assert Analyzer().analyze(huge)
-    answer = engine.answer(huge)
-    if answer.answered:
-        assert all(fits(e) for e in render.render_answer(answer))
-    assert len(render.footer_question(huge)) <= limits.FOOTER
+    answer = engine.answer(searchable_question(huge))
+    assert answer.answered and answer.best is not None
+    (embed,) = render.render_answer(dataclasses.replace(answer, question=huge))
+    assert fits(embed) and "¶3" in (embed.description or "")
+    footer = embed.footer.text or ""
+    assert len(footer) <= limits.FOOTER and "@everyone" not in footer and ROLE not in footer
     out = limits.escape_trimmed(huge, limits.EMBED_TITLE)
     assert len(out) <= limits.EMBED_TITLE and not smuggled(out)
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from bot.config import Settings
 from bot.engine import Engine, build_engine
+from bot.messages import NOTHING_ON_TOPIC
 from bot.sentences import sentence_spans, split_sentences
 from bot.summaries import (
     LENGTHS,
@@ -279,3 +280,139 @@ def test_sentence_spans_are_ordered_and_stripped(text: str) -> None:
         piece = text[start:end]
         assert piece == piece.strip() and piece
         last = end
+
+
+# ------------------------------------------------------------------- issue 16: news corpus behaviour
+
+NEWS = {
+    "tennis": (
+        "Sugiyama wins in Tokyo",
+        "2005-01-10",
+        [
+            "Ai Sugiyama won the Tokyo title on Sunday after a long final against her compatriot. "
+            "The crowd cheered the home player throughout the match.",
+            "Results: Sugiyama 6-4 6-3 Kuznetsova, Davenport 6-1 6-2 Myskina, Dementieva 7-5 6-4 Mauresmo.",
+            "Sugiyama said the win was the best of her career and thanked her coach for the support.",
+        ],
+    ),
+    "pitches": (
+        "Clubs vote on artificial pitches",
+        "2005-01-11",
+        [
+            "Football clubs voted to allow artificial pitches in the lower leagues from next season. "
+            "The vote followed a long debate about player safety on synthetic surfaces.",
+            "An intelligence officer from the league's security team briefed the clubs on stadium safety.",
+        ],
+    ),
+    "aids": (
+        "Charity funds Aids research",
+        "2005-01-12",
+        [
+            "A charity has given £2m to Aids research at a London hospital. "
+            "The money will pay for a new laboratory and ten scientists.",
+            "Doctors welcomed the gift and said the disease still kills millions every year.",
+        ],
+    ),
+    "ai-lab": (
+        "AI lab opens in Paris",
+        "2005-01-13",
+        [
+            "A new artificial intelligence laboratory opened in Paris on Monday. "
+            "Its researchers will study how AI systems can be made safe and fair.",
+            "The lab's director said AI would change medicine and transport within a decade.",
+        ],
+    ),
+    "aid-budget": (
+        "Government raises foreign aid",
+        "2005-01-14",
+        [
+            "The government raised its foreign aid budget to help countries hit by the tsunami. "
+            "Aid agencies welcomed the extra money for clean water and shelter.",
+            "Ministers said the aid would reach the worst-hit regions within weeks.",
+        ],
+    ),
+    "initial": (
+        "Bid fails at first attempt",
+        "2005-01-15",
+        [
+            "The company's initial attempt to buy its rival failed when shareholders voted it down. "
+            "Its board said a second offer would follow.",
+        ],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def news_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    folder = tmp_path_factory.mktemp("news")
+    for doc_id, (title, published, paragraphs) in NEWS.items():
+        front = f"---\ntitle: {json.dumps(title)}\nsource: news.example\npublished: {published}\n---\n\n"
+        (folder / f"{doc_id}.md").write_text(front + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    (folder / "aliases.yaml").write_text("groups:\n  - [artificial intelligence, AI, A.I.]\n", encoding="utf-8")
+    defaults = Settings()
+    settings = dataclasses.replace(defaults, corpus=dataclasses.replace(defaults.corpus, path=folder))
+    return build_engine(settings)
+
+
+def _texts(summary: Summary) -> str:
+    return " ".join(s.text for s in summary.sentences)
+
+
+def test_a_results_line_is_never_a_summary_sentence(news_engine: Engine) -> None:
+    for length in LENGTHS:
+        summary = summarize(news_engine, document="tennis", length=length)
+        assert summary.sentences
+        assert "6-4 6-3" not in _texts(summary)
+
+
+def test_a_topic_of_several_words_matches_the_concept_not_each_word(news_engine: Engine) -> None:
+    summary = summarize(news_engine, topic="artificial intelligence")
+    assert {s.document for s in summary.sentences} == {"ai-lab"}
+    assert "pitches" not in _texts(summary) and "intelligence officer" not in _texts(summary)
+
+
+def test_the_acronym_ai_is_not_the_name_ai(news_engine: Engine) -> None:
+    summary = summarize(news_engine, topic="AI")
+    assert summary.sentences
+    assert {s.document for s in summary.sentences} == {"ai-lab"}
+
+
+def test_aid_is_not_aids_and_initiative_is_not_initial(news_engine: Engine) -> None:
+    aid = summarize(news_engine, topic="aid")
+    assert {s.document for s in aid.sentences} == {"aid-budget"}
+    initiative = summarize(news_engine, topic="initiative")
+    assert initiative.is_empty and initiative.message is not None
+    assert initiative.message.startswith(NOTHING_ON_TOPIC)
+
+
+def test_a_topic_whose_words_only_appear_apart_gives_nothing(news_engine: Engine) -> None:
+    summary = summarize(news_engine, topic="intelligence pitches")
+    assert summary.is_empty
+    assert summary.message is not None and summary.message.startswith(NOTHING_ON_TOPIC)
+
+
+def test_a_mixed_corpus_overview_is_by_topic(tmp_path: Path) -> None:
+    from tests.test_topics import ECONOMY, FILMS, FOOTBALL  # the same three subjects
+
+    for i, (title, body) in enumerate(FOOTBALL + ECONOMY + FILMS):
+        front = f"---\ntitle: {json.dumps(title)}\nsource: news.example\n---\n\n"
+        (tmp_path / f"story{i:02d}.md").write_text(front + body + "\n", encoding="utf-8")
+    defaults = Settings()
+    engine = build_engine(dataclasses.replace(defaults, corpus=dataclasses.replace(defaults.corpus, path=tmp_path)))
+    summary = summarize(engine, length="long")
+    assert len(summary.sections) == 3
+    assert [s.documents for s in summary.sections] == [4, 4, 3]  # largest first
+    covered = [i for section in summary.sections for i in section.sentences]
+    assert covered == list(range(len(summary.sentences)))
+    assert summary.words <= summary.budget
+    data = summary.to_json()
+    assert [t["documents"] for t in data["topics"]] == [4, 4, 3]
+    assert all(t["name"] for t in data["topics"])
+    shown = format_summary(summary)
+    assert all(f"Topic: {s.name} ({s.documents} documents)" in shown for s in summary.sections)
+
+
+def test_a_one_article_corpus_overview_stays_as_it_was(engine: Engine) -> None:
+    summary = summarize(engine)
+    assert summary.sections == ()
+    assert "topics" not in summary.to_json()

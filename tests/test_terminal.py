@@ -1,70 +1,119 @@
-"""The terminal layout of the three outcomes (``summitbot ask``): an answer, a labelled closest
-passage that is never laid out as an answer, and "not in my sources" naming what they cover."""
+"""Terminal output carries no terminal control: questions recorded from Discord (which passes ESC
+through), corpus text and file names with ESC/BEL/C1/bidi characters reach `summitbot stats`,
+`ask`, `summary` and error lines as visible escapes. Real subprocesses; `ask` also on a real
+pseudo-terminal, where the only escape codes written are the bot's own bold on/off.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-from bot import messages
-from bot.answering import Answer, Highlight, RankedPassage
-from bot.corpus import Document, Passage
-from bot.terminal import format_answer
+from bot_harness import article
 
-TEXT = "Leaders met at the summit in Paris. The talks ended without a deal."
+from bot.config import AnalyticsSettings
+from bot.storage import AnalyticsStore, QuestionRecord
+from bot.terminal import clean, json_line
+
+REPO = Path(__file__).resolve().parent.parent
+#: Retitle the terminal, ring the bell, turn text red, a one-byte CSI, a right-to-left override.
+ATTACK = "\x1b]0;pwned\x07\x1b[31m\x9b2J\u202e"
+RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def doc(title: str = "Paris summit", url: str | None = "https://example.org/a") -> Document:
-    return Document("paris", title, "example.org", url, None, Path("paris.md"), (TEXT, "Other text here."))
-
-
-def passage(paragraph: int = 1) -> RankedPassage:
-    start = TEXT.index("summit")
-    sentence = "Leaders met at the summit in Paris."
-    return RankedPassage(
-        Passage(doc(), paragraph, TEXT), 4.5, Highlight(sentence, 0, len(sentence), ("summit",), ((start, start + 6),))
+def summitbot(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUMMITBOT")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=cwd, timeout=60, env=env
     )
 
 
-def test_answer_lists_passages_under_their_best_sentence() -> None:
-    out = format_answer(Answer("Where was the summit?", "answer", 0.93, (passage(),)), [doc()])
-    lines = out.splitlines()
-    assert lines[0] == "Q: Where was the summit?"
-    assert lines[2] == "[1] Leaders met at the summit in Paris."
-    assert "**summit**" in out and '— "Paris summit", example.org, ¶1 <https://example.org/a>  (score 4.50)' in out
-    assert messages.CLOSEST_LABEL not in out and messages.NOT_IN_SOURCES not in out
+def hostile_corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    # YAML refuses raw control characters but takes them escaped ("\u001b"), as JSON writes them.
+    front = f"title: {json.dumps(f'Harbour {ATTACK} news')}\nsource: {json.dumps(f'example.org {ATTACK}')}\n"
+    body = f"The lighthouse keeper repainted the beacon tower in cobalt blue {ATTACK} last spring."
+    (folder / "harbour.md").write_text(article(front, body + "\n\nFerries leave every hour."), encoding="utf-8")
+    (folder / "other.md").write_text(article("title: Tea\nsource: x\n", "Tea is grown on hills."), "utf-8")
+    return folder
 
 
-def test_closest_is_labelled_and_shows_one_passage_not_an_answer_layout() -> None:
-    answer = Answer("When was the summit?", "closest", 0.34, (passage(1), passage(2)))
-    out = format_answer(answer, [doc()])
-    lines = out.splitlines()
-    assert lines[2] == messages.CLOSEST_LABEL
-    assert "I'm not sure this answers it — the closest passage in my sources:" in out
-    assert "[1]" not in out and "score" not in out  # no ranked-answer headline, no answer score
-    assert out.count('— "Paris summit", example.org, ¶') == 1 and "¶1" in out  # the closest passage alone
-    assert "(confidence 0.34)" in out and "**summit**" in out
-    assert messages.NOT_IN_SOURCES not in out
+def test_clean_makes_every_control_visible_and_keeps_text() -> None:
+    assert clean(f"a{ATTACK}b\tc\nd") == "a\\x1b]0;pwned\\x07\\x1b[31m\\x9b2J\\u202eb\tc\nd"
+    assert json.loads(json_line({"q": ATTACK})) == {"q": ATTACK}  # escaped, not changed
+    assert not RAW.search(json_line({"q": ATTACK}))
 
 
-def test_closest_bold_on_a_tty_is_ansi() -> None:
-    out = format_answer(Answer("When was the summit?", "closest", 0.34, (passage(),)), [doc()], tty=True)
-    assert "\033[1msummit\033[0m" in out and "**" not in out
+def test_stats_shows_a_hostile_question_escaped(tmp_path: Path) -> None:
+    settings = AnalyticsSettings(path=tmp_path / "a.sqlite3")
+    with AnalyticsStore.from_settings(settings) as store:
+        store.record_question(QuestionRecord(user_id=1, question=f"why {ATTACK} now", answered=False))
+    config = tmp_path / "config.yaml"
+    config.write_text(f"analytics:\n  path: {settings.path}\n", encoding="utf-8")
+    result = summitbot("stats", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "\\x1b]0;pwned\\x07" in result.stdout and not RAW.search(result.stdout)
 
 
-def test_none_names_what_the_sources_cover_and_shows_no_passage() -> None:
-    docs = [doc(f"Title {i}") for i in range(7)]
-    answer = Answer("How do I bake bread?", "none", 0.02, (passage(),), reason="low-confidence")
-    out = format_answer(answer, docs)
-    assert (
-        out.splitlines()[2]
-        == "That's not in my sources. They cover: Title 0; Title 1; Title 2; Title 3; Title 4; and 2 more."
+def test_ask_and_summary_escape_corpus_and_question_text(tmp_path: Path) -> None:
+    corpus = hostile_corpus(tmp_path)
+    question = f"Who repainted the beacon tower in cobalt blue? {ATTACK}"
+    text = summitbot("ask", "--corpus", str(corpus), question)
+    assert text.returncode == 0, text.stderr
+    assert "cobalt" in text.stdout and "\\x1b[31m" in text.stdout and not RAW.search(text.stdout)
+    as_json = summitbot("ask", "--json", "--corpus", str(corpus), question)
+    assert not RAW.search(as_json.stdout) and ATTACK in json.loads(as_json.stdout)["question"]
+    summary = summitbot("summary", "--corpus", str(corpus), "--document", "harbour")
+    assert summary.returncode == 0, summary.stderr
+    assert "cobalt" in summary.stdout and not RAW.search(summary.stdout)
+
+
+def test_error_lines_escape_file_names(tmp_path: Path) -> None:
+    corpus = hostile_corpus(tmp_path)
+    (corpus / f"bad{ATTACK.replace('/', '')}.md").write_text("no front matter\n", encoding="utf-8")
+    result = summitbot("check", "--corpus", str(corpus))
+    assert result.returncode == 1 and "missing front matter" in result.stderr
+    assert "\\x1b]0;pwned" in result.stderr and not RAW.search(result.stderr)
+
+
+def test_ask_on_a_real_terminal_writes_only_its_own_bold(tmp_path: Path) -> None:
+    corpus = hostile_corpus(tmp_path)
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR",) and not k.startswith("SUMMITBOT")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask", "--corpus", str(corpus), f"Who repainted the beacon tower? {ATTACK}"],
+        stdout=follower,
+        stderr=follower,
+        cwd=REPO,
+        env=env,
     )
-    assert TEXT[:20] not in out and "¶" not in out
-    assert format_answer(Answer("q", "none", 0.0, ()), []).splitlines()[2] == (
-        f"{messages.NOT_IN_SOURCES} {messages.NO_DOCUMENTS}"
-    )
-
-
-def test_wordless_question_gets_the_hint() -> None:
-    out = format_answer(Answer("?!", "none", 0.0, (), reason="empty"), [doc()])
-    assert out.splitlines()[2] == messages.NO_SEARCHABLE_WORDS
+    os.close(follower)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # the other end closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=10)
+    os.close(leader)
+    out = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0, out
+    assert "\x1b[1m" in out  # bold is on: this is the TTY path
+    leftover = out.replace("\x1b[1m", "").replace("\x1b[0m", "").replace("\r\n", "\n")
+    assert "cobalt" in leftover and not RAW.search(leftover), [c for c in RAW.findall(leftover)]

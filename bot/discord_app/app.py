@@ -27,10 +27,12 @@ from discord.ext import commands
 from bot.config import DiscordSettings, Settings
 from bot.corpus import CorpusError, Problem
 from bot.discord_app.components import MorePassagesButton, VoteButton
+from bot.discord_app.gateway_guard import guard_parsers
 from bot.discord_app.guards import Cooldown
 from bot.discord_app.recording import RECORD_WAIT_SECONDS, RecordBreaker
 from bot.discord_app.replies import NO_MENTIONS, send_private
 from bot.engine import CorpusChange, Engine, build_engine, corpus_change
+from bot.worker_thread import run_with_deadline
 
 if TYPE_CHECKING:
     from bot.storage import AsyncAnalytics, QuestionRecord
@@ -158,6 +160,8 @@ class SummitBot(commands.Bot):
         self._background: set[asyncio.Future[Any]] = set()
         self._purge_task: asyncio.Task[None] | None = None
         self._pin_gateway_after_ready()
+        # A gateway event discord.py cannot parse is logged and skipped, not the end of the process.
+        self.skipped_events = guard_parsers(self._connection.parsers)
 
     # -- the engine ------------------------------------------------------------------------------
 
@@ -177,10 +181,16 @@ class SummitBot(commands.Bot):
             old = self._engine
             started = time.perf_counter()
             before = len(old.corpus.documents) if old else 0
+            limit = self.settings.corpus.reload_timeout_seconds
             try:
-                new = await asyncio.to_thread(build_engine, self.settings)
+                new = await run_with_deadline(build_engine, self.settings, timeout=limit, name="summitbot-reload")
             except CorpusError as exc:
                 return ReloadOutcome(None, tuple(exc.problems), time.perf_counter() - started, before)
+            except asyncio.TimeoutError:
+                log.warning("corpus reload gave up after %.0f s (corpus.reload_timeout_seconds)", limit)
+                why = f"the reload did not finish within {limit:g} s (corpus.reload_timeout_seconds): gave up"
+                problem = Problem(self.settings.corpus.path, None, why)
+                return ReloadOutcome(None, (problem,), time.perf_counter() - started, before)
             except Exception:
                 log.exception("corpus reload failed")
                 problem = Problem(self.settings.corpus.path, None, "unexpected error while loading (see the log)")
@@ -232,6 +242,9 @@ class SummitBot(commands.Bot):
         """
         if self.analytics is None:
             return None
+        if record.guild_id is None and record.channel_id is not None:
+            # A DM channel id names the person as surely as their user id: never stored.
+            record = dataclasses.replace(record, channel_id=None)
         task = asyncio.ensure_future(self.analytics.record_question(record))
         self._background.add(task)
         task.add_done_callback(self._background.discard)

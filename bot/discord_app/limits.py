@@ -10,6 +10,8 @@ import re
 
 import discord
 
+from bot.urls import encode_url
+
 # Message and embed limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT = 2000
 EMBED_TITLE = 256
@@ -76,8 +78,18 @@ def trim(text: str, limit: int) -> str:
 
 
 def usable_url(url: str | None, limit: int) -> str | None:
-    """``url`` when it is set and at most ``limit`` characters long, else None (link left out)."""
-    return url if url and len(url) <= limit else None
+    """The one place a URL becomes part of a message: :func:`bot.urls.encode_url` (http/https with
+    a host, markdown-significant characters percent-encoded) when it is at most ``limit``
+    characters long, else None (the link is left out, never cut)."""
+    encoded = encode_url(url)
+    return encoded if encoded and len(encoded) <= limit else None
+
+
+def masked_link(label: str, url: str | None, limit: int = TEXT_LINK_URL) -> str | None:
+    """``[label](url)`` with the label escaped and the URL encoded by :func:`usable_url`; None when
+    the URL is not usable. Every masked link the bot sends is built here."""
+    usable = usable_url(url, limit)
+    return f"[{escape_text(one_line(label))}]({usable})" if usable else None
 
 
 def one_line(text: str) -> str:

@@ -7,6 +7,7 @@ and user text are escaped, so neither can add formatting, links or mentions.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
@@ -61,37 +62,48 @@ def _merged(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]
     return merged
 
 
-def _bolded(text: str, start: int, end: int, spans: Sequence[tuple[int, int]]) -> str:
-    """``text[start:end]`` escaped, with each matched-word span inside it in bold."""
-    out: list[str] = []
-    pos = start
-    for span_start, span_end in _merged(text, spans):
-        a, b = max(span_start, start), min(span_end, end)
-        if b <= a or a < pos:
-            continue
-        out.append(escape_text(text[pos:a]))
-        out.append(f"**{escape_text(text[a:b])}**")
-        pos = b
-    out.append(escape_text(text[pos:end]))
-    return "".join(out)
+class _Marker:
+    """A passage with its matched-word spans merged once, so that marking up any window of it costs
+    time linear in the window (not in the passage or its number of spans)."""
 
+    def __init__(self, text: str, highlight: Highlight) -> None:
+        self.text = text
+        self.highlight = highlight
+        self.spans = _merged(text, highlight.spans)
+        self.ends = [end for _, end in self.spans]
 
-def _window(text: str, highlight: Highlight, start: int, end: int) -> str:
-    """``text[start:end]`` with matched words in bold, the best sentence underlined, and an
-    ellipsis where the window cuts the passage."""
-    spans = highlight.spans
-    hs, he = max(highlight.start, start), min(highlight.end, end)
-    if he > hs:
-        body = (
-            _bolded(text, start, hs, spans) + "__" + _bolded(text, hs, he, spans) + "__" + _bolded(text, he, end, spans)
-        )
-    else:
-        body = _bolded(text, start, end, spans)
-    if start > 0:
-        body = ELLIPSIS + " " + body.lstrip()
-    if end < len(text.rstrip()):
-        body = body.rstrip() + " " + ELLIPSIS
-    return body
+    def bolded(self, start: int, end: int) -> str:
+        """``text[start:end]`` escaped, with each matched-word span inside it in bold."""
+        text = self.text
+        out: list[str] = []
+        pos = start
+        for i in range(bisect.bisect_right(self.ends, start), len(self.spans)):
+            span_start, span_end = self.spans[i]
+            if span_start >= end:
+                break
+            a, b = max(span_start, start), min(span_end, end)
+            if b <= a or a < pos:
+                continue
+            out.append(escape_text(text[pos:a]))
+            out.append(f"**{escape_text(text[a:b])}**")
+            pos = b
+        out.append(escape_text(text[pos:end]))
+        return "".join(out)
+
+    def window(self, start: int, end: int) -> str:
+        """``text[start:end]`` with matched words in bold, the best sentence underlined, and an
+        ellipsis where the window cuts the passage."""
+        highlight = self.highlight
+        hs, he = max(highlight.start, start), min(highlight.end, end)
+        if he > hs:
+            body = self.bolded(start, hs) + "__" + self.bolded(hs, he) + "__" + self.bolded(he, end)
+        else:
+            body = self.bolded(start, end)
+        if start > 0:
+            body = ELLIPSIS + " " + body.lstrip()
+        if end < len(self.text.rstrip()):
+            body = body.rstrip() + " " + ELLIPSIS
+        return body
 
 
 def passage_markup(text: str, highlight: Highlight, budget: int) -> str:
@@ -99,53 +111,61 @@ def passage_markup(text: str, highlight: Highlight, budget: int) -> str:
 
     When the whole passage does not fit in ``budget`` characters, the best sentence is kept with
     as many neighbouring sentences as fit (cut at sentence boundaries, with "…"); a best sentence
-    longer than the budget is cut at a word boundary.
+    longer than the budget is cut at a word boundary. Spans are merged once and every window is
+    built from a bisected slice of them, so a long passage costs linear time, not quadratic.
     """
-    full = _window(text, highlight, 0, len(text))
-    if len(full) <= budget:
-        return full
+    marker = _Marker(text, highlight)
+    window = marker.window
+    # Markup only ever adds characters: a window of more than ``budget`` characters of text
+    # cannot fit, so such windows are never built.
+    if len(text) <= budget:
+        full = window(0, len(text))
+        if len(full) <= budget:
+            return full
     spans = list(sentence_spans(text)) or [(0, len(text))]
     index = next((i for i, (_, e) in enumerate(spans) if e > highlight.start), 0)
     start, end = spans[index]
-    if len(_window(text, highlight, start, end)) > budget:
-        # Even the best sentence is too long: keep its start, cut at a word boundary.
+    if end - start > budget or len(window(start, end)) > budget:
+        # Even the best sentence is too long: keep its start, cut at a word boundary. Past
+        # ``budget`` characters of text the markup can only be longer, so search no further.
+        end = min(end, start + budget + 1)
         low, high = start, end
         while high - low > 1:
             mid = (low + high) // 2
-            if len(_window(text, highlight, start, mid)) <= budget:
+            if len(window(start, mid)) <= budget:
                 low = mid
             else:
                 high = mid
         cut = text.rfind(" ", start, low + 1)
         stop = cut if cut > start + (low - start) // 2 else low
-        result = _window(text, highlight, start, stop)
+        result = window(start, stop)
         return result if len(result) <= budget else trim(result, budget)
     before, after = index - 1, index + 1
     grew = True
     while grew:
         grew = False
-        if after < len(spans):
-            candidate = _window(text, highlight, start, spans[after][1])
+        if after < len(spans) and spans[after][1] - start <= budget:
+            candidate = window(start, spans[after][1])
             if len(candidate) <= budget:
                 end = spans[after][1]
                 after += 1
                 grew = True
-        if before >= 0:
-            candidate = _window(text, highlight, spans[before][0], end)
+        if before >= 0 and end - spans[before][0] <= budget:
+            candidate = window(spans[before][0], end)
             if len(candidate) <= budget:
                 start = spans[before][0]
                 before -= 1
                 grew = True
-    return _window(text, highlight, start, end)
+    return window(start, end)
 
 
 def citation(document: Document, paragraph: int, *, link: bool = True) -> str:
     """ "*Title*, source, ¶3" with a link to the article when it has a URL (escaped markdown)."""
     title = escape_text(one_line(document.title))
     line = f"*{title}*, {escape_text(one_line(document.source))}, ¶{paragraph}"
-    url = limits.usable_url(document.url, limits.TEXT_LINK_URL)
-    if link and url:
-        line += f" · [read the article]({url})"
+    masked = limits.masked_link("read the article", document.url) if link else None
+    if masked:
+        line += f" · {masked}"
     return line
 
 
@@ -176,7 +196,16 @@ def question_from_footer(footer: str | None) -> str | None:
 
 
 def _passage_embed_parts(ranked: RankedPassage, budget: int) -> str:
-    return passage_markup(ranked.passage.text, ranked.highlight, budget)
+    """The passage marked up within ``budget``; a part of a split paragraph shows "…" where the
+    paragraph goes on before or after it."""
+    passage = ranked.passage
+    before, after = passage.part > 1, passage.part < passage.parts
+    body = passage_markup(passage.text, ranked.highlight, budget - 2 * (before + after))
+    if before and not body.startswith(ELLIPSIS):
+        body = ELLIPSIS + " " + body
+    if after and not body.endswith(ELLIPSIS):
+        body = body + " " + ELLIPSIS
+    return body
 
 
 def render_answer(answer: Answer) -> list[discord.Embed]:
@@ -198,9 +227,9 @@ def render_answer(answer: Answer) -> list[discord.Embed]:
         extra_doc = extra.passage.document
         name = trim(f"{rank}. {_plain_citation(extra_doc, extra.passage.paragraph)}", limits.FIELD_NAME)
         value = _passage_embed_parts(extra, EXTRA_PASSAGE_CHARS)
-        extra_url = limits.usable_url(extra_doc.url, limits.TEXT_LINK_URL)
-        if extra_url:
-            link = f"\n[read the article]({extra_url})"
+        extra_link = limits.masked_link("read the article", extra_doc.url)
+        if extra_link:
+            link = f"\n{extra_link}"
             value = value if len(value) + len(link) > limits.FIELD_VALUE else value + link
         embed.add_field(name=name, value=trim(value, limits.FIELD_VALUE), inline=False)
     embed.set_footer(text=footer_question(answer.question))
@@ -329,9 +358,8 @@ def _source_line(doc: Document) -> str:
     if doc.published:
         parts.append(escape_text(doc.published))
     parts.append(f"{paragraphs} paragraph{'s' if paragraphs != 1 else ''}")
-    title = escape_text(trim(one_line(doc.title), 200))
-    url = limits.usable_url(doc.url, limits.TEXT_LINK_URL)
-    title = f"[{title}]({url})" if url else f"**{title}**"
+    short_title = trim(one_line(doc.title), 200)
+    title = limits.masked_link(short_title, doc.url) or f"**{escape_text(short_title)}**"
     return trim(f"{title} — " + ", ".join(parts) + f" · `{doc.id}`", 400)
 
 
@@ -451,6 +479,8 @@ def _relative(problem: Problem, root: Path | None) -> str:
             path = Path(problem.path).resolve().relative_to(Path(root).resolve())
         except (ValueError, OSError):
             path = Path(problem.path.name)
+        if path == Path("."):  # the corpus folder itself (e.g. deleted): name it, not "."
+            path = Path(Path(root).name or str(root))
     where = f"{path}:{problem.line}" if problem.line else str(path)
     return f"{where}: {problem.message}"
 
@@ -487,14 +517,21 @@ def render_summary(summary: Summary, heading: str) -> discord.Embed:
     numbers: dict[str, int] = {}  # document id -> its number in the source list
     refs: list[str] = []
     parts: list[str] = []
-    for sentence in summary.sentences:
+    opens = {section.sentences[0]: section for section in summary.sections if section.sentences}
+    for index, sentence in enumerate(summary.sentences):
+        section = opens.get(index)
+        if section is not None:  # an overview by topic: its name and size before its sentences
+            parts.append(
+                ("\n" if parts else "")
+                + f"**{escape_text(one_line(messages.topic_heading(section.name, section.documents)))}**\n"
+            )
         if sentence.document not in numbers:
             numbers[sentence.document] = len(numbers) + 1
             line = f"`[{numbers[sentence.document]}]` *{escape_text(one_line(sentence.title))}*, "
             line += escape_text(one_line(sentence.source))
-            url = limits.usable_url(getattr(sentence, "url", None), limits.TEXT_LINK_URL)
-            if url:
-                line += f" · [read the article]({url})"
+            masked = limits.masked_link("read the article", getattr(sentence, "url", None))
+            if masked:
+                line += f" · {masked}"
             refs.append(trim(line, 300))
         marker = f"`[{numbers[sentence.document]} ¶{sentence.paragraph}]`"
         parts.append(f"{escape_text(one_line(sentence.text))} {marker}")

@@ -6,9 +6,11 @@ so user or corpus text can never ping anyone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 import discord
 
 log = logging.getLogger("summitbot.discord")
@@ -24,5 +26,7 @@ async def send_private(interaction: discord.Interaction[Any], text: str) -> None
             await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         else:
             await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-    except discord.HTTPException:
-        log.warning("could not send an error notice for an interaction", exc_info=True)
+    except (discord.HTTPException, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        # Never let it escape: this runs in discord.py's own tasks, where an exception is only
+        # "Task exception was never retrieved" at garbage collection.
+        log.warning("could not send an error notice for an interaction (%s: %s)", type(exc).__name__, exc)

@@ -21,12 +21,14 @@ import discord
 from bot.config import Settings
 from bot.corpus import CorpusError
 from bot.discord_app.app import SummitBot, configure_endpoints, create_bot
+from bot.discord_app.log_privacy import install_payload_filter
 from bot.discord_app.operations import Operations
 from bot.discord_app.published import Published, publish
 from bot.engine import build_engine
 from bot.ops import dblock
 from bot.ops.health import ErrorCounter
 from bot.ops.logs import configure_logging, shutdown_logging
+from bot.terminal import clean
 
 log = logging.getLogger("summitbot.discord")
 
@@ -37,7 +39,8 @@ def _token(settings: Settings) -> str | None:
 
 
 def _say(line: str) -> None:
-    print(f"summitbot: {line}", file=sys.stderr)
+    """One line on stderr, control characters made visible (a server's error text is not trusted)."""
+    print(f"summitbot: {clean(line)}", file=sys.stderr)
 
 
 def _no_token(settings: Settings) -> int:
@@ -90,6 +93,7 @@ def run_bot(settings: Settings) -> int:
         return 1
     errors = ErrorCounter()
     handlers = configure_logging(settings.logging, secrets=[token], extra_handlers=[errors])
+    install_payload_filter(settings.logging.discord_payloads)
     for warning in engine.probe_warnings():  # failing probes: a warning, never a refusal to start
         log.warning("%s", warning)
     try:
@@ -156,6 +160,10 @@ def sync_commands(settings: Settings, guild_id: int | None = None, clear: bool =
         return 1
     except (aiohttp.ClientError, OSError) as exc:
         _say(f"cannot reach Discord at {settings.discord.api_url}: {type(exc).__name__}")
+        return 1
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # A Discord-compatible server answered with something discord.py cannot read.
+        _say(f"the answer from {settings.discord.api_url} to the command sync was malformed ({type(exc).__name__})")
         return 1
     print(_sync_report(result, clear))
     if result.duplicates:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
+import stat
 from pathlib import Path
 
 from bot.storage.store import Stats
@@ -121,7 +124,12 @@ def write_stats_csv(stats: Stats, path: Path | str) -> Path:
         "votes_up": stats.votes_up,
         "votes_down": stats.votes_down,
     }
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    # Mode 0600 like the database it comes from (question text); an existing file is tightened too.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with contextlib.suppress(OSError):
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
         writer.writeheader()
         for metric, value in summary.items():

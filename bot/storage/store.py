@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import sqlite3
+import stat
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -219,6 +221,37 @@ class Stats:
 # The synchronous store
 
 
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``, or None when there is none."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 when it does not exist; tighten a group- or
+    world-readable one we own to 0600 (it holds question text and server and channel ids).
+
+    SQLite creates the ``-wal`` and ``-shm`` files with the database file's mode.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        try:
+            info = os.lstat(path)
+            if stat.S_ISREG(info.st_mode) and info.st_mode & 0o077 and info.st_uid == os.getuid():
+                os.chmod(path, 0o600)
+                log.info("analytics: %s was readable by others; now mode 0600", path)
+        except OSError:
+            pass
+        return
+    except OSError:
+        return  # let sqlite3 report what is wrong with the path
+    os.close(fd)
+
+
 class AnalyticsStore:
     """One SQLite analytics file: opens (creating it and its folder), migrates, records and reports.
 
@@ -275,7 +308,17 @@ class AnalyticsStore:
             uri = self.path.resolve().as_uri() + "?mode=ro"
             return sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
+        _private_file(self.path)
+        conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
+        self._identity = _file_identity(self.path)
+        return conn
+
+    def replaced(self) -> bool:
+        """True when the file this connection writes to is no longer at :attr:`path` (deleted, or
+        another file put there): writes would go to an unlinked file and be lost."""
+        if self.read_only:
+            return False
+        return _file_identity(self.path) != getattr(self, "_identity", None)
 
     def _configure(self) -> None:
         """WAL journal, foreign keys, and the SQL function used to group questions."""

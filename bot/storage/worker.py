@@ -13,13 +13,16 @@ read-only) are logged as warnings and the next call tries again.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import dataclasses
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TypeVar
 
 from bot.config import AnalyticsSettings
@@ -33,6 +36,14 @@ T = TypeVar("T")
 
 #: Calls waiting for the worker thread beyond this number are dropped (with a warning).
 MAX_PENDING_CALLS = 1000
+#: Question rows kept in memory while the database is locked; beyond this the oldest are dropped
+#: (counted in ``AsyncAnalytics.dropped_rows`` and logged).
+MAX_UNWRITTEN_ROWS = 10_000
+#: How often rows kept while the database was locked are written again.
+RETRY_SECONDS = 2.0
+#: A new question row tries the waiting ones first, but not sooner than this after a busy attempt
+#: (each attempt may wait the busy timeout: during a long lock the worker must not queue up behind it).
+RETRY_GAP_SECONDS = 0.25
 
 
 class AsyncAnalytics:
@@ -54,6 +65,8 @@ class AsyncAnalytics:
         max_pending: int = MAX_PENDING_CALLS,
         purge_on_open: bool = False,
         description: str = "analytics database",
+        max_unwritten: int = MAX_UNWRITTEN_ROWS,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         """Start the worker thread and queue the opening of the store on it."""
         self._opener = opener
@@ -66,6 +79,14 @@ class AsyncAnalytics:
         self._store: Storage | None = None  # touched only on the worker thread
         self._off = False
         self._closed = False
+        # Question rows not yet written because the database was locked (worker thread only), oldest
+        # first, and how many were dropped because there were more than ``max_unwritten``.
+        self._unwritten: collections.deque[QuestionRecord] = collections.deque()
+        self._max_unwritten = max_unwritten
+        self._retry_seconds = retry_seconds
+        self._retry: threading.Timer | None = None
+        self._next_try = 0.0  # monotonic time before which a new row does not try the waiting ones
+        self.dropped_rows = 0
         self._submit("open", lambda store: True, False)
 
     # -- state --------------------------------------------------------------------------------------
@@ -81,8 +102,23 @@ class AsyncAnalytics:
 
     # -- the worker side ----------------------------------------------------------------------------
 
+    @property
+    def unwritten_rows(self) -> int:
+        """Question rows waiting in memory for the database to be free."""
+        return len(self._unwritten)
+
     def _open_store(self) -> Storage | None:
-        """(worker) Open the store when not open yet; None when analytics is off or still locked."""
+        """(worker) Open the store when not open yet; None when analytics is off or still locked.
+
+        A file deleted or replaced under the running bot is noticed here, before every call: the
+        connection would write to the unlinked file and every row would be lost. It is reopened
+        (created anew) with a warning.
+        """
+        if self._store is not None and self._replaced(self._store):
+            log.warning(
+                "analytics: the %s was deleted or replaced while the bot ran; creating it again", self._description
+            )
+            self._close_store()
         if self._store is not None or self._off:
             return self._store
         try:
@@ -138,6 +174,119 @@ class AsyncAnalytics:
             self._failed(operation, exc)
             return default
 
+    @staticmethod
+    def _replaced(store: Storage) -> bool:
+        """(worker) Whether the store's file is gone or another one (backends without files: never)."""
+        replaced = getattr(store, "replaced", None)
+        try:
+            return bool(replaced()) if callable(replaced) else False
+        except Exception:
+            return False
+
+    # -- question rows kept while the database is locked ---------------------------------------------
+
+    def _record(self, record: QuestionRecord) -> int | None:
+        """(worker) Write one question row; while the database is locked, keep it for later."""
+        if self._unwritten:  # rows are waiting: they go first; try at most every RETRY_GAP_SECONDS
+            if time.monotonic() >= self._next_try:
+                self._flush()
+            if self._unwritten:
+                self._keep(record)
+                return None
+        try:
+            store = self._open_store()
+            if store is None:
+                if not self._off:  # locked while opening
+                    self._keep(record)
+                return None
+            return store.record_question(record)
+        except Exception as exc:
+            if _is_transient(exc):
+                self._next_try = time.monotonic() + RETRY_GAP_SECONDS
+                self._keep(record)
+                log.warning(
+                    "analytics: the %s is busy (%s); keeping question rows in memory and retrying every %.0f s",
+                    self._description,
+                    exc,
+                    self._retry_seconds,
+                )
+            else:
+                self._failed("record_question", exc)
+            return None
+
+    def _keep(self, record: QuestionRecord) -> None:
+        """(worker) Queue a row for the retry (its time is the time it was asked, not written)."""
+        if record.asked_at is None:
+            record = dataclasses.replace(record, asked_at=datetime.now(timezone.utc))
+        self._unwritten.append(record)
+        while len(self._unwritten) > self._max_unwritten:
+            self._unwritten.popleft()
+            self.dropped_rows += 1
+            if self.dropped_rows == 1 or self.dropped_rows % 1000 == 0:
+                log.error(
+                    "analytics: the %s has been busy too long: %d question rows dropped (more than %d waiting)",
+                    self._description,
+                    self.dropped_rows,
+                    self._max_unwritten,
+                )
+        self._schedule_retry()
+
+    def _schedule_retry(self) -> None:
+        """(worker) Flush the waiting rows in ``retry_seconds`` (one timer at a time)."""
+        if self._retry is not None or self._closed:
+            return
+
+        def fire() -> None:
+            self._retry = None
+            with contextlib.suppress(RuntimeError):  # closed meanwhile: close() flushes
+                self._executor.submit(self._flush)
+
+        self._retry = threading.Timer(self._retry_seconds, fire)
+        self._retry.daemon = True
+        self._retry.start()
+
+    def _flush(self) -> None:
+        """(worker) Write the waiting rows, oldest first, until done or the database is busy again."""
+        written = 0
+        while self._unwritten and not self._off:
+            try:
+                store = self._open_store()
+                if store is None:
+                    break
+                store.record_question(self._unwritten[0])
+            except Exception as exc:
+                if not _is_transient(exc):
+                    self._failed("record_question", exc)
+                    if not self._off:  # this row cannot be written: drop it, go on
+                        self._unwritten.popleft()
+                        self.dropped_rows += 1
+                    continue
+                self._next_try = time.monotonic() + RETRY_GAP_SECONDS
+                break
+            self._unwritten.popleft()
+            written += 1
+        if written:
+            log.info("analytics: wrote %d question rows kept while the database was busy", written)
+        if self._unwritten and not self._off:
+            self._schedule_retry()
+
+    def _shutdown(self) -> None:
+        """(worker) Last try at the waiting rows (the busy timeout once), then close the connection."""
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        if self._unwritten and not self._off:
+            self._flush()
+        if self._unwritten:
+            self.dropped_rows += len(self._unwritten)
+            log.error(
+                "analytics: the %s was still busy at shutdown: %d question rows not written",
+                self._description,
+                len(self._unwritten),
+            )
+            self._unwritten.clear()
+        self._close_store()
+
     def _close_store(self) -> None:
         """(worker) Close the connection."""
         store, self._store = self._store, None
@@ -187,8 +336,30 @@ class AsyncAnalytics:
     # -- the API ------------------------------------------------------------------------------------
 
     async def record_question(self, record: QuestionRecord) -> int | None:
-        """Log one question (see :meth:`AnalyticsStore.record_question`); the row id, or None on failure."""
-        return await self._call("record_question", lambda store: store.record_question(record), None)
+        """Log one question (see :meth:`AnalyticsStore.record_question`); the row id, or None when it
+        was not written now. While the database is locked the row is kept in memory (at most
+        ``max_unwritten`` rows) and written when it frees up."""
+        if self._closed or self._off:
+            return None
+        with self._lock:
+            if self._pending >= self._max_pending:
+                log.warning("analytics: %d calls are waiting; dropped a record_question", self._pending)
+                self.dropped_rows += 1
+                return None
+            self._pending += 1
+        try:
+            future = self._executor.submit(self._record, record)
+        except RuntimeError:  # closed
+            self._done()
+            return None
+        future.add_done_callback(self._done)
+        try:
+            return await asyncio.shield(asyncio.wrap_future(future))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # pragma: no cover - _record catches everything
+            log.warning("analytics: record_question failed (%s)", exc)
+            return None
 
     async def record_vote(self, question_id: int, user_id: int, value: int) -> VoteResult:
         """Store a 👍 (+1) / 👎 (-1) vote; ``stored`` is False (tallies 0) on failure."""
@@ -216,7 +387,7 @@ class AsyncAnalytics:
             return
         self._closed = True
         with contextlib.suppress(RuntimeError):
-            self._executor.submit(self._close_store)
+            self._executor.submit(self._shutdown)
         self._executor.shutdown(wait=wait)
 
     async def aclose(self) -> None:
@@ -225,7 +396,7 @@ class AsyncAnalytics:
             return
         self._closed = True
         try:
-            future = self._executor.submit(self._close_store)
+            future = self._executor.submit(self._shutdown)
         except RuntimeError:
             return
         self._executor.shutdown(wait=False)

@@ -16,7 +16,7 @@ from bot.discord_app import components, limits, render
 from bot.discord_app.components import MorePassagesButton, VoteButton
 from bot.discord_app.limits import ELLIPSIS, escape_text, trim
 from bot.engine import CorpusChange
-from bot.summaries import Summary, SummarySentence
+from bot.summaries import Summary, SummarySection, SummarySentence
 
 # Text with sentences, markdown characters, mentions, links and long words.
 words = st.sampled_from(
@@ -278,3 +278,19 @@ def test_overlong_urls_are_dropped_not_cut() -> None:
     view = components.answer_view(url=fits_button)
     assert view is not None and [getattr(b, "url", None) for b in view.children] == [fits_button]
     assert limits.usable_url(None, 10) is None and limits.usable_url("", 10) is None
+
+
+def test_summary_overview_by_topic_shows_each_topic_once_escaped() -> None:
+    sentences = (
+        SummarySentence("Rates rose again.", "a", "Bank lifts rates", 1, "example.org"),
+        SummarySentence("Inflation eased.", "b", "Prices cool", 1, "example.org"),
+        SummarySentence("The film won.", "c", "Aviator wins", 1, "example.org"),
+    )
+    sections = (SummarySection("rates, *bank*, inflation", 40, (0, 1)), SummarySection("film, awards", 1, (2,)))
+    embed = render.render_summary(Summary("corpus", sentences, 9, 120, None, sections), "Summary")
+    text = embed.description or ""
+    assert text.count("Topic: ") == 2
+    assert text.index("Topic: rates") < text.index("Rates rose") < text.index("Topic: film") < text.index("The film")
+    assert "40 documents" in text and "(1 document)" in text
+    assert "*bank*" not in text  # the name's markdown is escaped
+    assert fits(embed)

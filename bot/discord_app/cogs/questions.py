@@ -115,12 +115,14 @@ class Questions(commands.Cog):
         # An answer shows its passages; a closest reply only the closest one. Either way "More
         # passages" goes on from what was shown, and 👍/👎 say whether it helped.
         if result.answered:
-            embeds, shown = render.render_answer(result), len(result.passages)
+            renderer, shown = render.render_answer, len(result.passages)
         else:
-            embeds, shown = render.render_closest(result), 1
+            renderer, shown = render.render_closest, 1
         key = render.question_key(question)
         self.bot.remember_question(key, question)
         view = answer_view(more_key=key, more_offset=shown, url=best.passage.document.url, record=record)
+        # Highlighting and trimming a long passage is CPU work: off the event loop, like the search.
+        embeds = await asyncio.to_thread(renderer, result)
         return Reply(embeds=embeds, view=view, answered=result.answered)
 
     # -- messages ----------------------------------------------------------------------------------
@@ -298,8 +300,9 @@ class Questions(commands.Cog):
         page = passages[:MORE_PAGE]
         next_offset = offset + len(page)
         has_more = len(passages) > MORE_PAGE and next_offset < MORE_MAX_RANK
+        embeds = await asyncio.to_thread(render.render_more, question, page, offset + 1)
         reply = Reply(
-            embeds=render.render_more(question, page, offset + 1),
+            embeds=embeds,
             view=answer_view(more_key=key, more_offset=next_offset) if has_more else None,
         )
         await interaction.followup.send(ephemeral=True, **reply.kwargs())
