@@ -1,4 +1,9 @@
-"""Fit the reranker weights and the abstention model of ``bot/answering/`` on one fold of SQuAD.
+"""Fit the reranker weights of ``bot/answering/`` on one fold of SQuAD (and the earlier, SQuAD-only
+abstention model).
+
+The shipped confidence model is fitted on several collections (SQuAD, SQuAD subsets, the BBC half,
+the off-topic set) by :mod:`benchmarks.abstention`; ``python -m benchmarks.quality`` prints it
+("Model to ship"). What follows fits it on SQuAD alone, as before issue 10, for comparison.
 
 Usage (from the repo root)::
 

@@ -1,8 +1,17 @@
-"""Answer quality on SQuAD v1.1 (first half of dev): anchors and the project side by side.
+"""Answer quality: issue 10's targets on every collection, held out in both fold directions, with
+the anchors measured in the same run.
 
 Usage (from the repo root)::
 
-    python -m benchmarks.quality [--data ../shared/data/squad-v1.1-dev.json] [--min-confidence 0.5]
+    python -m benchmarks.quality [--data ../shared/data/squad-v1.1-dev.json] [--cache FILE]
+                                 [--stemming light|snowball] [--names stem|protected|all] [--history]
+
+By default it prints: the anchors; the analyzer variants (BM25 stage); the targets table (the
+confidence model of :mod:`benchmarks.abstention` fitted on fold 0 and measured on fold 1, and the
+reverse), beside the previous model; confidence across corpus sizes; the approaches table (each
+input set fitted the same way); the thresholds table; the alias comparison; and the model to ship.
+The collections are those of :mod:`benchmarks.targets`. ``--history`` prints the earlier
+SQuAD-only study instead (below).
 
 Closed pool: each article a document, each paragraph a passage; each question should retrieve its
 own paragraph (R@1, R@5, MRR@10). "own answered" is the share of questions answered when asked of
@@ -27,6 +36,7 @@ two-stage hard floor, boosted stumps), all fitted and cut on fold 0.
 from __future__ import annotations
 
 import argparse
+import pickle
 import re
 import time
 from collections.abc import Callable
@@ -36,6 +46,8 @@ import numpy as np
 import Stemmer
 from rank_bm25 import BM25Okapi
 
+from benchmarks.abstention import APPROACHES, CONFIDENCE_INPUTS, fit, held_out, inputs, probability, rates
+from benchmarks.abstention import previous as collect_previous
 from benchmarks.calibrate import (
     confidences,
     evaluate,
@@ -47,7 +59,10 @@ from benchmarks.calibrate import (
     ranking_metrics,
     reranked,
 )
+from benchmarks.sets import DATA, shipped_aliases, shipped_corpus, summit_questions
 from benchmarks.squad import DEFAULT_DATA, Pool, Runs, load_pool
+from benchmarks.targets import asked, collect_all, maker
+from bot.analysis import AliasTable, Analyzer
 from bot.answering import (
     CONFIDENCE_FEATURES,
     DEFAULT_MODEL,
@@ -59,6 +74,7 @@ from bot.answering import (
     confidence_input,
     window_share,
 )
+from bot.search import BM25Index, BM25Params
 
 LUCENE_STOPWORDS = frozenset(
     "a an and are as at be but by for if in into is it no not of on or such that the their then there these "
@@ -422,14 +438,9 @@ def _header() -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Print the anchors, the shipped engine and each reranking / abstention ingredient."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--min-confidence", type=float, default=0.5, help="answers.min_confidence to report")
-    parser.add_argument("--k1", type=float, default=1.2)
-    parser.add_argument("--b", type=float, default=0.75)
-    args = parser.parse_args(argv)
+def history(args: argparse.Namespace) -> None:
+    """The earlier study (``--history``): the shipped engine on SQuAD, each reranking feature and the
+    abstention signals and model classes tried before issue 10."""
     started = time.perf_counter()
     pool = load_pool(args.data)
     everyone = np.ones(len(pool.questions), dtype=bool)
@@ -559,6 +570,167 @@ def main(argv: list[str] | None = None) -> None:
         ]
         print(f"| {thr} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
     print(f"\n({time.perf_counter() - started:.0f} s)")
+
+
+def analyzer_ranking(pool: Pool, stemming: str, names: str) -> tuple[float, float, float, float]:
+    """BM25-stage R@1, MRR@10 (all questions), R@1 on fold 0 and fold 1, with one analyzer setting."""
+    analyzer = Analyzer(stemming=stemming, names=names)
+    index = BM25Index.from_texts([p.text for p in pool.corpus.passages], analyzer, BM25Params(1.2, 0.75, 0.25))
+    ranked = np.full((len(pool.questions), 10), -1, dtype=np.int64)
+    for qi, q in enumerate(pool.questions):
+        top = [i for i, _ in index.top(analyzer.analyze(q.text), 10)]
+        ranked[qi, : len(top)] = top
+    gold = np.array([q.passage for q in pool.questions])
+    fold = np.array([q.fold for q in pool.questions])
+    m = ranking_metrics(ranked, gold)
+    f0, f1 = (ranking_metrics(ranked[fold == f], gold[fold == f])["R@1"] for f in (0, 1))
+    return m["R@1"], m["MRR@10"], f0, f1
+
+
+def targets(args: argparse.Namespace) -> None:
+    """Issue 10's targets, held out in both fold directions, with the anchors measured in the same run."""
+    started = time.perf_counter()
+    pool = load_pool(args.data)
+    print(
+        f"SQuAD dev half: {pool.n_articles} articles, {len(pool.corpus.passages)} passages, "
+        f"{len(pool.questions)} questions"
+    )
+    print("\n## Anchors (rank-bm25 BM25Okapi, SQuAD pool, all questions)\n")
+    print(_header())
+    print(_row("anchor: rank-bm25, lower().split()", anchor(pool, split_tokens, cut=False)))
+    print(_row("anchor: rank-bm25, \\w\\w+ + Lucene stopwords + Snowball, norm. cut", anchor(pool, stem_tokens, True)))
+    print("\n## Analyzer (BM25 stage only, SQuAD R@1 / MRR@10; fold 0, fold 1)\n")
+    print("| stemming | capitalised names | R@1 | MRR@10 | R@1 f0 | R@1 f1 |\n|---|---|---|---|---|---|")
+    for stemming in ("snowball", "light"):
+        for names in ("stem", "protected", "all"):
+            r = analyzer_ranking(pool, stemming, names)
+            print(f"| {stemming} | {names} | " + " | ".join(f"{v:.3f}" for v in r) + " |")
+    if args.cache is not None and args.cache.exists():
+        obs = pickle.loads(args.cache.read_bytes())  # collections saved by an earlier run
+    else:
+        obs = collect_all(pool, stemming=args.stemming, names=args.names)
+        if args.cache is not None:
+            args.cache.write_bytes(pickle.dumps(obs))
+    previous = collect_previous(obs)
+    print(f"\nCollections ({args.stemming} stemming, names {args.names}); questions per collection:")
+    print(", ".join(f"{k} {len(o.fold)}" for k, o in obs.items()))
+    shipped = rates(obs, CONFIDENCE_INPUTS, args.own_rate)
+    print("\n## Targets: fitted on one fold, measured on the other (fit 0 -> test 1 | fit 1 -> test 0 | mean)\n")
+    print("Anchor: the engine's previous abstention model (6 signals, fitted on SQuAD fold 0 before this")
+    print("issue), at its shipped 0.5, on the same runs (its fold-1 figures are held out, fold-0 ones are not).\n")
+    print("| target | goal | fit 0 -> 1 | fit 1 -> 0 | mean | previous model (f1 / f0) |\n|---|---|---|---|---|---|")
+    own = obs["squad own"]
+    r1 = [float(own.right[own.fold == f].mean()) for f in (1, 0)]
+    print(
+        f"| SQuAD R@1, first passage shown | >= 0.83 | {r1[0]:.3f} | {r1[1]:.3f} | {np.mean(r1):.3f} | (same ranking) |"
+    )
+    rows = [
+        ("SQuAD own answered", ">= 0.85", "squad own", 0),
+        ("SQuAD other articles answered", "<= 0.05", "squad other", 0),
+        ("SQuAD own paragraph removed, answered (noisy)", "-", "squad gone", 0),
+        ("off-topic vs shipped article answered", "<= 0.03", "summit offtopic", 0),
+        ("off-topic vs SQuAD answered", "<= 0.03", "squad offtopic", 0),
+        ("off-topic vs BBC half + article answered", "<= 0.03", "bbc offtopic", 0),
+        ("summit on-topic unanswerable answered", "<= 0.08", "summit unanswerable", 0),
+        ("BBC questions answered from the right article", ">= 0.80", "bbc own", 1),
+        ("BBC questions without their article, answered", "-", "bbc other", 0),
+        ("summit direct questions answered (right paragraph)", "all", "summit direct", 1),
+        ("summit direct questions vs BBC + article", "all", "bbc summit", 1),
+        ("summit paraphrases answered (right paragraph)", "-", "summit paraphrases", 1),
+    ]
+    for label, goal, name, right in rows:
+        a0, a1, r0, rr1 = shipped[name]
+        first, second = (r0, rr1) if right else (a0, a1)
+        p = previous[name]
+        print(f"| {label} | {goal} | {first:.3f} | {second:.3f} | {(first + second) / 2:.3f} | {p[right]} |")
+    para = obs["summit paraphrases"]
+    print(f"\nSummit paraphrases, first passage shown is right (any verdict): {para.right.mean():.3f}")
+    print("\n## Aliases (issue 10 item 7): the shipped article's questions with the alias file before / now\n")
+    print("| questions | aliases | first passage right | answered (model fitted on fold 0) |\n|---|---|---|---|")
+    coef0 = fit(obs, CONFIDENCE_INPUTS, 0, args.own_rate)
+    before = AliasTable.load(DATA / "aliases_before.yaml")
+    for kind in ("direct", "paraphrases"):
+        questions = summit_questions(kind)
+        for label, table in (
+            ("before (12 groups)", before),
+            (f"shipped ({len(shipped_aliases().groups)} groups)", shipped_aliases()),
+        ):
+            make = maker(table, stemming=args.stemming, names=args.names)
+            o = asked(make(shipped_corpus().passages), f"summit {kind}", 1, questions)
+            answered = (probability(coef0, inputs(o, CONFIDENCE_INPUTS)) >= 0.5) & o.matched
+            print(f"| {kind} | {label} | {o.right.mean():.3f} | {(answered & o.right).mean():.3f} |")
+    print("\n## Calibration across corpus sizes (first N SQuAD articles; held out, mean of both directions)\n")
+    print("| corpus | passages | own answered | other answered | R@1 |\n|---|---|---|---|---|")
+    for n in (2, 6, 12, 24):
+        key = "squad" if n == 24 else f"nested {n}"
+        o_own, o_other = shipped[f"{key} own"], shipped[f"{key} other"]
+        passages = sum(a < n for a in pool.article_of)
+        r = float(obs[f"{key} own"].right.mean())
+        print(
+            f"| first {n} articles | {passages} | {(o_own[0] + o_own[1]) / 2:.3f} | "
+            f"{(o_other[0] + o_other[1]) / 2:.3f} | {r:.3f} |"
+        )
+    print("\n## Approaches: each input set fitted the same way (held out, mean of both directions)\n")
+    cols = (
+        "squad own",
+        "squad other",
+        "squad gone",
+        "squad offtopic",
+        "bbc offtopic",
+        "summit offtopic",
+        "summit unanswerable",
+        "summit direct",
+        "bbc own",
+    )
+    print("| inputs | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
+    for label, names in APPROACHES:
+        r = rates(obs, names, args.own_rate)
+        cells = [(r[c][2] + r[c][3]) / 2 if c == "bbc own" else (r[c][0] + r[c][1]) / 2 for c in cols]
+        print(f"| {label} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
+    print("\n## Thresholds (shipped inputs; the model fitted on fold 0, held-out fold 1 / whole summit sets)\n")
+    coef = fit(obs, CONFIDENCE_INPUTS, 0, args.own_rate)
+    sets = (
+        ("SQuAD own", "squad own"),
+        ("SQuAD other", "squad other"),
+        ("SQuAD gone", "squad gone"),
+        ("off-topic SQuAD", "squad offtopic"),
+        ("off-topic BBC", "bbc offtopic"),
+        ("off-topic summit", "summit offtopic"),
+        ("summit unanswerable", "summit unanswerable"),
+        ("summit paraphrases", "summit paraphrases"),
+        ("BBC own", "bbc own"),
+    )
+    print("Share of each set at or above the threshold (min_confidence: answered; min_related: answered or closest)\n")
+    print("| threshold | " + " | ".join(label for label, _ in sets) + " |\n|---|" + "---|" * len(sets))
+    for t in (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+        cells = [float(held_out(obs[name], coef, CONFIDENCE_INPUTS, 0, t).mean()) for _, name in sets]
+        print(f"| {t} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
+    print(
+        f"\nModel to ship (fitted on fold 0): inputs {CONFIDENCE_INPUTS}, "
+        f"coefficients {tuple(round(float(c), 3) for c in coef)}"
+    )
+    print(f"\n({time.perf_counter() - started:.0f} s)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print issue 10's targets with their anchors (``--history``: the earlier study)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--min-confidence", type=float, default=0.5, help="answers.min_confidence to report")
+    parser.add_argument("--k1", type=float, default=1.2)
+    parser.add_argument("--b", type=float, default=0.75)
+    parser.add_argument("--own-rate", type=float, default=0.88, help="SQuAD own questions answered at 0.5 (fit fold)")
+    parser.add_argument("--stemming", default="light", choices=("light", "snowball"))
+    parser.add_argument("--names", default="protected", choices=("stem", "protected", "all"))
+    parser.add_argument("--history", action="store_true", help="the earlier study instead of the targets")
+    parser.add_argument(
+        "--cache", type=Path, metavar="FILE", help="save the collected runs here, or reuse them if the file exists"
+    )
+    args = parser.parse_args(argv)
+    if args.history:
+        history(args)
+    else:
+        targets(args)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,21 @@ STOPWORDS: frozenset[str] = frozenset(
     """.split()
 )
 
+# Words that, capitalised, are usually a name whose stem is a different common word ("United" vs
+# "unit", "Aids" vs "aid", "Commons" vs "common", "States" vs "stating"): a capitalised token of one
+# of these keeps its unstemmed form. Derived from the development corpora by
+# `python -m benchmarks.name_words` (see there for the rule); lower-case tokens are stemmed as usual.
+NAME_WORDS: frozenset[str] = frozenset(
+    """
+    advisors affairs ages aids airlines allied appeals arts awards balls bankers bones boxing burns
+    busted chiefs commons communications dreams economics enduring eyes fighters files finding flying
+    foods functioning gangs garments girls grows holdings humanities incredibles keys kids killers
+    lenders loves manning mills mountains peaks pharmaceuticals pictures pirates pops purchasing
+    rankings reading regulations rings rolling rolls roses saving securities sellers shields sisters
+    spirited states studios times touching troupes united wells wings
+    """.split()
+)
+
 # Acronyms longer than this are treated as ordinary words written in capitals (a shouted "CHINESE").
 _MAX_ACRONYM_LEN = 5
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
@@ -88,6 +103,87 @@ class Token:
 def _fold(text: str) -> str:
     """Unicode-normalise and case-fold one surface form; straighten apostrophes."""
     return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
+
+
+_VOWELS = frozenset("aeiou")
+
+
+def _consonant(word: str, i: int) -> bool:
+    """Porter's consonant test: ``y`` is a consonant after a vowel or at the start."""
+    ch = word[i]
+    if ch in _VOWELS:
+        return False
+    if ch == "y":
+        return i == 0 or not _consonant(word, i - 1)
+    return True
+
+
+def _measure(stem: str) -> int:
+    """Porter's m: how many vowel-consonant sequences ``stem`` has."""
+    m, previous_vowel = 0, False
+    for i in range(len(stem)):
+        vowel = not _consonant(stem, i)
+        if previous_vowel and not vowel:
+            m += 1
+        previous_vowel = vowel
+    return m
+
+
+def _has_vowel(stem: str) -> bool:
+    return any(not _consonant(stem, i) for i in range(len(stem)))
+
+
+def _cvc(stem: str) -> bool:
+    """Ends consonant-vowel-consonant, the last not w, x or y (Porter's *o)."""
+    n = len(stem)
+    return (
+        n >= 3
+        and _consonant(stem, n - 3)
+        and not _consonant(stem, n - 2)
+        and _consonant(stem, n - 1)
+        and stem[-1] not in "wxy"
+    )
+
+
+def light_stem(word: str) -> str:
+    """An inflectional stemmer: Porter's steps 1 and 5a (plurals, -ed, -ing, final -y and -e), lower-case input.
+
+    Unlike Snowball it keeps derivational suffixes, so "initiative" and "initial" stay apart (Snowball
+    maps both to "initi"); "countries" -> "countri", "endorsed" -> "endors", "governing" -> "govern".
+    Non-ASCII words are returned unchanged.
+    """
+    if len(word) <= 2 or not word.isascii() or not word.isalpha():
+        return word
+    # Step 1a: plurals.
+    if word.endswith(("sses", "ies")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    # Step 1b: -eed, -ed, -ing.
+    if word.endswith("eed"):
+        if _measure(word[:-3]) > 0:
+            word = word[:-1]
+    else:
+        for suffix in ("ed", "ing"):
+            if word.endswith(suffix) and _has_vowel(word[: -len(suffix)]):
+                word = word[: -len(suffix)]
+                if word.endswith(("at", "bl", "iz")):
+                    word += "e"
+                elif word[-1] == word[-2] and word[-1] not in "lsz" and _consonant(word, len(word) - 1):
+                    word = word[:-1]
+                elif _measure(word) == 1 and _cvc(word):
+                    word += "e"
+                break
+    # Step 1c: final y after a vowel-bearing stem -> i.
+    if word.endswith("y") and len(word) > 2 and _has_vowel(word[:-1]):
+        word = word[:-1] + "i"
+    # Step 5a: a final e goes, so that "endorse" meets "endorsed" ("endors"), except after a short
+    # syllable ("hope", "state").
+    if word.endswith("e"):
+        m = _measure(word[:-1])
+        if m > 1 or (m == 1 and not _cvc(word[:-1])):
+            word = word[:-1]
+    return word
 
 
 def _is_acronym(surface: str) -> bool:
@@ -179,11 +275,25 @@ class Analyzer:
     builder, which applies :attr:`pattern` and :meth:`term_of` in bulk.
     """
 
-    def __init__(self, aliases: AliasTable | None = None, language: str = "english") -> None:
+    def __init__(
+        self,
+        aliases: AliasTable | None = None,
+        language: str = "english",
+        stemming: str = "light",
+        names: str = "protected",
+    ) -> None:
         self.aliases = aliases or AliasTable()
         self._stemmer = Stemmer.Stemmer(language)
+        if stemming not in ("snowball", "light"):
+            raise ValueError(f"stemming must be 'snowball' or 'light', not {stemming!r}")
+        if names not in ("stem", "protected", "all"):
+            raise ValueError(f"names must be 'stem', 'protected' or 'all', not {names!r}")
+        self.stemming = stemming
+        self.names = names
+        self._stem: Callable[[str], str] = self._stemmer.stemWord if stemming == "snowball" else light_stem
         self._acronym_alias: dict[str, str] = {}
         self._word_alias: dict[str, str] = {}
+        self._lower_acronym: dict[str, str] = {}
         self.pattern: re.Pattern[str] = re.compile(_DOTTED + "|" + _WORD)
         self._terms: dict[str, str | None] = {}
         multi_word: list[tuple[str, str]] = []
@@ -198,8 +308,12 @@ class Analyzer:
                     self._acronym_alias[folded.replace(".", "")] = canonical
                     if "." in name:
                         continue
+                    # An acronym's lower-case spelling ("ai") is the acronym as typed casually; its
+                    # capitalised spelling ("Ai") is a name, not the acronym (see _analyze_surface).
+                    self._lower_acronym.setdefault(folded, canonical)
+                    continue
                 self._word_alias.setdefault(folded, canonical)
-                self._word_alias.setdefault(self._stemmer.stemWord(folded), canonical)
+                self._word_alias.setdefault(self._stem(folded), canonical)
         # Multi-word names are matched on term sequences (after single-word aliases and stopwords),
         # and add their group's term beside the words' own terms, so "governance initiative" still
         # matches a passage that names the "Global AI Governance Initiative".
@@ -212,6 +326,10 @@ class Analyzer:
         self._phrase_starts: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         for seq, canonical in self.phrases:
             self._phrase_starts.setdefault(seq[0], []).append((seq, canonical))
+
+    def stem(self, word: str) -> str:
+        """The stem of one lower-case word, by this analyzer's stemmer (no aliases, no stopwords)."""
+        return self._stem(word)
 
     def term_of(self, surface: str) -> str | None:
         """The term for one token as matched by :attr:`pattern`, or None for a stopword."""
@@ -243,7 +361,12 @@ class Analyzer:
         alias = self._word_alias.get(folded)
         if alias:
             return alias
-        stem = self._stemmer.stemWord(folded)
+        if plain_surface[:1].isupper():
+            if self.names == "all" or (self.names == "protected" and folded in NAME_WORDS):
+                return folded
+        elif folded in self._lower_acronym:
+            return self._lower_acronym[folded]
+        stem = self._stem(folded)
         return self._word_alias.get(stem, stem)
 
     def byte_words(self, text: str, shouting: bool) -> list[bytes] | None:

@@ -18,7 +18,7 @@ from typing import TextIO
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import CorpusError
 from bot.engine import Engine, build_engine
-from bot.terminal import clean, format_answer, json_line
+from bot.terminal import clean, format_answer, format_explanation, json_line
 
 
 def _print(text: str) -> None:
@@ -76,6 +76,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise CliError("the question is empty (give the question in quotes, or '-' to read questions from stdin)")
     for question in _questions(args.question, sys.stdin):
         if not args.json and not question.strip():
+            continue
+        if args.explain:
+            sys.stdout.write(format_explanation(engine.explain(question), width) + "\n")
             continue
         answer = engine.answer(question, top_k)
         if args.json:
@@ -393,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="+", help="the question ('-' reads one question per line from stdin)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
     ask.add_argument("--top-k", type=_top_k, metavar="N", help="passages to return (default: search.top_k)")
+    ask.add_argument(
+        "--explain", action="store_true", help="show how the question was read and why it was answered or not"
+    )
     ask.set_defaults(func=cmd_ask)
 
     summary = sub.add_parser("summary", parents=[with_corpus], help="summarise a document, a topic or all")

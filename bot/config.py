@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
+import stat
 import types
 import typing
 from dataclasses import dataclass, field
@@ -68,7 +70,7 @@ class AnswerSettings:
     min_confidence: float = 0.5
     # Below min_confidence but at least this: show the closest passage under a "not sure" label;
     # below this: "That's not in my sources". At most min_confidence.
-    min_related: float = 0.3
+    min_related: float = 0.1
     # Show extra passages only when their score is at least this fraction of the best score.
     related_ratio: float = 0.8
     max_question_chars: int = 500
@@ -422,7 +424,7 @@ def _parse(text: str, where: str, problems: list[str]) -> Settings:
                 f"{where}: 'answers.min_related' ({answers.min_related:g}) must not be above "
                 f"'answers.min_confidence' ({answers.min_confidence:g})"
             )
-        else:  # the default 0.3 under a lower min_confidence: no closest band, not an error
+        else:  # the default 0.1 under a lower min_confidence: no closest band, not an error
             answers = dataclasses.replace(answers, min_related=answers.min_confidence)
             settings = dataclasses.replace(settings, answers=answers)
     shard_ids, shard_count = settings.discord.shard_ids, settings.discord.shard_count
@@ -465,12 +467,14 @@ def load_settings(path: Path | str | None = None, problems: list[str] | None = N
     path = Path(path)
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = _read_config(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         if isinstance(exc, FileNotFoundError):
             message = f"{where}: no such config file"
         elif isinstance(exc, UnicodeDecodeError):
             message = f"{where}: not UTF-8 text"
+        elif isinstance(exc, ValueError):
+            message = f"{where}: {exc}"
         else:
             message = f"{where}: cannot read ({exc.strerror})"
         if problems is None:
@@ -479,6 +483,25 @@ def load_settings(path: Path | str | None = None, problems: list[str] | None = N
         return default_settings()
     settings = parse_settings(text, where, base_dir=path.resolve().parent, problems=problems)
     return dataclasses.replace(settings, source=path)
+
+
+#: A config file larger than this is refused (the shipped one is ~3 KB).
+MAX_CONFIG_BYTES = 1_000_000
+
+
+def _read_config(path: Path) -> str:
+    """The config file's text. Opened non-blocking (a FIFO never hangs start-up or ``check``) and
+    refused unless it is a regular file of at most :data:`MAX_CONFIG_BYTES` (``/dev/zero`` never
+    fills memory). A symbolic link to a config file is fine: deployments keep it elsewhere."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file: refused")
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ValueError(f"over the {MAX_CONFIG_BYTES:,}-byte cap for a config file")
+    return data.decode("utf-8").removeprefix("\ufeff")
 
 
 def default_base_dir() -> Path:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.analysis import AliasError, AliasTable, Analyzer
-from bot.answering import Answer, AnswerEngine, RankedPassage
+from bot.answering import Answer, AnswerEngine, Explanation, RankedPassage
 from bot.config import Settings
 from bot.corpus import Corpus, CorpusError, Document, Passage, Problem, load_corpus
 from bot.probes import ProbeReport, check_probes, probe_warnings
@@ -62,6 +62,10 @@ class Engine:
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         """Answer a question with the configured (``search.top_k``) or given number of passages."""
         return self.answers.answer(question, top_k or self.settings.search.top_k)
+
+    def explain(self, question: str) -> Explanation:
+        """Why :meth:`answer` replies as it does (``summitbot ask --explain``)."""
+        return self.answers.explain(question, self.settings.search.top_k)
 
     def more(self, question: str, offset: int, n: int) -> tuple[RankedPassage, ...]:
         """Ranked passages ``offset`` .. ``offset + n - 1`` for a question, whether or not it was

@@ -382,7 +382,7 @@ def _nice(low: float, high: float) -> float:
     return high
 
 
-def fit_thresholds(results: Sequence[ProbeResult], current: tuple[float, float] = (0.5, 0.3)) -> ThresholdFit:
+def fit_thresholds(results: Sequence[ProbeResult], current: tuple[float, float] = (0.5, 0.1)) -> ThresholdFit:
     """The ``(min_confidence, min_related)`` pair that makes every fixable probe pass, or failing
     that the pair that passes the most probes (ties: fewest must-refuse questions answered, then
     nearest ``current``).

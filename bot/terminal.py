@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import messages
-from bot.answering import Answer, RankedPassage
+from bot.answering import Answer, Explanation, RankedPassage
 from bot.corpus import Document
 from bot.summaries import Summary
 
@@ -105,6 +105,49 @@ def format_answer(answer: Answer, documents: Sequence[Document], tty: bool = Fal
     else:
         lines.append(f"{messages.NOT_IN_SOURCES} {messages.NO_DOCUMENTS}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def format_explanation(ex: Explanation, width: int = 100) -> str:
+    """``summitbot ask --explain``: the analysed question, each top passage's matched and missing
+    terms and evidence, the confidence inputs with their contributions, the verdict and why."""
+    lines = [f"Q: {clean(ex.question.strip())}", "", "Question terms (how each word was read, its weight):"]
+    if not ex.terms:
+        lines.append("    (none: only stopwords or symbols)")
+    for t in ex.terms:
+        seen = "" if t.in_corpus else ", not in the corpus"
+        lines.append(f"    {clean(t.words)!r:<28} -> {clean(t.term):<28} {t.how:<12} weight {t.weight:.2f}{seen}")
+    for rank, p in enumerate(ex.passages, start=1):
+        ev = p.evidence
+        lines.append("")
+        lines.append(f'[{rank}] "{clean(p.title)}" ¶{p.paragraph} ({clean(p.document)})')
+        lines.append(
+            f"    score {p.score:.2f} (BM25 {p.bm25:.2f}); " + ", ".join(f"{k} {v:.2f}" for k, v in p.features.items())
+        )
+        lines.append("    matched: " + (", ".join(map(clean, p.matched)) or "-"))
+        lines.append("    missing: " + (", ".join(map(clean, p.missing)) or "-"))
+        asks = ev.qtype or "nothing typed"
+        lines.append(
+            f"    evidence: asks for {asks}; type found {ev.type_found:.0f} (near a matched word {ev.type_near:.0f}); "
+            f"specific terms in one sentence {ev.spec_sentence:.2f}, in two {ev.spec_window:.2f}, "
+            f"in the document {ev.specific_share:.2f}; largest missing share {ev.missing_max:.2f}"
+        )
+    lines.append("")
+    if ex.contributions:
+        lines.append(f"Confidence inputs (best passage): intercept {ex.intercept:+.2f}")
+        for name, value, part in ex.contributions:
+            lines.append(f"    {name:<20} {value:8.3f}  contributes {part:+.2f}")
+    lines.append(
+        f"Confidence {ex.confidence:.2f} (answer at {ex.min_confidence:.2f}, closest at {ex.min_related:.2f}) "
+        f"-> {ex.verdict}"
+    )
+    lines.append(f"Decided at: {ex.stage} -- {ex.reason}")
+    return (
+        "\n".join(
+            textwrap.fill(line, width=width, subsequent_indent="      ") if len(line) > width else line
+            for line in lines
+        )
+        + "\n"
+    )
 
 
 # -------------------------------------------------------------------------------------- summaries

@@ -24,7 +24,7 @@ from bot.discord_app.app import SummitBot, create_bot
 from bot.engine import build_engine
 
 SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
-VANCE = "What did JD Vance say about America first?"
+VANCE = "What did JD Vance state about an America first approach?"
 
 
 def make_settings(

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from bot_harness import VANCE
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,7 +33,7 @@ def test_ask_text_output_is_cited() -> None:
 
 
 def test_ask_json_contract() -> None:
-    result = run("ask", "--json", "What did JD Vance say about America first?")
+    result = run("ask", "--json", "What did JD Vance state about an America first approach?")
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.splitlines()
     obj = json.loads(line)
@@ -50,7 +51,12 @@ def test_ask_json_contract() -> None:
 
 
 def test_ask_batch_from_stdin_one_line_each() -> None:
-    questions = ["What is DeepSeek?", "Who won the 2022 World Cup?", "", "What did the UN General Assembly adopt?"]
+    questions = [
+        "Which Chinese AI company has made strides in affordable AI models?",
+        "Who won the 2022 World Cup?",
+        "",
+        "What did the UN General Assembly adopt?",
+    ]
     result = run("ask", "--json", "-", stdin="\n".join(questions) + "\n")
     assert result.returncode == 0, result.stderr
     objs = [json.loads(line) for line in result.stdout.splitlines()]
@@ -69,7 +75,9 @@ def test_off_topic_questions_abstain_but_list_nearest() -> None:
 
 
 def test_top_k_option() -> None:
-    one = json.loads(run("ask", "--json", "--top-k", "1", "What did JD Vance say about America first?").stdout)
+    one = json.loads(
+        run("ask", "--json", "--top-k", "1", "What did JD Vance state about an America first approach?").stdout
+    )
     assert one["answered"] and len(one["passages"]) == 1
     # Nearest misses of an unanswered question are not cut by closeness: exactly N come back.
     misses = json.loads(
@@ -111,7 +119,7 @@ def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
 
 
 def test_runs_from_another_folder_on_the_shipped_corpus(tmp_path: Path) -> None:
-    result = run("ask", "--json", "What is DeepSeek?", cwd=tmp_path)
+    result = run("ask", "--json", "What did the UN General Assembly adopt?", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["answered"] is True
 
@@ -205,8 +213,10 @@ DOC = "paris-summit-china-ai-governance"
 def test_ask_json_verdicts_follow_the_configured_thresholds(tmp_path: Path) -> None:
     """The same question is an answer, a closest passage or none as the thresholds move around its
     own confidence; answered stays verdict == "answer"."""
-    question = "What did JD Vance say about America first?"
-    confidence = json.loads(run("ask", "--json", question).stdout)["confidence"]
+    question = VANCE
+    # JSON rounds the confidence to 4 decimals: thresholds 0.0001 below it are surely reached
+    # (the exact boundary is tested on the engine, tests/answering/test_verdict.py).
+    confidence = json.loads(run("ask", "--json", question).stdout)["confidence"] - 0.0001
     assert 0 < confidence < 1
     config = tmp_path / "config.yaml"
     verdicts = {}
@@ -242,7 +252,7 @@ def probes_file(tmp_path: Path, text: str) -> Path:
 
 PASSING = f"""\
 answer:
-  - question: What did JD Vance say about America first?
+  - question: {VANCE}
     document: {DOC}
     paragraph: 3
 unrelated:
@@ -255,7 +265,7 @@ def test_calibrate_reports_each_probe_and_thresholds_that_work(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "1 answer, 0 refuse, 1 unrelated" in out
-    assert "At the configured thresholds (min_confidence 0.5, min_related 0.3): 2 of 2 pass." in out
+    assert "At the configured thresholds (min_confidence 0.5, min_related 0.1): 2 of 2 pass." in out
     rows = [line.split() for line in out.splitlines() if line.startswith("  ok") or line.startswith("  FAIL")]
     assert [r[:3] for r in rows] == [["ok", "answer", "answer"], ["ok", "unrelated", "none"]]
     assert "Thresholds that meet the target" in out
@@ -264,11 +274,11 @@ def test_calibrate_reports_each_probe_and_thresholds_that_work(tmp_path: Path) -
 
 def test_calibrate_when_no_thresholds_meet_the_target(tmp_path: Path) -> None:
     # The same question must be answered and must be refused: no pair can pass both.
-    text = PASSING + "refuse:\n  - question: What did JD Vance say about America first?\n"
+    text = PASSING + f"refuse:\n  - question: {VANCE}\n"
     out = run("calibrate", "--probes", str(probes_file(tmp_path, text))).stdout
     assert "2 of 3 pass" in out and "FAIL  refuse" in out
     assert "No thresholds meet the target" in out and "Best trade-off:" in out
-    assert 'probes.yaml:8: "What did JD Vance say about America first?" must not be answered, but got answer' in out
+    assert f'probes.yaml:8: "{VANCE}" must not be answered, but got answer' in out
 
 
 def test_calibrate_sets_aside_probes_naming_the_wrong_paragraph(tmp_path: Path) -> None:
@@ -298,7 +308,7 @@ def test_check_warns_but_passes_when_a_probe_fails(tmp_path: Path) -> None:
     probes_file(corpus, PASSING)
     ok = run("check", "--corpus", str(corpus))
     assert ok.returncode == 0 and "2 of 2 pass" in ok.stdout and "warning" not in ok.stdout
-    probes_file(corpus, PASSING + "refuse:\n  - question: What did JD Vance say about America first?\n")
+    probes_file(corpus, PASSING + f"refuse:\n  - question: {VANCE}\n")
     warned = run("check", "--corpus", str(corpus))
     assert warned.returncode == 0, warned.stderr
     lines = warned.stdout.splitlines()
@@ -312,3 +322,16 @@ def test_check_warns_but_passes_when_a_probe_fails(tmp_path: Path) -> None:
     assert (
         broken.returncode == 0 and f"warning: probe file: {corpus / 'probes.yaml'}:2: not valid YAML" in broken.stdout
     )
+
+
+def test_ask_explain_shows_terms_passages_confidence_and_stage() -> None:
+    result = run("ask", "--explain", "Who represented President Xi at the summit?")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "'Xi'" in out and "~xi_jinping" in out and "alias" in out  # the alias group applied
+    assert "'represented'" in out and "represent" in out and "stem" in out
+    assert "¶4" in out and "matched:" in out and "missing:" in out and "asks for who" in out
+    assert "contributes" in out and "Confidence" in out
+    assert "Decided at: confidence" in out
+    nothing = run("ask", "--explain", "the of")
+    assert nothing.returncode == 0 and "Decided at: analysis" in nothing.stdout

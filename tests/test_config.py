@@ -85,12 +85,12 @@ def test_verdict_thresholds_are_checked(text: str, message: str) -> None:
 
 
 def test_verdict_thresholds_defaults_and_bounds() -> None:
-    assert (parse_settings("").answers.min_confidence, parse_settings("").answers.min_related) == (0.5, 0.3)
+    assert (parse_settings("").answers.min_confidence, parse_settings("").answers.min_related) == (0.5, 0.1)
     both = parse_settings("answers:\n  min_confidence: 0.7\n  min_related: 0.7\n").answers  # equal: allowed
     assert (both.min_confidence, both.min_related) == (0.7, 0.7)
     # Only min_confidence lowered below the default min_related: no closest band, not an error.
-    low = parse_settings("answers:\n  min_confidence: 0.1\n").answers
-    assert (low.min_confidence, low.min_related) == (0.1, 0.1)
+    low = parse_settings("answers:\n  min_confidence: 0.05\n").answers
+    assert (low.min_confidence, low.min_related) == (0.05, 0.05)
 
 
 def test_probes_path_default_and_configured(tmp_path: Path) -> None:

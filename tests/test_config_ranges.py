@@ -5,6 +5,7 @@ a million days, ``.inf``, ``1e308``, ``shard_ids: []``) are one-line errors, nev
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing
 from pathlib import Path
 
@@ -101,3 +102,17 @@ def test_out_of_range_numbers_on_the_command_line_are_usage_errors(args: tuple[s
     result = summitbot(*args)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "expected a whole number from 1 to" in result.stderr
+
+
+def test_a_fifo_or_dev_zero_as_config_is_refused_not_a_hang(tmp_path: Path) -> None:
+    """`check --config` on a FIFO used to wait forever; on a link to /dev/zero, to fill memory."""
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.yaml"
+    zero.symlink_to("/dev/zero")
+    for config in (fifo, zero):
+        err = one_line_error(summitbot("check", "--config", str(config)))
+        assert f"{config}: not a regular file: refused" in err, err
+    big = tmp_path / "big.yaml"
+    big.write_text("# padding\n" * 200_000, encoding="utf-8")
+    assert "byte cap for a config file" in one_line_error(summitbot("check", "--config", str(big)))

@@ -32,6 +32,7 @@ from bot.answering.confidence import (
     confidence,
     confidence_input,
 )
+from bot.answering.explain import MIN_RELATED, Explanation, explain
 from bot.answering.highlight import Highlight, Highlighter, PassageTerms, SentenceCache
 from bot.answering.query import Query, build_query, term_weights
 from bot.answering.rerank import FEATURES, RERANK_DEPTH, WINDOW, Candidate, passage_features, rerank, window_share
@@ -52,6 +53,7 @@ __all__ = [
     "Answer",
     "AnswerEngine",
     "Candidate",
+    "Explanation",
     "Highlight",
     "PassageTerms",
     "Query",
@@ -184,6 +186,28 @@ class AnswerEngine:
         candidates = rerank(query, rows, self.model.rerank)
         signals = self.signal_reader.read(query, hits, candidates, {row[0]: row[5] for row in rows})
         return Ranking(query.terms, tuple(candidates), confidence(self.model, signals), signals)
+
+    def explain(self, question: str, top: int = 3) -> Explanation:
+        """Why :meth:`answer` replies as it does to ``question``: the analysed question, the ``top``
+        passages' matched and missing terms and evidence, the confidence inputs and their
+        contributions, the verdict and the stage that decided (see :mod:`bot.answering.explain`)."""
+        query = self.query(question)
+        ranking = self.rank(query, max(self.depth, top)) if not query.is_empty else Ranking(query.terms, (), 0.0)
+        return explain(
+            query,
+            self.analyzer,
+            self.index,
+            self.passages,
+            ranking.candidates[: max(top, 1)],
+            self.passage_terms,
+            self.signal_reader.document_has,
+            ranking.signals,
+            self.model,
+            ranking.confidence,
+            self.policy.min_confidence,
+            # answers.min_related once the settings carry it (the three outcomes), else the default
+            getattr(self.policy, "min_related", MIN_RELATED),
+        )
 
     def highlight(self, i: int, query_terms: set[str], sentence: int | None = None) -> Highlight:
         """The best sentence of passage ``i`` (or the given one) and every matched word's span."""

@@ -362,6 +362,8 @@ async def _run_at_debug(tmp_path: Path, stub: DiscordStub, corpus: Path, payload
         mark = stub.mark()
         await stub.send_message(f"{VANCE} {MARKER}", guild=False, author=stub.member)
         await stub.wait_for_message(since=mark, timeout=PROMPT)
+        refused = await stub.slash_command("reload", user=stub.member)  # not an admin: logged, without the id
+        await stub.wait_for_message(interaction=refused, timeout=PROMPT)
         ix = await stub.slash_command("ask", {"question": f"{VANCE} {MARKER}"}, user=stub.member)
         await stub.wait_for_message(interaction=ix, timeout=PROMPT)
     finally:
@@ -378,7 +380,7 @@ async def test_debug_logging_keeps_discord_payloads_out_unless_asked(tmp_path: P
     async with DiscordStub() as stub:
         log, ix = await _run_at_debug(tmp_path, stub, corpus_dir, payloads=False)
         member = str(stub.member.id)
-    assert "DEBUG" in log and "discord.gateway" in log and "summitbot" in log
+    assert "DEBUG" in log and "discord.gateway" in log and "summitbot" in log and "refused /reload" in log
     assert MARKER not in log and member not in log and ix.token not in log
     async with DiscordStub() as stub:
         log, ix = await _run_at_debug(tmp_path, stub, corpus_dir, payloads=True)

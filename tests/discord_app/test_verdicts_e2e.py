@@ -194,8 +194,7 @@ async def test_reload_warns_about_failing_probes_and_keeps_the_new_corpus(
 ) -> None:
     probes = corpus_dir / "probes.yaml"
     probes.write_text(
-        "answer:\n  - question: What did JD Vance say about America first?\n"
-        "    document: paris-summit-china-ai-governance\n    paragraph: 3\n",
+        f"answer:\n  - question: {VANCE}\n    document: paris-summit-china-ai-governance\n    paragraph: 3\n",
         encoding="utf-8",
     )
     async with running(make_settings(stub), stub) as bot:

@@ -40,7 +40,7 @@ class Admin(commands.Cog):
     async def reload(self, interaction: discord.Interaction[Any]) -> None:
         """Rebuild the index off the event loop and swap it in; on errors keep the old corpus."""
         if not self._allowed(interaction):
-            log.info("refused /reload for user %s", interaction.user.id)
+            log.info("refused /reload for a user without admin rights (guild %s)", interaction.guild_id)
             await send_private(interaction, REFUSAL)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -57,7 +57,7 @@ class Admin(commands.Cog):
     async def stats(self, interaction: discord.Interaction[Any], days: app_commands.Range[int, 1, 365] = 7) -> None:
         """The analytics report, privately."""
         if not self._allowed(interaction):
-            log.info("refused /stats for user %s", interaction.user.id)
+            log.info("refused /stats for a user without admin rights (guild %s)", interaction.guild_id)
             await send_private(interaction, REFUSAL)
             return
         analytics = self.bot.analytics
