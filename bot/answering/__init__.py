@@ -32,7 +32,7 @@ from bot.answering.confidence import (
     confidence,
     confidence_input,
 )
-from bot.answering.explain import MIN_RELATED, Explanation, explain
+from bot.answering.explain import Explanation, explain
 from bot.answering.highlight import Highlight, Highlighter, PassageTerms, SentenceCache
 from bot.answering.query import Query, build_query, term_weights
 from bot.answering.rerank import FEATURES, RERANK_DEPTH, WINDOW, Candidate, passage_features, rerank, window_share
@@ -205,8 +205,7 @@ class AnswerEngine:
             self.model,
             ranking.confidence,
             self.policy.min_confidence,
-            # answers.min_related once the settings carry it (the three outcomes), else the default
-            getattr(self.policy, "min_related", MIN_RELATED),
+            self.policy.min_related,
         )
 
     def highlight(self, i: int, query_terms: set[str], sentence: int | None = None) -> Highlight:
