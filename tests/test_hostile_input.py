@@ -129,7 +129,11 @@ def _wrapped(fragments: list[str], pings: list[str]) -> str:
 #: Hostile text inside a question the corpus answers (JD Vance on "America first").
 answerable_hostile = st.builds(
     _wrapped,
-    st.lists(st.lists(st.sampled_from(_MARKUP), max_size=3).map("".join), min_size=9, max_size=9),
+    st.lists(
+        st.lists(st.sampled_from(_MARKUP), max_size=3).map("".join),
+        min_size=len(VANCE.split()) + 1,
+        max_size=len(VANCE.split()) + 1,
+    ),
     st.lists(st.sampled_from(_PINGS), max_size=4),
 )
 
