@@ -1,4 +1,4 @@
-"""Whole-job speed benchmark: the project against rank-bm25 and bm25s on one synthetic corpus.
+"""Whole-job speed benchmark: the project against tantivy, SQLite FTS5, bm25s and rank-bm25.
 
 A seeded synthetic corpus (Zipf-distributed words from a generated vocabulary, ~90 words per
 paragraph) is written as real ``.md`` articles under ``benchmarks/.cache/`` and a seeded set of
@@ -9,14 +9,22 @@ answer every question.
 * ``rank-bm25``: ``BM25Okapi`` with plain ``get_scores`` (optionally on a sample of questions,
   extrapolated to all of them; the output says so).
 * ``bm25s``: its own tokenizer with stopwords and a PyStemmer stemmer, as its README recommends.
+* ``tantivy`` (0.27, Rust, via its Python bindings): its ``en_stem`` tokenizer, an in-RAM index
+  written with its default threads, top-3 per question (and top-30 for the BM25-stage latency).
+* ``fts5``: SQLite FTS5 with the ``porter`` tokenizer, ``ORDER BY rank LIMIT 3`` on an OR of the
+  question's words (optionally on a sample of questions, extrapolated; the output says so).
 * ``project``: :func:`bot.engine.build_engine` on the folder, then ``engine.answer`` per question;
-  the BM25 stage (``index.top``) is timed separately too.
+  the BM25 stage (``index.top``) is timed separately too, at k = 3 and at the answer's depth.
+* ``project-cold`` (with ``--cold``): a saved index is written once (``summitbot index``'s work),
+  then a fresh process times start -> first answer with it, and a ``/reload`` of a copy of the
+  corpus (hard links) with one article changed, reusing the running engine's postings.
 
 A correctness check compares the project's top-3 with ``BM25Okapi``'s top-3 on the project's own
 analysed tokens for a sample of questions.
 
 Run: ``python benchmarks/speed.py`` (full size) or e.g. ``--paragraphs 10000 --questions 200
---skip-rank-bm25`` for a quick run.
+--skip-rank-bm25`` for a quick run; ``--paragraphs 1000000 --skip-rank-bm25 --skip-fts5 --cold``
+for the million-paragraph scale (the corpus is generated once into ``benchmarks/.cache``).
 """
 
 from __future__ import annotations
@@ -152,6 +160,102 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _rss_mb() -> float:
+    """This process's resident memory now, in MB (``VmRSS``; memory-mapped pages read count too)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _words(question: str) -> list[str]:
+    """The anchors' query words: lower-cased runs of word characters."""
+    return re.findall(r"\w+", question.lower())
+
+
+def worker_tantivy(folder: Path, questions: list[str]) -> dict[str, Any]:
+    """tantivy: ``en_stem`` text field, in-RAM index (default writer threads), top-3 per question."""
+    import tantivy
+
+    t: dict[str, float] = {}
+    t0 = time.perf_counter()
+    texts = read_all(folder)
+    t["read"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", stored=False, tokenizer_name="en_stem")
+    builder.add_unsigned_field("pid", stored=True)
+    index = tantivy.Index(builder.build())
+    writer = index.writer()
+    for i, text in enumerate(texts):
+        doc = tantivy.Document()
+        doc.add_text("body", text)
+        doc.add_unsigned("pid", i)
+        writer.add_document(doc)
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    searcher = index.searcher()
+    del texts
+    t["tokenize+index"] = time.perf_counter() - t0
+    lat = []
+    t0 = time.perf_counter()
+    for q in questions:
+        t1 = time.perf_counter()
+        words = _words(q)
+        if words:
+            searcher.search(index.parse_query(" ".join(words), ["body"]), 3)
+        lat.append(time.perf_counter() - t1)
+    t["answer"] = time.perf_counter() - t0
+    queries = [" ".join(_words(q)) for q in questions]
+    timings: dict[str, list[float]] = {}
+    for name, k in (("top", 3), ("top30", 30)):
+        wall, cpu = _measure(lambda q, k=k: q and searcher.search(index.parse_query(q, ["body"]), k), queries)
+        timings[f"{name}_latency"], timings[f"{name}_cpu"] = wall, cpu
+    return {
+        "stages": t,
+        "latency": lat,
+        **timings,
+        "peak_mb": _peak_mb(),
+        "rss_mb": _rss_mb(),
+    }
+
+
+def worker_fts5(folder: Path, questions: list[str], sample: int) -> dict[str, Any]:
+    """SQLite FTS5 (``porter`` tokenizer, in memory): ``ORDER BY rank LIMIT 3`` on an OR of the words."""
+    import sqlite3
+
+    t: dict[str, float] = {}
+    t0 = time.perf_counter()
+    texts = read_all(folder)
+    t["read"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE p USING fts5(body, tokenize='porter')")
+    db.executemany("INSERT INTO p(rowid, body) VALUES (?, ?)", enumerate(texts))
+    db.commit()
+    del texts
+    t["tokenize+index"] = time.perf_counter() - t0
+    chosen = questions if sample <= 0 or sample >= len(questions) else questions[:sample]
+    lat = []
+    for q in chosen:
+        t1 = time.perf_counter()
+        words = _words(q)
+        if words:
+            match = " OR ".join(f'"{w}"' for w in words)
+            db.execute("SELECT rowid FROM p WHERE p MATCH ? ORDER BY rank LIMIT 3", (match,)).fetchall()
+        lat.append(time.perf_counter() - t1)
+    t["answer"] = sum(lat) * len(questions) / len(chosen)
+    return {
+        "stages": t,
+        "latency": lat,
+        "top_latency": lat,
+        "extrapolated_from": len(chosen) if len(chosen) < len(questions) else None,
+        "peak_mb": _peak_mb(),
+        "rss_mb": _rss_mb(),
+    }
+
+
 def worker_rank_bm25(folder: Path, questions: list[str], sample: int) -> dict[str, Any]:
     """rank-bm25 BM25Okapi: read, tokenize (regex + stopwords + PyStemmer), index, ``get_scores``."""
     import Stemmer
@@ -239,12 +343,7 @@ def worker_project(folder: Path, questions: list[str]) -> dict[str, Any]:
 
     # Time build_engine's stages by wrapping what it calls (the build itself is unchanged).
     engine_mod.load_corpus = timed("read", engine_mod.load_corpus)
-    real_from_texts = engine_mod.BM25Index.from_texts
-
-    class _Timed(engine_mod.BM25Index):
-        from_texts = classmethod(lambda cls, *a, **k: timed("tokenize+index", real_from_texts)(*a, **k))
-
-    engine_mod.BM25Index = _Timed
+    engine_mod.load_or_build = timed("tokenize+index", engine_mod.load_or_build)
     t0 = time.perf_counter()
     engine = engine_mod.build_engine(Settings(corpus=CorpusSettings(path=folder)))
     build = time.perf_counter() - t0
@@ -259,22 +358,124 @@ def worker_project(folder: Path, questions: list[str]) -> dict[str, Any]:
         answered += a.answered
     t["answer"] = time.perf_counter() - t0
     peak = _peak_mb()
-    analyzed = [engine.analyzer.analyze(q) for q in questions]
-    top_lat = []
-    for terms in analyzed:
-        t1 = time.perf_counter()
-        engine.index.top(terms, 3)
-        top_lat.append(time.perf_counter() - t1)
+    rss = _rss_mb()
     return {
         "stages": t,
         "latency": lat,
-        "top_latency": top_lat,
+        **_top_latencies(engine, questions),
         "answered": answered,
         "peak_mb": peak,
+        "rss_mb": rss,
         "n_passages": engine.index.n_docs,
         "postings": int(engine.index.post_docs.size),
         "index_mb": engine.index.memory_bytes / 2**20,
     }
+
+
+def _measure(fn: Any, items: list[Any]) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (this thread's) seconds of ``fn(item)`` for each item.
+
+    On a shared machine the wall-clock tail is mostly time spent waiting for a core; CPU time is
+    the work itself. Both are reported.
+    """
+    wall, cpu = [], []
+    for item in items:
+        w0, c0 = time.perf_counter(), time.thread_time()
+        fn(item)
+        cpu.append(time.thread_time() - c0)
+        wall.append(time.perf_counter() - w0)
+    return wall, cpu
+
+
+def _top_latencies(engine: Any, questions: list[str]) -> dict[str, list[float]]:
+    """The BM25 stage alone (``index.top``) per question, at k = 3 and at the answer's depth (30)."""
+    from bot.answering.rerank import RERANK_DEPTH
+
+    analyzed = [engine.analyzer.analyze(q) for q in questions]
+    out: dict[str, list[float]] = {}
+    for name, k in (("top", 3), ("top30", RERANK_DEPTH)):
+        wall, cpu = _measure(lambda terms, k=k: engine.index.top(terms, k), analyzed)
+        out[f"{name}_latency"], out[f"{name}_cpu"] = wall, cpu
+    return out
+
+
+def worker_project_cold(folder: Path, questions: list[str], launched: float) -> dict[str, Any]:
+    """Start -> first answer with a saved index (written beforehand), then a ``/reload`` with one change.
+
+    ``launched`` is the parent's ``time.time()`` just before starting this process, so interpreter
+    start-up and imports count. The reload reads a hard-linked copy of the corpus with one article
+    rewritten, passing the running engine so that only that article is analysed.
+    """
+    import dataclasses
+    import shutil
+
+    from bot.engine import build_engine
+
+    settings = _cached_settings(folder)
+    engine = build_engine(settings)
+    engine.answer(questions[0])
+    cold = time.time() - launched
+    outcome = engine.index_outcome.summary() if engine.index_outcome else ""
+    rss_loaded = _rss_mb()
+    lat = []
+    for q in questions:
+        t1 = time.perf_counter()
+        engine.answer(q)
+        lat.append(time.perf_counter() - t1)
+    rss_answered = _rss_mb()
+    peak_before_reload = _peak_mb()
+    copy = CACHE / f"reload-{folder.name}"
+    shutil.rmtree(copy, ignore_errors=True)
+    copy.mkdir()
+    files = sorted(folder.glob("*.md"))
+    for path in files:
+        os.link(path, copy / path.name)
+    changed = copy / files[len(files) // 2].name
+    text = changed.read_text(encoding="utf-8")
+    changed.unlink()  # a new file: the hard link's original stays as it was
+    changed.write_text(text.replace("\n\n", "\n\nZebra quagga okapi.\n\n", 1), encoding="utf-8")
+    reload_cache = CACHE / f"index-reload-{folder.name}"
+    settings = dataclasses.replace(
+        settings,
+        corpus=dataclasses.replace(settings.corpus, path=copy),
+        search=dataclasses.replace(settings.search, index_cache=reload_cache),
+    )
+    t0 = time.perf_counter()
+    reloaded = build_engine(settings, previous=engine)
+    reload_seconds = time.perf_counter() - t0
+    reload_outcome = reloaded.index_outcome.summary() if reloaded.index_outcome else ""
+    del engine
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.rmtree(reload_cache, ignore_errors=True)
+    return {
+        "stages": {},
+        "cold_start": cold,
+        "outcome": outcome,
+        "latency": lat,
+        **_top_latencies(reloaded, questions[:200]),
+        "rss_loaded_mb": rss_loaded,
+        "rss_mb": rss_answered,
+        "peak_before_reload_mb": peak_before_reload,
+        "peak_mb": _peak_mb(),
+        "reload_seconds": reload_seconds,
+        "reload_outcome": reload_outcome,
+    }
+
+
+def _cached_settings(folder: Path) -> Any:
+    """Default settings on ``folder`` with the saved index in ``benchmarks/.cache/index-<corpus>``."""
+    from bot.config import CorpusSettings, SearchSettings, Settings
+
+    cache = CACHE / f"index-{folder.name}"
+    return Settings(corpus=CorpusSettings(path=folder), search=SearchSettings(index_cache=cache))
+
+
+def save_index(folder: Path) -> str:
+    """Write the saved index for ``folder`` (as ``summitbot index`` does); returns its summary line."""
+    from bot.engine import build_engine
+
+    engine = build_engine(_cached_settings(folder))
+    return engine.index_outcome.summary() if engine.index_outcome else ""
 
 
 def worker_check(folder: Path, questions: list[str], sample: int) -> dict[str, Any]:
@@ -321,6 +522,7 @@ def run_child(system: str, args: argparse.Namespace, folder: Path, qfile: Path) 
     """Run one system in a fresh interpreter and return its JSON report."""
     cmd = [sys.executable, __file__, "--worker", system, "--folder", str(folder), "--qfile", str(qfile)]
     cmd += ["--rank-sample", str(args.rank_sample), "--check-sample", str(args.check_sample)]
+    cmd += ["--fts5-sample", str(args.fts5_sample), "--launched", repr(time.time())]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     t0 = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
@@ -347,11 +549,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-rank-bm25", action="store_true")
     ap.add_argument("--skip-bm25s", action="store_true")
     ap.add_argument("--skip-check", action="store_true")
+    ap.add_argument("--skip-tantivy", action="store_true")
+    ap.add_argument("--skip-fts5", action="store_true")
+    ap.add_argument("--fts5-sample", type=int, default=100, help="questions timed on FTS5 (0: all)")
+    ap.add_argument("--cold", action="store_true", help="also time start -> first answer with a saved index")
     ap.add_argument("--repeat", type=int, default=1, help="runs of the project (best is reported)")
     ap.add_argument("--json", type=Path, help="also write the raw reports here")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--qfile", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--launched", type=float, default=0.0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.worker:
@@ -362,6 +569,14 @@ def main(argv: list[str] | None = None) -> int:
             report = worker_bm25s(args.folder, questions)
         elif args.worker == "project":
             report = worker_project(args.folder, questions)
+        elif args.worker == "tantivy":
+            report = worker_tantivy(args.folder, questions)
+        elif args.worker == "fts5":
+            report = worker_fts5(args.folder, questions, args.fts5_sample)
+        elif args.worker == "project-cold":
+            report = worker_project_cold(args.folder, questions, args.launched)
+        elif args.worker == "save-index":
+            report = {"summary": save_index(args.folder)}
         else:
             report = worker_check(args.folder, questions, args.check_sample)
         print(json.dumps(report))
@@ -378,10 +593,22 @@ def main(argv: list[str] | None = None) -> int:
     reports: dict[str, dict[str, Any]] = {}
     if not args.skip_rank_bm25:
         reports["rank-bm25"] = run_child("rank-bm25", args, folder, qfile)
+    if not args.skip_fts5:
+        reports["fts5"] = run_child("fts5", args, folder, qfile)
     if not args.skip_bm25s:
         reports["bm25s"] = run_child("bm25s", args, folder, qfile)
-    runs = [run_child("project", args, folder, qfile) for _ in range(max(1, args.repeat))]
+    runs, anchor_runs = [], []
+    for _ in range(max(1, args.repeat)):  # interleaved, so that a busy moment hits both
+        if not args.skip_tantivy:
+            anchor_runs.append(run_child("tantivy", args, folder, qfile))
+        runs.append(run_child("project", args, folder, qfile))
+    if anchor_runs:
+        reports["tantivy"] = min(anchor_runs, key=lambda r: sum(r["stages"].values()))
     reports["project"] = min(runs, key=lambda r: sum(r["stages"].values()))
+    cold = None
+    if args.cold:
+        print(run_child("save-index", args, folder, qfile)["summary"])
+        cold = run_child("project-cold", args, folder, qfile)
     check = None if args.skip_check else run_child("check", args, folder, qfile)
 
     stages = ["read", "tokenize", "index", "tokenize+index", "other build", "answer"]
@@ -398,16 +625,51 @@ def main(argv: list[str] | None = None) -> int:
     totals = {n: sum(reports[n]["stages"].values()) for n in names}
     print(f"{'TOTAL':<22}" + "".join(f"{totals[n]:>14.2f}" for n in names))
     print(f"{'peak memory (MB)':<22}" + "".join(f"{reports[n]['peak_mb']:>14.0f}" for n in names))
+    print(f"{'resident at end (MB)':<22}" + "".join(f"{reports[n].get('rss_mb', float('nan')):>14.0f}" for n in names))
     print(f"{'answer p50 (ms)':<22}" + "".join(f"{pct(reports[n]['latency'], 50):>14.2f}" for n in names))
     print(f"{'answer p95 (ms)':<22}" + "".join(f"{pct(reports[n]['latency'], 95):>14.2f}" for n in names))
     proj = reports["project"]
-    print(f"{'index.top p50/p95 ms':<22}{'':>{14 * (len(names) - 1)}}", end="")
-    print(f"{pct(proj['top_latency'], 50):>7.2f}/{pct(proj['top_latency'], 95):<6.2f}")
+    rows = (
+        ("top_latency", "top-3"),
+        ("top30_latency", "top-30"),
+        ("top_cpu", "top-3 CPU"),
+        ("top30_cpu", "top-30 CPU"),
+    )
+    for key, label in rows:
+        cells = [
+            f"{pct(reports[n][key], 50):.2f}/{pct(reports[n][key], 95):.2f}" if key in reports[n] else "-"
+            for n in names
+        ]
+        print(f"{label + ' p50/p95 ms':<22}" + "".join(f"{c:>14}" for c in cells))
     print()
-    if "rank-bm25" in reports and reports["rank-bm25"].get("extrapolated_from"):
-        n = reports["rank-bm25"]["extrapolated_from"]
-        print(f"rank-bm25 'answer' is get_scores timed on {n} questions, extrapolated to {len(questions):,}.")
-    print("rank-bm25/bm25s 'answer' is ranking only; the project's is the full engine.answer (with highlights).")
+    print("top-k rows: the BM25 stage alone (project: index.top on analysed terms; anchors: their search call);")
+    print("'CPU' rows: the calling thread's CPU time for the same calls (wall-clock minus waiting for a core).")
+    if "tantivy" in reports:
+        tv = reports["tantivy"]
+        for key, label in rows:
+            print(
+                f"project vs tantivy, {label}: p50 {pct(tv[key], 50) / pct(proj[key], 50):.2f}x, "
+                f"p95 {pct(tv[key], 95) / pct(proj[key], 95):.2f}x faster"
+            )
+        ratio = pct(proj["latency"], 95) / pct(proj["top30_latency"], 95)
+        print(f"project full answer p95 / its BM25 top-30 p95: {ratio:.2f}")
+    if cold is not None:
+        print(
+            f"cold start with a saved index (process start -> first answer): {cold['cold_start']:.2f}s "
+            f"[{cold['outcome']}]; resident after load {cold['rss_loaded_mb']:.0f} MB, after "
+            f"{len(cold['latency']):,} answers {cold['rss_mb']:.0f} MB, peak before reload "
+            f"{cold['peak_before_reload_mb']:.0f} MB"
+        )
+        print(
+            f"answer p50/p95 on the saved index: {pct(cold['latency'], 50):.2f}/{pct(cold['latency'], 95):.2f} ms; "
+            f"/reload with one article changed: {cold['reload_seconds']:.2f}s [{cold['reload_outcome']}], "
+            f"peak through the reload {cold['peak_mb']:.0f} MB"
+        )
+    for anchor in ("rank-bm25", "fts5"):
+        if anchor in reports and reports[anchor].get("extrapolated_from"):
+            n = reports[anchor]["extrapolated_from"]
+            print(f"{anchor} 'answer' timed on {n} questions, extrapolated to {len(questions):,}.")
+    print("anchors' 'answer' is ranking only; the project's is the full engine.answer (with highlights).")
     for n in names:
         if n != "project":
             print(
@@ -427,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
         for m in check["mismatches"]:
             print("  ", m)
     if args.json:
-        args.json.write_text(json.dumps({"reports": reports, "check": check}, indent=1))
+        args.json.write_text(json.dumps({"reports": reports, "cold": cold, "check": check}, indent=1))
     return 0
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot import terminal
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import CorpusError
 from bot.engine import Engine, build_engine
@@ -227,6 +228,41 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# -------------------------------------------------------------------------------------------- index
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Build the saved index ahead of time (or check that the saved one is still valid)."""
+    settings = _settings(args)
+    folder = Path(args.cache) if args.cache else settings.search.index_cache
+    if folder is None:
+        raise CliError("no index folder: set search.index_cache in the config, or pass --cache DIR")
+    if folder.exists() and not folder.is_dir():
+        raise CliError(f"index folder {folder} is a file, not a folder")
+    if args.rebuild and folder.is_dir():
+        shutil.rmtree(folder)
+    settings = dataclasses.replace(settings, search=dataclasses.replace(settings.search, index_cache=folder))
+    tty = sys.stderr.isatty()
+    bar = terminal.BuildBar(sys.stderr) if tty else None
+    notes: list[str] = []
+    try:
+        engine = build_engine(settings, progress=bar, log=notes.append)
+    except CorpusError as exc:
+        raise CliError(*(f"corpus error: {p}" for p in exc.problems)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    outcome = engine.index_outcome
+    assert outcome is not None
+    if outcome.save_error:
+        raise CliError(f"index built but not saved to {folder}: {outcome.save_error}")
+    print(
+        f"{outcome.summary()}: {len(engine.corpus.documents):,} documents, {len(engine.corpus.passages):,} passages, "
+        f"{engine.index.memory_bytes / 2**20:,.0f} MB of arrays"
+    )
+    return 0
+
+
 # -------------------------------------------------------------------------- summary, stats, run, sync
 
 
@@ -253,25 +289,43 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    """Print usage analytics from the SQLite file (optionally purge old rows, write a CSV)."""
+    """Print usage analytics (every server and DMs, one server with --guild, DMs with --dms);
+    optionally purge old rows, write a CSV. The database is the SQLite file or ``database.url``."""
     import sqlite3
 
-    from bot.storage import AnalyticsSchemaError, AnalyticsStore, format_stats, write_stats_csv
+    from bot.storage import DMS, AnalyticsSchemaError, AnalyticsStore, format_stats, redact_url, write_stats_csv
 
     settings = _settings(args)
+    url = settings.database_url()
     path = settings.analytics.path
-    if not path.exists():
+    where = redact_url(url) if url else str(path)
+    if url is None and not path.exists():
         _print(f"No questions recorded yet: there is no analytics database at {path}.")
         return 0
+    scope = DMS if args.dms else args.guild
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error, AnalyticsSchemaError, OSError)
+    if url is not None:
+        try:
+            import psycopg
+        except ImportError:
+            raise CliError(
+                "database.url is PostgreSQL: install the driver with pip install 'summitbot[postgres]'"
+            ) from None
+        errors = (*errors, psycopg.Error)
     try:
-        with AnalyticsStore.from_settings(settings.analytics) as store:
+        with AnalyticsStore.from_settings(settings.analytics, url=url) as store:
             if args.purge:
                 removed = store.purge()
                 kept = settings.analytics.retention_days
                 print(f"Purged {removed} questions older than {kept} days." if kept else "Retention is 0: kept all.")
-            stats = store.stats(args.days)
-    except (sqlite3.Error, AnalyticsSchemaError, OSError) as exc:
-        raise CliError(f"analytics database {path}: {exc}") from None
+            stats = store.stats(args.days, scope=scope)
+    except errors as exc:
+        detail = " ".join(str(exc).split())[:300]
+        raise CliError(f"analytics database {where}: {detail}") from None
+    if args.dms:
+        _print("Direct messages only.")
+    elif args.guild is not None:
+        _print(f"Server {args.guild} only.")
     _print(format_stats(stats, limit=100_000))
     if args.csv:
         try:
@@ -420,10 +474,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     calibrate.set_defaults(func=cmd_calibrate)
 
-    stats = sub.add_parser("stats", parents=[common], help="usage analytics from the SQLite file")
+    index = sub.add_parser("index", parents=[with_corpus], help="build the saved search index ahead of time")
+    index.add_argument("--cache", metavar="DIR", help="index folder (default: search.index_cache)")
+    index.add_argument("--rebuild", action="store_true", help="analyse everything anew, even if the index is valid")
+    index.set_defaults(func=cmd_index)
+
+    stats = sub.add_parser("stats", parents=[common], help="usage analytics (all servers, --guild ID, or --dms)")
     stats.add_argument("--days", type=_days, default=30, metavar="N", help="days to cover (default 30)")
     stats.add_argument("--csv", metavar="FILE", help="also write the figures to this CSV file")
     stats.add_argument("--purge", action="store_true", help="delete rows older than analytics.retention_days")
+    scope = stats.add_mutually_exclusive_group()
+    scope.add_argument("--guild", type=_snowflake, metavar="ID", help="only this server's questions")
+    scope.add_argument("--dms", action="store_true", help="only questions asked in direct messages")
     stats.set_defaults(func=cmd_stats)
 
     imp = sub.add_parser(

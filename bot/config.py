@@ -59,6 +59,8 @@ class SearchSettings:
     b: float = 0.75
     epsilon: float = 0.25
     top_k: int = 3
+    # Folder for the saved index (memory-mapped at start, rebuilt when stale); None: no saved index.
+    index_cache: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,21 @@ class DiscordSettings:
     api_url: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
     answer_channels: tuple[int, ...] = ()
+    # Forum channels: the bot answers the first message of each new post (title + body), once.
+    forum_channels: tuple[int, ...] = ()
     answer_in_thread: bool = False
+    # In answer channels (no mention): post "not in my sources" (else stay quiet), and the reaction
+    # put on a question it could not answer ("" for none).
+    post_not_found: bool = False
+    quiet_reaction: str = ""
+    # Request the privileged Message Content intent: null = only when answer or forum channels are
+    # configured here; true lets servers add answer channels with /settings at run time.
+    message_content: bool | None = None
     # Operators run the bot (besides the application's owner/team): /reload, corpus editing.
     operator_users: tuple[int, ...] = ()
     operator_roles: tuple[int, ...] = ()
+    # Server admins (besides Manage Server): the default for each server's own admin roles.
     admin_roles: tuple[int, ...] = ()
-    admin_users: tuple[int, ...] = ()
     cooldown_seconds: float = 5.0
     cooldown_questions: int = 3
     dev_guild_id: int | None = None
@@ -116,6 +127,20 @@ class AnalyticsSettings:
     store_question_text: bool = True
     retention_days: int = 90
     salt_env: str = "SUMMITBOT_HASH_SALT"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Where analytics, votes, per-server settings and the corpus generation live.
+
+    No URL: the SQLite file ``analytics.path`` (processes on one host share it). A ``postgresql://``
+    URL (from the environment variable ``url_env``, or ``url``) shares them between hosts.
+    """
+
+    url: str | None = None
+    url_env: str = "SUMMITBOT_DATABASE_URL"
+    # How often each process looks for a reload or a settings change made by another one.
+    poll_seconds: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -154,9 +179,17 @@ class Settings:
     summaries: SummarySettings = field(default_factory=SummarySettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     source: Path | None = None
+
+    def database_url(self, environ: typing.Mapping[str, str] | None = None) -> str | None:
+        """The PostgreSQL URL in use: the environment variable ``database.url_env`` when set, else
+        ``database.url``; None for the SQLite file."""
+        env = os.environ if environ is None else environ
+        from_env = env.get(self.database.url_env, "").strip() if self.database.url_env else ""
+        return from_env or self.database.url
 
     @property
     def aliases_path(self) -> Path:
@@ -218,6 +251,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "search.b": (_between(0, 1), "a number from 0 to 1"),
     "search.epsilon": (_between(0, 10), "a number from 0 to 10"),
     "search.top_k": (_between(1, 25), "a whole number from 1 to 25"),
+    "search.index_cache": (lambda v: _path(v) and not v.is_file(), "a folder path (not an existing file) or null"),
     "answers.min_confidence": (_between(0, 1), "a number from 0 to 1"),
     "answers.min_related": (_between(0, 1), "a number from 0 to 1"),
     "answers.related_ratio": (_between(0, 1), "a number from 0 to 1"),
@@ -235,7 +269,6 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "discord.answer_channels": (_snowflakes, "a list of Discord ids (positive whole numbers)"),
     "discord.answer_in_thread": (_always, "true or false"),
     "discord.admin_roles": (_snowflakes, "a list of Discord ids (positive whole numbers)"),
-    "discord.admin_users": (_snowflakes, "a list of Discord ids (positive whole numbers)"),
     "discord.cooldown_seconds": (_between(0, 86_400), "a number of seconds from 0 to 86,400"),
     "discord.cooldown_questions": (_between(1, 10_000), "a whole number from 1 to 10,000"),
     "discord.dev_guild_id": (_snowflakes, "a Discord id (a positive whole number)"),
@@ -273,6 +306,19 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "health.interval_seconds": (_between(1, 3600), "a number of seconds from 1 to 3600"),
     "health.stale_seconds": (_between(2, 86_400), "a number of seconds from 2 to 86,400"),
     "health.listen": (lambda v: _host_port(v) is not None, "HOST:PORT, e.g. 127.0.0.1:8080"),
+    "discord.forum_channels": (_snowflakes, "a list of Discord ids (positive whole numbers)"),
+    "discord.post_not_found": (_always, "true or false"),
+    "discord.quiet_reaction": (lambda v: is_reaction(v), 'one emoji, or "" for none'),
+    "discord.message_content": (_always, "true, false or null"),
+    "database.url": (
+        lambda v: v.split("://", 1)[0].lower() in ("postgresql", "postgres"),
+        "a postgresql:// URL (or null for the SQLite file analytics.path)",
+    ),
+    "database.url_env": (
+        lambda v: v == "" or bool(_ENV_NAME.match(v)),
+        'the name of an environment variable (letters, digits and _, not starting with a digit), or ""',
+    ),
+    "database.poll_seconds": (_between(0.1, 3600), "a number of seconds from 0.1 to 3600"),
 }
 #: Keys whose value may be a secret pasted in the wrong place: errors never quote them.
 _SECRET = frozenset({"discord.token_env", "analytics.salt_env", "logging.error_webhook_env"})
@@ -298,6 +344,24 @@ def _host_port(text: str) -> tuple[str, int] | None:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         return None
     return host, int(port)
+
+
+_CUSTOM_EMOJI = re.compile(r"<a?:\w{2,32}:\d{15,21}>")
+
+
+def is_reaction(text: str) -> bool:
+    """Whether ``text`` can be a reaction the bot adds and shows: empty (none), a custom emoji
+    ``<:name:id>``, or up to 16 non-ASCII characters (a Unicode emoji with its joiners); never text
+    that could carry a mention, a link or formatting."""
+    if not text:
+        return True
+    if _CUSTOM_EMOJI.fullmatch(text):
+        return True
+    return len(text) <= 16 and all(ord(c) > 127 and not c.isspace() and not c.isalnum() for c in text)
+
+
+#: Keys renamed since earlier versions: old dotted key -> new one (named in the error).
+_RENAMED = {"discord.admin_users": "discord.operator_users"}
 
 
 def _type_name(tp: Any) -> str:
@@ -365,6 +429,9 @@ def _build(cls: type, raw: Any, prefix: str, where: str, problems: list[str]) ->
     values: dict[str, Any] = {}
     for key, value in raw.items():
         dotted = f"{prefix}.{key}" if prefix else str(key)
+        if key not in fields and dotted in _RENAMED:
+            problems.append(f"{where}: '{dotted}' is now '{_RENAMED[dotted]}'; rename the key")
+            continue
         if key not in fields:
             dotted = f"{prefix}.{str(key)[:40]}" if prefix else str(key)[:40]
             known = ", ".join(sorted(fields))
@@ -449,7 +516,8 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     )
     analytics = dataclasses.replace(settings.analytics, path=resolve(settings.analytics.path))
     health = dataclasses.replace(settings.health, status_file=resolve(settings.health.status_file))
-    return dataclasses.replace(settings, corpus=corpus, analytics=analytics, health=health)
+    search = dataclasses.replace(settings.search, index_cache=resolve(settings.search.index_cache))
+    return dataclasses.replace(settings, corpus=corpus, analytics=analytics, health=health, search=search)
 
 
 def load_settings(path: Path | str | None = None, problems: list[str] | None = None) -> Settings:

@@ -18,7 +18,7 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -434,8 +434,16 @@ def _article_paths(root: Path, problems: list[Problem]) -> Iterator[Path]:
             yield path
 
 
-def load_corpus(root: Path, max_file_bytes: int = 2_000_000, max_files: int = 200_000) -> Corpus:
-    """Load every article under ``root``; raise :class:`CorpusError` listing all problems if any."""
+def load_corpus(
+    root: Path,
+    max_file_bytes: int = 2_000_000,
+    max_files: int = 200_000,
+    on_file: Callable[[int], None] | None = None,
+) -> Corpus:
+    """Load every article under ``root``; raise :class:`CorpusError` listing all problems if any.
+
+    ``on_file(n)`` (if given) is called after each file with the number of files read so far.
+    """
     root = Path(root)
     if not root.is_dir():
         raise CorpusError([Problem(root, None, "corpus folder does not exist or is not a folder")])
@@ -449,6 +457,8 @@ def load_corpus(root: Path, max_file_bytes: int = 2_000_000, max_files: int = 20
             problems.append(Problem(root, None, f"more than {max_files:,} article files (corpus.max_files)"))
             break
         doc, found = read_article(path, max_file_bytes)
+        if on_file is not None:
+            on_file(count)
         problems.extend(found)
         if doc is None:
             continue

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,9 +22,14 @@ from bot.analysis import AliasError, AliasTable, Analyzer
 from bot.answering import Answer, AnswerEngine, Explanation, RankedPassage
 from bot.config import Settings
 from bot.corpus import Corpus, CorpusError, Document, Passage, Problem, load_corpus
+from bot.index_store import DocumentKey, IndexOutcome, corpus_keys, fingerprint, load_or_build
 from bot.probes import ProbeReport, check_probes, probe_warnings
 from bot.search import BM25Index
 from bot.summaries import Summary, SummaryCache, summarize
+
+BuildProgress = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)`` during a build: stage ``"files"`` (articles read;
+total 0, not known ahead) or ``"passages"`` (passages analysed of those to analyse)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,9 @@ class Engine:
     answers: AnswerEngine
     build_seconds: float = 0.0
     built_at: float = field(default_factory=time.time)
+    # What the index was built from (fingerprint, document keys), so a reload can reuse its postings.
+    index_key: tuple[str, tuple[DocumentKey, ...]] | None = None
+    index_outcome: IndexOutcome | None = None
     # Caches of work derived from this engine's (immutable) corpus; they live and die with it.
     summary_cache: SummaryCache = field(default_factory=SummaryCache, compare=False, repr=False)
     _doc_positions: dict[str, tuple[int, ...]] = field(init=False, compare=False, repr=False)
@@ -113,8 +122,19 @@ class Engine:
         return len(self.analyzer.aliases.groups)
 
 
-def build_engine(settings: Settings) -> Engine:
-    """Load, validate and index the corpus; raises :class:`CorpusError` listing every problem."""
+def build_engine(
+    settings: Settings,
+    previous: Engine | None = None,
+    progress: BuildProgress | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Engine:
+    """Load, validate and index the corpus; raises :class:`CorpusError` listing every problem.
+
+    With ``search.index_cache`` set, a valid saved index is memory-mapped instead of rebuilt, and
+    a rebuilt one is saved. ``previous`` (the running engine, on a reload) lets documents whose
+    content did not change keep their postings: only the others are analysed. ``progress`` sees
+    files read and passages analysed (:data:`BuildProgress`); ``log`` gets one-line notes.
+    """
     started = time.perf_counter()
     root = settings.corpus.path
     problems: list[Problem] = []
@@ -125,15 +145,57 @@ def build_engine(settings: Settings) -> Engine:
     except AliasError as exc:
         problems.append(_alias_problem(aliases_path, exc))
     try:
-        corpus = load_corpus(root, settings.corpus.max_file_bytes, settings.corpus.max_files)
+        on_file = None if progress is None else (lambda n: progress("files", n, 0))
+        corpus = load_corpus(root, settings.corpus.max_file_bytes, settings.corpus.max_files, on_file)
     except CorpusError as exc:
         raise CorpusError(problems + exc.problems) from None
     if problems:
         raise CorpusError(problems)
     analyzer = Analyzer(aliases)
-    index = BM25Index.from_texts((p.text for p in corpus.passages), analyzer, settings.search)
+    params = settings.search
+    stamp = fingerprint(analyzer, params)
+    reuse = None
+    if previous is not None and previous.index_key is not None and previous.index_key[0] == stamp:
+        reuse = (previous.index, previous.index_key[1])
+    keys = tuple(corpus_keys(corpus))
+    folder = settings.search.index_cache
+    on_passages = None if progress is None else (lambda done, total: progress("passages", done, total))
+    index, outcome = load_or_build(corpus, analyzer, params, folder, reuse, on_passages, log, keys)
     answers = AnswerEngine(corpus.passages, analyzer, index, settings.answers)
-    return Engine(settings, corpus, analyzer, index, answers, time.perf_counter() - started)
+    return Engine(
+        settings,
+        corpus,
+        analyzer,
+        index,
+        answers,
+        time.perf_counter() - started,
+        index_key=(stamp, keys),
+        index_outcome=outcome,
+    )
+
+
+def logged_progress(log: Callable[[str], None], every: float = 10.0) -> BuildProgress:
+    """A :data:`BuildProgress` that writes a line to ``log`` at most every ``every`` seconds, e.g.
+    ``indexing: 450,000 of 1,000,000 passages analysed (45%), about 0:32 left`` (for the bot log)."""
+    state = {"last": time.monotonic(), "started": 0.0}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage == "passages" and not state["started"]:
+            state["started"] = now
+        if now - state["last"] < every:
+            return
+        state["last"] = now
+        if stage == "files":
+            log(f"indexing: {done:,} article files read")
+            return
+        line = f"indexing: {done:,} of {total:,} passages analysed ({done / max(total, 1):.0%})"
+        if done:
+            left = int((total - done) * (now - state["started"]) / done)
+            line += f", about {left // 60}:{left % 60:02d} left"
+        log(line)
+
+    return progress
 
 
 def _alias_problem(path: Path, exc: AliasError) -> Problem:

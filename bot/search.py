@@ -1,39 +1,98 @@
-"""BM25 search with rank-bm25's ``BM25Okapi`` semantics and a fast query path.
+"""BM25 search with rank-bm25's ``BM25Okapi`` semantics, compact postings and a pruned top-k.
 
-Instead of scoring every passage for every question (``BM25Okapi.get_scores``), the index keeps,
-for each term, the passages that contain it and that term's full BM25 contribution in each
-(``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))``), computed once at build time.
-A question is then a handful of numpy scatter-adds over those postings.
+For each term the index keeps the passages that contain it (``post_docs``, int32, ascending)
+and how often (``post_tf``, uint16); a passage's length normalisation ``k1 * (1 - b + b * dl /
+avgdl)`` is kept once per passage (``doc_norm``). A posting's BM25 contribution is computed
+when it is read, with the same float64 operations in the same order as
+``BM25Okapi.get_scores``, so every score is the one BM25Okapi gives.
 
-Shapes: ``offsets[t]:offsets[t+1]`` slices ``post_docs`` (int32 passage numbers) and
-``post_weights`` (float64) for term id ``t``; ``doc_len`` is the analysed length of each passage.
+Shapes: ``offsets[t]:offsets[t+1]`` slices ``post_docs`` and ``post_tf`` for term id ``t``.
+Each term's postings are cut into blocks of :data:`BLOCK` postings; ``block_start[t]:
+block_start[t+1]`` are its blocks, ``block_pos[j]`` is where block ``j`` starts in the postings
+and ``block_max[j]`` its largest weight; ``term_max[t]`` is the term's largest weight.
 
-Building is the expensive part, so :meth:`BM25Index.from_texts` avoids Python work per token
-where it can: a passage whose text needs no regular expression (no dotted acronym, and every
-non-ASCII character a letter or digit or common punctuation) is split with ``bytes.translate``
-and ``bytes.split`` and its words are mapped to term ids by a C-level ``map`` over a dict; the
-index itself is one in-place sort of int64 ``(term, passage)`` keys.
+:meth:`BM25Index.top` never scores every passage. It orders the question's terms by their
+largest weight and, MaxScore-style, reads a term's postings only while the passages that could
+still reach the current k-th best score may hold it; inside a term it reads only the blocks
+whose bound (block maximum plus the other terms' maxima) reaches that score (block-max). Every
+passage it reads is scored exactly over all the question's terms (a binary search in each
+term's postings), so the top k, its scores and the tie-break by passage order are exact.
+
+Building avoids Python work per token where it can: a passage whose text needs no regular
+expression (no dotted acronym, and every non-ASCII character a letter or digit or common
+punctuation) is split with ``bytes.translate`` and ``bytes.split`` and its words are mapped to
+term ids by a C-level ``map`` over a dict. Passages are indexed in chunks (one sort of int64
+``(term, passage)`` keys per chunk), and the chunks are laid out term by term at the end, so a
+build never holds one key per token of the whole corpus.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
 from bot.analysis import Analyzer, SurfaceCache
 from bot.config import SearchSettings
 
+BLOCK = 128
+"""Postings per block for the block-max bounds."""
+CHUNK_TOKENS = 4_000_000
+"""Tokens analysed before a chunk of passages is sorted into postings (bounds a build's memory)."""
+_EXHAUSTIVE = 4096
+"""Below this many postings in all, a question is scored without pruning (cheaper than bounding)."""
+_MARGIN = 1e-9
+"""Relative slack on every bound, so float rounding in a sum can never drop a tying passage."""
+_PRUNE_AT = 64
+"""Candidate sets larger than this are pruned term by term before they are scored exactly."""
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(passages_indexed, tokens_seen)`` while a build runs."""
+
 #: BM25Okapi parameters -- term saturation ``k1``, length normalisation ``b``, IDF floor ``epsilon``
 #: -- are the ``search`` settings: one class, one default per value (k1 1.2, as config.yaml says).
 BM25Params = SearchSettings
 
 
+class _Chunks:
+    """Postings of consecutive chunks of passages, each sorted by (term, passage), before layout."""
+
+    def __init__(self) -> None:
+        self.counts: list[np.ndarray] = []  # per chunk: postings per term id (len = vocab size then)
+        self.docs: list[np.ndarray] = []  # per chunk: int32 passage ids, by term then passage
+        self.tf: list[np.ndarray] = []  # per chunk: term frequencies, same order
+        self.max_tf = 0
+
+    def add(self, keys: np.ndarray, span: int, base: int, n_terms: int) -> None:
+        """Add one chunk from int64 ``term * span + (passage - base)`` keys (negatives ignored)."""
+        keys.sort()
+        keys = keys[int(np.searchsorted(keys, 0)) :]
+        n = keys.size
+        new = np.empty(n, dtype=bool)
+        if n:
+            new[0] = True
+            np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        del new
+        tf = np.diff(starts, append=n)
+        unique = keys[starts]
+        del keys, starts
+        terms = unique // span
+        self.counts.append(np.bincount(terms, minlength=n_terms).astype(np.int64))
+        unique -= terms * span
+        unique += base
+        self.docs.append(unique.astype(np.int32))
+        if tf.size:
+            self.max_tf = max(self.max_tf, int(tf.max()))
+        self.tf.append(tf.astype(np.uint32))
+
+
 class BM25Index:
-    """A term -> (passages, weights) postings index that scores exactly like ``BM25Okapi``."""
+    """A term -> (passages, term frequencies) postings index that scores exactly like ``BM25Okapi``."""
 
     def __init__(
         self,
@@ -44,51 +103,141 @@ class BM25Index:
         params: BM25Params,
     ) -> None:
         """Build from one (term id, passage) pair per analysed token; ``vocab`` maps term -> id."""
+        span = max(n_docs, 1)
         keys = np.asarray(term_ids).astype(np.int64)
-        keys *= max(n_docs, 1)
+        keys *= span
         keys += np.asarray(doc_ids)
-        self._build(vocab, keys, n_docs, params)
+        chunks = _Chunks()
+        chunks.add(keys, span, 0, len(vocab))
+        self._layout(vocab, chunks, n_docs, params)
 
-    def _build(self, vocab: dict[str, int], keys: np.ndarray, n_docs: int, params: BM25Params) -> None:
-        """Fill the index from int64 ``term * n_docs + passage`` keys (sorted in place; negatives ignored)."""
+    # ------------------------------------------------------------------ building
+
+    def _layout(self, vocab: dict[str, int], chunks: _Chunks, n_docs: int, params: BM25Params) -> None:
+        """Lay the chunks' postings out term by term, then compute lengths, IDF and bounds."""
+        n_terms = len(vocab)
+        df = np.zeros(n_terms, dtype=np.int64)
+        for counts in chunks.counts:
+            df[: counts.size] += counts
+        offsets = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(df, out=offsets[1:])
+        total = int(offsets[-1])
+        tf_type = np.uint16 if chunks.max_tf <= np.iinfo(np.uint16).max else np.uint32
+        post_docs = np.empty(total, dtype=np.int32)
+        post_tf = np.empty(total, dtype=tf_type)
+        doc_len = np.zeros(n_docs, dtype=np.float64)
+        cursor = offsets[:-1].copy()
+        for c in range(len(chunks.counts)):
+            counts, docs, tf = chunks.counts[c], chunks.docs[c], chunks.tf[c]
+            chunks.counts[c] = chunks.docs[c] = chunks.tf[c] = np.zeros(0)  # free as we go
+            if docs.size == 0:
+                continue
+            first = np.zeros(counts.size + 1, dtype=np.int64)
+            np.cumsum(counts, out=first[1:])
+            term = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+            pos = np.arange(docs.size, dtype=np.int64)
+            pos -= first[term]
+            pos += cursor[term]
+            del term
+            post_docs[pos] = docs
+            post_tf[pos] = tf
+            del pos
+            cursor[: counts.size] += counts
+            lo = int(docs.min())
+            doc_len[lo:] += np.bincount(docs - lo, weights=tf, minlength=n_docs - lo)
+        self._finish(vocab, offsets, post_docs, post_tf, doc_len, n_docs, params)
+
+    def _finish(
+        self,
+        vocab: dict[str, int],
+        offsets: np.ndarray,
+        post_docs: np.ndarray,
+        post_tf: np.ndarray,
+        doc_len: np.ndarray,
+        n_docs: int,
+        params: BM25Params,
+    ) -> None:
+        """Set the arrays and derive everything else from them (IDF, length norms, block bounds)."""
         self.params = params
         self.vocab = vocab
         self.n_docs = n_docs
-        n_terms = len(vocab)
-        span = max(n_docs, 1)
-        keys.sort()
-        keys = keys[int(np.searchsorted(keys, 0)) :]  # stopwords carry term id -1
-        n = keys.size
-        # Unique (term, passage) pairs and their term frequency: runs of equal keys.
-        new = np.empty(n, dtype=bool)
-        if n:
-            new[0] = True
-            np.not_equal(keys[1:], keys[:-1], out=new[1:])
-        starts = np.flatnonzero(new)
-        del new
-        tf = np.diff(starts, append=n).astype(np.float64)
-        unique = keys[starts]
-        del keys, starts
-        self.offsets = np.searchsorted(unique, np.arange(n_terms + 1, dtype=np.int64) * span).astype(np.int64)
-        unique %= span
-        self.post_docs = unique.astype(np.int32)
-        del unique
-        self.df = np.diff(self.offsets)
-        self.doc_len = np.bincount(self.post_docs, weights=tf, minlength=n_docs).astype(np.float64)
-        total = float(self.doc_len.sum())
+        self.offsets = offsets
+        self.post_docs = post_docs
+        self.post_tf = post_tf
+        self.doc_len = doc_len
+        self.df = np.diff(offsets)
+        total = float(doc_len.sum())
         self.avgdl = total / n_docs if n_docs else 0.0
         self.idf = self._okapi_idf(self.df, n_docs, params.epsilon)
         k1, b = params.k1, params.b
         avgdl = self.avgdl if self.avgdl > 0 else 1.0
         # Same operations, in the same order, as BM25Okapi.get_scores, so each weight is identical.
-        doc_norm = k1 * (1.0 - b + b * self.doc_len / avgdl)
-        denom = doc_norm[self.post_docs]
+        self.doc_norm = k1 * (1.0 - b + b * doc_len / avgdl)
+        self._bounds()
+
+    def _bounds(self) -> None:
+        """Cut each term's postings into blocks and record each block's and each term's largest weight."""
+        n_terms = self.df.size
+        n_blocks = -(-self.df // BLOCK)
+        self.block_start = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(n_blocks, out=self.block_start[1:])
+        total_blocks = int(self.block_start[-1])
+        block_term = np.repeat(np.arange(n_terms, dtype=np.int64), n_blocks)
+        rank = np.arange(total_blocks, dtype=np.int64) - self.block_start[block_term]
+        self.block_pos = np.empty(total_blocks + 1, dtype=np.int64)
+        self.block_pos[:-1] = self.offsets[block_term] + rank * BLOCK
+        self.block_pos[-1] = self.offsets[-1]
+        del rank
+        self.block_max = np.empty(total_blocks, dtype=np.float64)
+        step = max(1, CHUNK_TOKENS // BLOCK)
+        for b0 in range(0, total_blocks, step):
+            b1 = min(b0 + step, total_blocks)
+            p0, p1 = int(self.block_pos[b0]), int(self.block_pos[b1])
+            lengths = np.diff(self.block_pos[b0 : b1 + 1])
+            idf = np.repeat(self.idf[block_term[b0:b1]], lengths)
+            weights = self._weights(p0, p1, idf)
+            self.block_max[b0:b1] = np.maximum.reduceat(weights, self.block_pos[b0:b1] - p0)
+        self.term_max = np.zeros(n_terms, dtype=np.float64)
+        has = n_blocks > 0
+        if total_blocks:
+            self.term_max[has] = np.maximum.reduceat(self.block_max, self.block_start[:-1][has])
+        # Each posting's weight as a share of its term's largest, rounded up to 1/255ths: a one-byte
+        # upper bound that lets a query skip most postings of a common term without computing them.
+        self.post_impact = np.empty(int(self.offsets[-1]), dtype=np.uint8)
+        with np.errstate(over="ignore", divide="ignore"):  # a tiny maximum gives inf: clipped to 255 below
+            scale = np.where(self.term_max > 0, 255.0 / np.where(self.term_max > 0, self.term_max, 1.0), 0.0)
+        for b0 in range(0, total_blocks, step):
+            b1 = min(b0 + step, total_blocks)
+            p0, p1 = int(self.block_pos[b0]), int(self.block_pos[b1])
+            lengths = np.diff(self.block_pos[b0 : b1 + 1])
+            terms = np.repeat(block_term[b0:b1], lengths)
+            weights = self._weights(p0, p1, self.idf[terms])
+            weights *= scale[terms]
+            np.ceil(weights, out=weights)
+            weights[self.term_max[terms] <= 0] = 255.0  # no useful bound: never skip on it
+            np.clip(weights, 0.0, 255.0, out=weights)
+            self.post_impact[p0:p1] = weights
+        del block_term
+
+    def _weights(self, lo: int, hi: int, idf: float | np.ndarray) -> np.ndarray:
+        """Exact BM25 contributions of postings ``lo:hi`` (float64), as ``BM25Okapi.get_scores`` adds them."""
+        tf = self.post_tf[lo:hi].astype(np.float64)
+        denom = self.doc_norm[self.post_docs[lo:hi]]
         denom += tf
-        tf *= k1 + 1.0
+        tf *= self.params.k1 + 1.0
         tf /= denom
-        del denom
-        tf *= np.repeat(self.idf, self.df)
-        self.post_weights = tf
+        tf *= idf
+        return tf
+
+    def _weights_at(self, positions: np.ndarray, docs: np.ndarray, idf: float) -> np.ndarray:
+        """Exact contributions of the postings at ``positions`` (passages ``docs``) of one term."""
+        tf = self.post_tf[positions].astype(np.float64)
+        denom = self.doc_norm[docs]
+        denom += tf
+        tf *= self.params.k1 + 1.0
+        tf /= denom
+        tf *= idf
+        return tf
 
     @staticmethod
     def _okapi_idf(df: np.ndarray, n_docs: int, epsilon: float) -> np.ndarray:
@@ -102,6 +251,74 @@ class BM25Index:
         idf[present] = raw
         return idf
 
+    ARRAYS = (
+        "offsets",
+        "post_docs",
+        "post_tf",
+        "doc_len",
+        "df",
+        "idf",
+        "doc_norm",
+        "block_start",
+        "block_pos",
+        "block_max",
+        "term_max",
+        "post_impact",
+    )
+    """The arrays that make up an index (all a saved index needs besides the vocabulary and scalars)."""
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, float | int]]:
+        """The index's arrays and scalars, as :meth:`from_state` takes them back (for saving)."""
+        arrays = {name: getattr(self, name) for name in self.ARRAYS}
+        scalars: dict[str, float | int] = {
+            "n_docs": self.n_docs,
+            "avgdl": self.avgdl,
+            "k1": self.params.k1,
+            "b": self.params.b,
+            "epsilon": self.params.epsilon,
+            "block": BLOCK,
+        }
+        return arrays, scalars
+
+    @classmethod
+    def from_state(
+        cls, vocab: dict[str, int], arrays: dict[str, np.ndarray], scalars: dict[str, float | int]
+    ) -> BM25Index:
+        """An index from :meth:`state`'s arrays (e.g. memory-mapped from a saved index), without rebuilding."""
+        if int(scalars["block"]) != BLOCK:
+            raise ValueError(f"index blocks of {scalars['block']} postings, expected {BLOCK}")
+        self = cls.__new__(cls)
+        self.params = BM25Params(float(scalars["k1"]), float(scalars["b"]), float(scalars["epsilon"]))
+        self.vocab = vocab
+        self.n_docs = int(scalars["n_docs"])
+        self.avgdl = float(scalars["avgdl"])
+        for name in cls.ARRAYS:
+            setattr(self, name, arrays[name])
+        return self
+
+    def terms(self) -> list[str]:
+        """Every term, in term-id order (what a saved index writes as its vocabulary)."""
+        terms = [""] * len(self.vocab)
+        for term, tid in self.vocab.items():
+            terms[tid] = term
+        return terms
+
+    def consistent(self, n_terms: int, n_docs: int) -> bool:
+        """Whether the arrays fit each other, ``n_terms`` terms and ``n_docs`` passages (a loaded
+        index is checked with this before it is used)."""
+        n_post = int(self.offsets[-1]) if self.offsets.size else -1
+        blocks = int(self.block_start[-1]) if self.block_start.size else -1
+        return bool(
+            len(self.vocab) == n_terms
+            and self.offsets.size == n_terms + 1
+            and n_post == self.post_docs.size == self.post_tf.size == self.post_impact.size
+            and self.doc_len.size == self.doc_norm.size == self.n_docs == n_docs
+            and self.df.size == self.idf.size == self.term_max.size == n_terms
+            and self.block_start.size == n_terms + 1
+            and self.block_pos.size == blocks + 1 == self.block_max.size + 1
+            and self.post_docs.dtype == np.int32
+        )
+
     @classmethod
     def from_tokenized(cls, docs: Sequence[Sequence[str]], params: BM25Params | None = None) -> BM25Index:
         """Index already-tokenized passages (as ``BM25Okapi(docs)`` would)."""
@@ -114,8 +331,17 @@ class BM25Index:
         return cls._from_ids(dict(vocab), term_ids, counts, params or BM25Params())
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str], analyzer: Analyzer, params: BM25Params | None = None) -> BM25Index:
-        """Analyse and index raw passage texts in bulk, with the terms :meth:`Analyzer.analyze` gives."""
+    def from_texts(
+        cls,
+        texts: Iterable[str],
+        analyzer: Analyzer,
+        params: BM25Params | None = None,
+        progress: Progress | None = None,
+    ) -> BM25Index:
+        """Analyse and index raw passage texts in bulk, with the terms :meth:`Analyzer.analyze` gives.
+
+        ``progress(passages, tokens)`` is called after each chunk of passages, if given.
+        """
         vocab: dict[str, int] = {}
         term_of = analyzer.term_of
 
@@ -133,8 +359,12 @@ class BM25Index:
         split = analyzer.byte_words
         findall = analyzer.pattern.findall
         is_shouting = analyzer.is_shouting
+        phrases = analyzer if analyzer.phrases else None
+        chunks = _Chunks()
         ids = array("i")
         counts = array("i")
+        base = 0
+        tokens = 0
         get_text, get_bytes = by_text.__getitem__, by_bytes.__getitem__
         for text in texts:
             before = len(ids)
@@ -147,10 +377,44 @@ class BM25Index:
             else:
                 ids.extend(map(get_text, findall(text)))
             counts.append(len(ids) - before)
+            if progress is not None and not len(counts) & 4095:
+                progress(base + len(counts), tokens + len(ids))
+            if len(ids) >= CHUNK_TOKENS:
+                tokens += len(ids)
+                base = cls._add_chunk(chunks, vocab, ids, counts, base, phrases)
+                ids, counts = array("i"), array("i")
+                if progress is not None:
+                    progress(base, tokens)
+        tokens += len(ids)
+        base = cls._add_chunk(chunks, vocab, ids, counts, base, phrases)
         del by_text, by_bytes
-        if analyzer.phrases:
-            return cls._from_ids(vocab, ids, counts, params or BM25Params(), analyzer)
-        return cls._from_ids(vocab, ids, counts, params or BM25Params())
+        if progress is not None:
+            progress(base, tokens)
+        self = cls.__new__(cls)
+        self._layout(vocab, chunks, base, params or BM25Params())
+        return self
+
+    @staticmethod
+    def _add_chunk(
+        chunks: _Chunks, vocab: dict[str, int], ids: array, counts: array, base: int, analyzer: Analyzer | None
+    ) -> int:
+        """Sort one chunk of passages' term ids (-1 for stopwords) into postings; returns the next passage id."""
+        n = len(counts)
+        if n == 0:
+            return base
+        span = n
+        term_ids = np.frombuffer(ids, dtype=np.int32) if len(ids) else np.zeros(0, np.int32)
+        per_doc = np.frombuffer(counts, dtype=np.int32)
+        keys = term_ids.astype(np.int64)
+        keys *= span
+        keys += np.repeat(np.arange(n, dtype=np.int64), per_doc)
+        if analyzer is not None:
+            extra = _phrase_keys(analyzer, vocab, keys, span)
+            if extra.size:
+                keys = np.concatenate([keys, extra])
+        del term_ids, per_doc
+        chunks.add(keys, span, base, len(vocab))
+        return base + n
 
     @classmethod
     def _from_ids(
@@ -162,21 +426,81 @@ class BM25Index:
         analyzer: Analyzer | None = None,
     ) -> BM25Index:
         """Index from every passage's term ids in order (-1 for stopwords) and its token count."""
-        n_docs = len(counts)
-        span = max(n_docs, 1)
-        term_ids = np.frombuffer(ids, dtype=np.int32) if len(ids) else np.zeros(0, np.int32)
-        per_doc = np.frombuffer(counts, dtype=np.int32) if n_docs else np.zeros(0, np.int32)
-        keys = term_ids.astype(np.int64)
-        keys *= span
-        keys += np.repeat(np.arange(n_docs, dtype=np.int32), per_doc)
-        if analyzer is not None:
-            extra = _phrase_keys(analyzer, vocab, keys, span)
-            if extra.size:
-                keys = np.concatenate([keys, extra])
-        del term_ids, per_doc, ids, counts
+        chunks = _Chunks()
+        n_docs = cls._add_chunk(chunks, vocab, ids, counts, 0, analyzer)
         self = cls.__new__(cls)
-        self._build(vocab, keys, n_docs, params)
+        self._layout(vocab, chunks, n_docs, params)
         return self
+
+    def updated(self, doc_map: np.ndarray, fresh: BM25Index, fresh_ids: np.ndarray, n_docs: int) -> BM25Index:
+        """A new index: this one's postings renumbered by ``doc_map`` plus ``fresh``'s.
+
+        ``doc_map[p]`` is the new number of this index's passage ``p``, or -1 if it is gone (kept
+        passages must keep their relative order); ``fresh`` indexes the passages analysed anew,
+        whose new numbers are ``fresh_ids`` (ascending). Lengths, IDF and bounds are recomputed,
+        so the result equals an index built from scratch over the new passages.
+        """
+        vocab = dict(self.vocab)
+        fresh_terms: list[int] = [0] * len(fresh.vocab)
+        for term, fid in fresh.vocab.items():
+            fresh_terms[fid] = vocab.setdefault(term, len(vocab))
+        n_terms = len(vocab)
+        total = int(self.offsets[-1])
+        kept_docs = np.empty(total, dtype=np.int32)
+        tf_type = np.promote_types(self.post_tf.dtype, fresh.post_tf.dtype)
+        kept_tf = np.empty(total, dtype=tf_type)
+        removed = np.zeros(n_terms, dtype=np.int64)
+        n_kept = 0
+        for p0 in range(0, total, CHUNK_TOKENS):
+            p1 = min(p0 + CHUNK_TOKENS, total)
+            mapped = doc_map[self.post_docs[p0:p1]]
+            keep = mapped >= 0
+            n = int(keep.sum())
+            kept_docs[n_kept : n_kept + n] = mapped[keep]
+            kept_tf[n_kept : n_kept + n] = self.post_tf[p0:p1][keep]
+            n_kept += n
+            gone = np.flatnonzero(~keep) + p0
+            if gone.size:
+                terms = np.searchsorted(self.offsets, gone, side="right") - 1
+                removed[: self.df.size] += np.bincount(terms, minlength=self.df.size)
+        kept_df = np.zeros(n_terms, dtype=np.int64)
+        kept_df[: self.df.size] = self.df
+        kept_df -= removed
+        kept_offsets = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(kept_df, out=kept_offsets[1:])
+        fresh_df = np.zeros(n_terms, dtype=np.int64)
+        where: list[np.ndarray] = []
+        docs: list[np.ndarray] = []
+        tfs: list[np.ndarray] = []
+        for fid in sorted(range(len(fresh_terms)), key=fresh_terms.__getitem__):
+            lo, hi = int(fresh.offsets[fid]), int(fresh.offsets[fid + 1])
+            if hi == lo:
+                continue
+            tid = fresh_terms[fid]
+            new_docs = fresh_ids[fresh.post_docs[lo:hi]]
+            k0, k1 = int(kept_offsets[tid]), int(kept_offsets[tid + 1])
+            where.append(np.searchsorted(kept_docs[k0:k1], new_docs) + k0)
+            docs.append(new_docs.astype(np.int32))
+            tfs.append(fresh.post_tf[lo:hi])
+            fresh_df[tid] = hi - lo
+        if where:
+            at = np.concatenate(where)
+            post_docs = np.insert(kept_docs[:n_kept], at, np.concatenate(docs))
+            post_tf = np.insert(kept_tf[:n_kept], at, np.concatenate(tfs).astype(tf_type))
+        else:
+            post_docs, post_tf = kept_docs[:n_kept].copy(), kept_tf[:n_kept].copy()
+        del kept_docs, kept_tf
+        offsets = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(kept_df + fresh_df, out=offsets[1:])
+        doc_len = np.zeros(n_docs, dtype=np.float64)
+        alive = np.flatnonzero(doc_map >= 0)
+        doc_len[doc_map[alive]] = self.doc_len[alive]
+        doc_len[fresh_ids] = fresh.doc_len
+        out = BM25Index.__new__(BM25Index)
+        out._finish(vocab, offsets, post_docs, post_tf, doc_len, n_docs, self.params)
+        return out
+
+    # ------------------------------------------------------------------ queries
 
     def query_weights(self, terms: Sequence[str]) -> list[tuple[int, int]]:
         """(term id, count) for each distinct query term the index knows."""
@@ -191,11 +515,37 @@ class BM25Index:
         """Scores of every passage for the query terms, equal to ``BM25Okapi.get_scores``."""
         scores = np.zeros(self.n_docs, dtype=np.float64)
         for tid, count in self.query_weights(terms):
-            lo, hi = self.offsets[tid], self.offsets[tid + 1]
+            lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
+            weights = self._weights(lo, hi, float(self.idf[tid]))
             if count == 1:
-                scores[self.post_docs[lo:hi]] += self.post_weights[lo:hi]
+                scores[self.post_docs[lo:hi]] += weights
             else:
-                scores[self.post_docs[lo:hi]] += count * self.post_weights[lo:hi]
+                scores[self.post_docs[lo:hi]] += count * weights
+        return scores
+
+    def _marks(self) -> np.ndarray:
+        """This thread's all-False mask over passages, reused by every query (each clears what it set)."""
+        local = self.__dict__.get("_local")
+        if local is None:
+            local = self.__dict__.setdefault("_local", threading.local())
+        marks = getattr(local, "marks", None)
+        if marks is None or marks.size != self.n_docs:
+            marks = local.marks = np.zeros(self.n_docs, dtype=bool)
+        return marks
+
+    def _exact(self, cands: np.ndarray, terms: list[tuple[int, int]]) -> np.ndarray:
+        """Exact scores of passages ``cands`` (ascending int32): each term's weight added in query order."""
+        scores = np.zeros(cands.size, dtype=np.float64)
+        for tid, count in terms:
+            lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
+            docs = self.post_docs[lo:hi]
+            pos = np.searchsorted(docs, cands)
+            np.minimum(pos, hi - lo - 1, out=pos)
+            hit = np.flatnonzero(docs[pos] == cands)
+            if hit.size == 0:
+                continue
+            weights = self._weights_at(pos[hit] + lo, cands[hit], float(self.idf[tid]))
+            scores[hit] += weights if count == 1 else count * weights
         return scores
 
     def top(self, terms: Sequence[str], k: int, exclude: np.ndarray | None = None) -> list[tuple[int, float]]:
@@ -203,77 +553,18 @@ class BM25Index:
 
         Ties are broken by passage order. ``exclude`` is a boolean mask of passages to leave out.
         """
-        weights = self.query_weights(terms)
-        if not weights or k <= 0:
+        if k <= 0:
             return []
-        slices = [(int(self.offsets[tid]), int(self.offsets[tid + 1]), count) for tid, count in weights]
-        slices = [s for s in slices if s[1] > s[0]]
-        if not slices:
+        query = [(tid, count) for tid, count in self.query_weights(terms) if self.df[tid] > 0]
+        if not query:
             return []
-        scores = np.zeros(self.n_docs, dtype=np.float64)
-        post_docs, post_weights = self.post_docs, self.post_weights
-        for n, (lo, hi, count) in enumerate(slices):
-            weights_here = post_weights[lo:hi] if count == 1 else count * post_weights[lo:hi]
-            if n == 0:  # 0 + w == w: assigning the first term's weights saves a gather
-                scores[post_docs[lo:hi]] = weights_here
-            else:
-                scores[post_docs[lo:hi]] += weights_here
-        if len(slices) == 1:
-            candidates = post_docs[slices[0][0] : slices[0][1]]  # already sorted and distinct
-        elif sum(hi - lo for lo, hi, _ in slices) * 8 < self.n_docs:
-            candidates = np.unique(np.concatenate([post_docs[lo:hi] for lo, hi, _ in slices]))
-        else:
-            matched = np.zeros(self.n_docs, dtype=bool)
-            for lo, hi, _ in slices:
-                matched[post_docs[lo:hi]] = True
-            candidates = np.flatnonzero(matched)
-        if exclude is not None:
-            candidates = candidates[~exclude[candidates]]
-        if candidates.size == 0:
-            return []
-        cand_scores = scores[candidates]
-        if candidates.size > k:
-            part = np.argpartition(-cand_scores, k - 1)[:k]
-            # Keep every candidate tied with the k-th score so the tie-break by position is exact.
-            kth = cand_scores[part].min()
-            part = np.flatnonzero(cand_scores >= kth)
-            candidates, cand_scores = candidates[part], cand_scores[part]
-        order = np.lexsort((candidates, -cand_scores))[:k]
-        return [(int(candidates[i]), float(cand_scores[i])) for i in order]
-
-    def idf_of(self, term: str) -> float:
-        """The term's IDF; a term the corpus lacks gets the IDF of a term seen in no passage."""
-        tid = self.vocab.get(term)
-        if tid is None or self.df[tid] == 0:
-            return math.log(self.n_docs + 0.5) - math.log(0.5)
-        return float(self.idf[tid])
-
-    def contains(self, term: str) -> bool:
-        """Whether any passage has this term."""
-        tid = self.vocab.get(term)
-        return tid is not None and self.df[tid] > 0
-
-    def term_postings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every posting as three parallel arrays: passage (int32), term id (int32), BM25 weight (float64).
-
-        A passage's term vector, for clustering or similarity; ``term_names()[id]`` names a term id.
-        The arrays are the index's own or views of them: read them, never write.
-        """
-        term_ids = np.repeat(np.arange(len(self.df), dtype=np.int32), self.df)
-        return self.post_docs, term_ids, self.post_weights
-
-    def term_names(self) -> list[str]:
-        """The terms, indexed by term id."""
-        names = [""] * len(self.vocab)
-        for term, tid in self.vocab.items():
-            names[tid] = term
-        return names
-
-    @property
-    def memory_bytes(self) -> int:
-        """Bytes held by the index arrays."""
-        arrays = (self.post_docs, self.post_weights, self.offsets, self.df, self.idf, self.doc_len)
-        return sum(a.nbytes for a in arrays)
+        if int(sum(self.df[tid] for tid, _ in query)) <= _EXHAUSTIVE:
+            parts = [self.post_docs[self.offsets[t] : self.offsets[t + 1]] for t, _ in query]
+            cands = parts[0] if len(parts) == 1 else _sorted_unique(np.concatenate(parts))
+            if exclude is not None:
+                cands = cands[~exclude[cands]]
+            return _best(cands, self._exact(cands, query), k)
+        return _TopK(self, query, k, exclude).run()
 
     # ------------------------------------------------------------------ read-only query API
     # Other modules read the index only through these methods, never its arrays.
@@ -291,15 +582,16 @@ class BM25Index:
         """The passages that contain ``term`` and the term's BM25 weight in each.
 
         Two arrays of equal length ``df_of(term)``: passage numbers (int32, ascending, distinct) and
-        the exact ``BM25Okapi`` contribution of one occurrence of the term in the query (float64).
-        Both are empty for a term the index lacks. Read-only views: do not modify them.
+        the exact ``BM25Okapi`` contribution of one occurrence of the term in the query (float64,
+        computed from the stored term frequencies on each call). Both are empty for a term the index
+        lacks. Read-only: do not modify them.
         """
         tid = self.vocab.get(term)
         if tid is None:
             docs, weights = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
         else:
             lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
-            docs, weights = self.post_docs[lo:hi], self.post_weights[lo:hi]
+            docs, weights = np.asarray(self.post_docs[lo:hi]), self._weights(lo, hi, float(self.idf[tid]))
         docs.flags.writeable = False
         weights.flags.writeable = False
         return docs, weights
@@ -311,9 +603,263 @@ class BM25Index:
     def passage_weight_mass(self) -> np.ndarray:
         """For each passage (float64, shape ``(n_docs,)``): the sum over its distinct terms of the
         term's BM25 weight in it times the term's document frequency -- how typical of the corpus
-        the passage's vocabulary is."""
-        post_terms = np.repeat(np.arange(len(self.df)), self.df)
-        return np.bincount(self.post_docs, weights=self.post_weights * self.df[post_terms], minlength=self.n_docs)
+        the passage's vocabulary is. Computed in chunks of postings (no array per posting)."""
+        mass = np.zeros(self.n_docs, dtype=np.float64)
+        total = int(self.offsets[-1])
+        for p0 in range(0, total, CHUNK_TOKENS):
+            p1 = min(p0 + CHUNK_TOKENS, total)
+            terms = np.searchsorted(self.offsets, np.arange(p0, p1), side="right") - 1
+            weights = self._weights(p0, p1, self.idf[terms])
+            weights *= self.df[terms]
+            mass += np.bincount(self.post_docs[p0:p1], weights=weights, minlength=self.n_docs)
+        return mass
+
+    # ------------------------------------------------------------------ term statistics
+
+    def idf_of(self, term: str) -> float:
+        """The term's IDF; a term the corpus lacks gets the IDF of a term seen in no passage."""
+        tid = self.vocab.get(term)
+        if tid is None or self.df[tid] == 0:
+            return math.log(self.n_docs + 0.5) - math.log(0.5)
+        return float(self.idf[tid])
+
+    def contains(self, term: str) -> bool:
+        """Whether any passage has this term."""
+        tid = self.vocab.get(term)
+        return tid is not None and self.df[tid] > 0
+
+    def term_postings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every posting as three parallel arrays: passage (int32), term id (int32), BM25 weight (float64).
+
+        A passage's term vector, for clustering or similarity; ``term_names()[id]`` names a term id.
+        The weights are computed on each call (16 bytes a posting with the term ids): read them,
+        never write.
+        """
+        term_ids = np.repeat(np.arange(len(self.df), dtype=np.int32), self.df)
+        weights = self._weights(0, int(self.offsets[-1]), np.repeat(self.idf, self.df))
+        return np.asarray(self.post_docs), term_ids, weights
+
+    def term_names(self) -> list[str]:
+        """The terms, indexed by term id."""
+        return self.terms()
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes held by the index arrays (memory-mapped ones count in full)."""
+        return sum(getattr(self, name).nbytes for name in self.ARRAYS)
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``values`` sorted without repeats (a sort, cheaper here than ``np.unique``'s hashing)."""
+    values = np.sort(values)
+    if values.size > 1:
+        keep = np.empty(values.size, dtype=bool)
+        keep[0] = True
+        np.not_equal(values[1:], values[:-1], out=keep[1:])
+        values = values[keep]
+    return values
+
+
+def _best(cands: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The ``k`` best (passage, score) pairs, by descending score, ties by passage order."""
+    if cands.size == 0:
+        return []
+    if cands.size > k:
+        part = np.argpartition(-scores, k - 1)[:k]
+        # Keep every candidate tied with the k-th score so the tie-break by position is exact.
+        kth = scores[part].min()
+        part = np.flatnonzero(scores >= kth)
+        cands, scores = cands[part], scores[part]
+    order = np.lexsort((cands, -scores))[:k]
+    return [(int(cands[i]), float(scores[i])) for i in order]
+
+
+class _TopK:
+    """One pruned top-k search (MaxScore over terms, block-max inside a term); see :meth:`BM25Index.top`."""
+
+    def __init__(self, index: BM25Index, query: list[tuple[int, int]], k: int, exclude: np.ndarray | None) -> None:
+        self.index = index
+        self.query = query
+        self.k = k
+        self.exclude = exclude
+        self.theta = -math.inf  # the k-th best exact score found so far
+        self.seen = index._marks()  # True for passages already read (cleared again by run)
+        self.marked: list[np.ndarray] = []
+        self.pool_docs = np.zeros(0, dtype=np.int32)  # scored passages that may still be in the top k
+        self.pool_scores = np.zeros(0, dtype=np.float64)
+
+    def run(self) -> list[tuple[int, float]]:
+        """The top k (see :meth:`_search`), leaving the shared marks cleared."""
+        try:
+            return self._search()
+        finally:
+            for cands in self.marked:
+                self.seen[cands] = False
+
+    def _search(self) -> list[tuple[int, float]]:
+        """Seed the threshold from each term's best blocks, then read the terms rarest first.
+
+        When term ``i`` (in that order) is read, a passage that holds an earlier term was already
+        scored or proved too low, so only passages whose score can be at most this term's weight
+        plus the largest weights of the later terms (``rest``) are left: a block is read only if
+        its maximum plus ``rest`` reaches the k-th best score, and inside it only the postings whose
+        own weight plus ``rest`` reaches it are scored. Blocks are read by descending maximum, in
+        growing batches, so the k-th best score rises before the bulk of a common term is reached.
+        """
+        index, query = self.index, self.query
+        bounds = np.array([max(count * float(index.term_max[tid]), 0.0) for tid, count in query])
+        self.bounds = bounds
+        self.by_bound = [int(u) for u in np.argsort(-bounds, kind="stable")]
+        # Rarest first: cheap to read, and they raise the threshold before the common terms.
+        order = np.argsort(np.array([int(index.df[tid]) for tid, _ in query]), kind="stable")
+        suffix = np.cumsum(bounds[order][::-1])[::-1]  # suffix[i]: bound of terms order[i:]
+        want = -(-self.k // BLOCK) + 1
+        seeds = []
+        for j in order:
+            tid = query[j][0]
+            b0, b1 = int(index.block_start[tid]), int(index.block_start[tid + 1])
+            if b1 - b0 <= want:
+                best = np.arange(b0, b1)
+            else:
+                best = np.sort(np.argpartition(-index.block_max[b0:b1], want - 1)[:want]) + b0
+            seeds.append(index.post_docs[self._positions(best)])
+        self._score(_sorted_unique(np.concatenate(seeds)))
+        for i, j in enumerate(order):
+            if self._below(float(suffix[i])):
+                break  # a passage holding none of the terms read so far cannot reach the top k
+            rest = float(suffix[i + 1]) if i + 1 < len(order) else 0.0
+            self._read_term(int(j), rest)
+        return _best(self.pool_docs, self.pool_scores, self.k)
+
+    def _least_impact(self, rest: float, top: float) -> int:
+        """The smallest one-byte impact a posting needs to reach the threshold (0: no bound yet)."""
+        if self.theta == -math.inf or top <= 0:
+            return 0
+        # Impacts are upper bounds in 255ths of the term's largest weight.
+        return max(0, math.floor((self.theta - rest) / top * 255.0 * (1.0 - 1e-6)))
+
+    def _read_term(self, term: int, rest: float) -> None:
+        """Score the postings of query term number ``term`` that can still reach the top k (see :meth:`run`).
+
+        Its blocks are read by descending maximum, in growing batches; a block whose maximum plus
+        ``rest`` cannot reach the threshold is skipped, and inside a block so is every posting
+        whose one-byte impact bound plus ``rest`` cannot.
+        """
+        index = self.index
+        tid, count = self.query[term]
+        b0, b1 = int(index.block_start[tid]), int(index.block_start[tid + 1])
+        bound = index.block_max[b0:b1] * count if count != 1 else index.block_max[b0:b1]
+        bound = np.maximum(bound, 0.0) + rest
+        blocks = np.arange(b0, b1)
+        if self.theta != -math.inf:
+            keep = bound * (1.0 + _MARGIN) >= self.theta
+            blocks, bound = blocks[keep], bound[keep]
+        if blocks.size == 0:
+            return
+        if blocks.size > 8:
+            by_bound = np.argsort(-bound, kind="stable")
+            blocks, bound = blocks[by_bound], bound[by_bound]
+        idf = float(index.idf[tid])
+        top = float(index.term_max[tid]) * count
+        start, batch = 0, 8
+        while start < blocks.size:
+            if self._below(float(bound[start])):
+                break  # blocks are in descending bound order: none of the rest can reach the top k
+            part = np.sort(blocks[start : start + batch])
+            start += batch
+            batch *= 2
+            positions = self._positions(part)
+            least = self._least_impact(rest, top)
+            if least > 0:
+                positions = positions[index.post_impact[positions] >= least]
+            docs = index.post_docs[positions]
+            weights = index._weights_at(positions, docs, idf)
+            if count != 1:
+                weights *= count
+            if self.theta != -math.inf:
+                keep = (np.maximum(weights, 0.0) + rest) * (1.0 + _MARGIN) >= self.theta
+                docs, weights = docs[keep], weights[keep]
+            self._score(docs, term, weights)
+
+    def _below(self, bound: float) -> bool:
+        """Whether a passage whose score is at most ``bound`` certainly misses the top k."""
+        return bound * (1.0 + _MARGIN) < self.theta
+
+    def _positions(self, blocks: np.ndarray) -> np.ndarray:
+        """Posting positions (int64, ascending) in the given ascending blocks of one term."""
+        index = self.index
+        starts = index.block_pos[blocks]
+        ends = index.block_pos[blocks + 1]
+        if blocks.size and int(blocks[-1]) - int(blocks[0]) == blocks.size - 1:
+            return np.arange(int(starts[0]), int(ends[-1]), dtype=np.int64)
+        lengths = ends - starts
+        steps = np.ones(int(lengths.sum()), dtype=np.int64)
+        if steps.size:
+            steps[0] = starts[0]
+            steps[np.cumsum(lengths)[:-1]] = starts[1:] - ends[:-1] + 1
+        return np.cumsum(steps)
+
+    def _score(self, cands: np.ndarray, term: int | None = None, weights: np.ndarray | None = None) -> None:
+        """Score the passages not yet seen, add those that may be in the top k to the pool, raise the threshold.
+
+        ``weights`` may give the candidates' (exact) weights for query term number ``term``. The
+        other terms are looked up one by one, highest bound first, and after each lookup the
+        passages whose partial score plus the bounds of the terms not looked up yet cannot reach
+        the threshold are dropped; the survivors are scored exactly, in query order.
+        """
+        if cands.size == 0:
+            return
+        new = ~self.seen[cands]
+        if not new.all():
+            cands = cands[new]
+            if weights is not None:
+                weights = weights[new]
+            if cands.size == 0:
+                return
+        self.seen[cands] = True
+        self.marked.append(cands)
+        if self.exclude is not None:
+            keep = ~self.exclude[cands]
+            cands = cands[keep]
+            if weights is not None:
+                weights = weights[keep]
+        if self.theta != -math.inf and cands.size > _PRUNE_AT:
+            cands = self._prune(cands, term, weights)
+        scores = self.index._exact(cands, self.query)
+        docs = np.concatenate([self.pool_docs, cands])
+        scores = np.concatenate([self.pool_scores, scores])
+        if docs.size >= self.k:
+            kth = float(np.partition(scores, docs.size - self.k)[docs.size - self.k])
+            self.theta = kth
+        if self.theta != -math.inf:
+            keep = scores >= self.theta
+            docs, scores = docs[keep], scores[keep]
+        self.pool_docs, self.pool_scores = docs, scores
+
+    def _prune(self, cands: np.ndarray, term: int | None, weights: np.ndarray | None) -> np.ndarray:
+        """The candidates whose partial score plus the bounds still unknown can reach the threshold."""
+        index = self.index
+        partial = np.zeros(cands.size, dtype=np.float64) if weights is None else np.maximum(weights, 0.0)
+        remaining = float(self.bounds.sum()) - (float(self.bounds[term]) if term is not None else 0.0)
+        for u in self.by_bound:
+            if u == term:
+                continue
+            keep = (partial + remaining) * (1.0 + _MARGIN) >= self.theta
+            if not keep.all():
+                cands, partial = cands[keep], partial[keep]
+                if cands.size == 0:
+                    return cands
+            tid, count = self.query[u]
+            lo, hi = int(index.offsets[tid]), int(index.offsets[tid + 1])
+            docs = index.post_docs[lo:hi]
+            pos = np.searchsorted(docs, cands)
+            np.minimum(pos, hi - lo - 1, out=pos)
+            hit = np.flatnonzero(docs[pos] == cands)
+            if hit.size:
+                found = index._weights_at(pos[hit] + lo, cands[hit], float(index.idf[tid]))
+                partial[hit] += np.maximum(found * count, 0.0)
+            remaining -= float(self.bounds[u])
+        return cands[(partial + max(remaining, 0.0)) * (1.0 + _MARGIN) >= self.theta]
 
 
 class _Vocab(dict):

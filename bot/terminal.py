@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from bot import messages
 from bot.answering import Answer, Explanation, RankedPassage
@@ -169,3 +170,57 @@ def format_summary(summary: Summary, width: int = 100) -> str:
     lines.append("")
     lines.append(f"{summary.words} of {summary.budget} words; every sentence quoted from its source.")
     return clean("\n".join(lines))
+
+
+# ------------------------------------------------------------------------------------ index builds
+
+
+class BuildBar:
+    """Progress of an index build on a terminal: files read, passages analysed, time left.
+
+    Redraws one line on ``stream`` at most every ``every`` seconds, as
+    ``[#####-----] 52%  files 5,200  passages 520,000/1,000,000  0:41 left``.
+    """
+
+    def __init__(self, stream: TextIO, every: float = 0.2, width: int = 30) -> None:
+        self.stream = stream
+        self.every = every
+        self.width = width
+        self.files = 0
+        self.done = 0
+        self.total = 0
+        self.started = time.monotonic()
+        self.analysis_started: float | None = None
+        self.drawn = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        """Record progress (a :data:`bot.engine.BuildProgress`) and redraw if it is time."""
+        if stage == "files":
+            self.files = done
+        else:
+            if self.analysis_started is None:
+                self.analysis_started = time.monotonic()
+            self.done, self.total = done, total
+        now = time.monotonic()
+        if now - self.drawn >= self.every or (self.total and self.done >= self.total):
+            self.drawn = now
+            self.stream.write("\r" + self.line(now) + "\033[K")
+            self.stream.flush()
+
+    def line(self, now: float) -> str:
+        """The bar's text at time ``now``."""
+        share = self.done / self.total if self.total else 0.0
+        filled = int(share * self.width)
+        text = f"[{'#' * filled}{'-' * (self.width - filled)}] {share:4.0%}  files {self.files:,}"
+        if self.total:
+            text += f"  passages {self.done:,}/{self.total:,}"
+            if self.analysis_started is not None and self.done:
+                rate = self.done / max(now - self.analysis_started, 1e-9)
+                left = int((self.total - self.done) / rate)
+                text += f"  {left // 60}:{left % 60:02d} left"
+        return text
+
+    def close(self) -> None:
+        """End the bar's line."""
+        self.stream.write("\n")
+        self.stream.flush()

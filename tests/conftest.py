@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from bot_harness import article
 
-pytest_plugins = ["discord_stub.fixtures"]
+pytest_plugins = ["discord_stub.fixtures", "postgres_server"]
 
 SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

@@ -38,6 +38,7 @@ def test_empty_config_gives_defaults() -> None:
         ("analytics:\n  enabled: yes please\n", "'analytics.enabled' must be true or false"),
         ("logging:\n  level: LOUD\n", "'logging.level' must be one of"),
         ("search: [unclosed\n", "my.yaml:2: not valid YAML"),
+        ("discord:\n  admin_users: [1]\n", "'discord.admin_users' is now 'discord.operator_users'"),
     ],
 )
 def test_errors_name_the_key_and_file(text: str, message: str) -> None:
@@ -99,6 +100,15 @@ def test_probes_path_default_and_configured(tmp_path: Path) -> None:
     config.write_text("corpus:\n  path: articles\n  probes: checks/probes.yaml\n", encoding="utf-8")
     settings = load_settings(config)
     assert settings.probes_path == tmp_path / "checks" / "probes.yaml"
+
+
+def test_the_database_url_comes_from_the_environment_first() -> None:
+    settings = parse_settings("database:\n  url: postgresql://config/db\n")
+    assert settings.database_url({}) == "postgresql://config/db"
+    assert settings.database_url({"SUMMITBOT_DATABASE_URL": "postgresql://env/db"}) == "postgresql://env/db"
+    assert parse_settings("").database_url({}) is None  # the SQLite file
+    with pytest.raises(ConfigError, match=r"'database\.url' must be a postgresql:// URL"):
+        parse_settings("database:\n  url: mysql://somewhere/db\n")
 
 
 def test_operator_ids_are_lists_of_whole_numbers() -> None:

@@ -116,12 +116,11 @@ def assert_same_index(a: BM25Index, b: BM25Index) -> None:
     assert set(a.vocab) == set(b.vocab)
     assert a.n_docs == b.n_docs
     assert np.array_equal(a.doc_len, b.doc_len)
-    for term, tid in a.vocab.items():
-        other = b.vocab[term]
-        lo, hi = a.offsets[tid], a.offsets[tid + 1]
-        olo, ohi = b.offsets[other], b.offsets[other + 1]
-        assert np.array_equal(a.post_docs[lo:hi], b.post_docs[olo:ohi]), term
-        assert np.allclose(a.post_weights[lo:hi], b.post_weights[olo:ohi], rtol=1e-12), term
+    for term in a.vocab:
+        docs_a, weights_a = a.postings(term)
+        docs_b, weights_b = b.postings(term)
+        assert np.array_equal(docs_a, docs_b), term
+        assert np.allclose(weights_a, weights_b, rtol=1e-12), term
 
 
 @pytest.mark.parametrize("aliases", [None, ALIASES])
@@ -202,6 +201,107 @@ def test_simple_front_matter_applies_to_plain_articles() -> None:
     assert _simple_front(["title: 2024", "source: X"]) is None
 
 
+@pytest.fixture
+def tiny_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of 2 postings and no exhaustive shortcut, so small corpora take the pruned top-k path."""
+    import bot.search as search
+
+    monkeypatch.setattr(search, "BLOCK", 2)
+    monkeypatch.setattr(search, "_EXHAUSTIVE", 0)
+
+
+@pytest.mark.usefixtures("tiny_blocks")
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=docs_strategy, query=query_strategy, params=params_strategy, k=st.integers(1, 8), data=st.data())
+def test_pruned_top_equals_bm25okapi(
+    docs: list[list[str]], query: list[str], params: BM25Params, k: int, data: st.DataObject
+) -> None:
+    """The block-max / MaxScore path returns BM25Okapi's top k (scores, order, ties, exclusions)."""
+    if not any(docs):
+        return
+    exclude = None
+    if data.draw(st.booleans()):
+        exclude = np.array(data.draw(st.lists(st.booleans(), min_size=len(docs), max_size=len(docs))), dtype=bool)
+    index = BM25Index.from_tokenized(docs, params)
+    expected = BM25Okapi(docs, k1=params.k1, b=params.b, epsilon=params.epsilon).get_scores(query)
+    kept = docs if exclude is None else [d if not exclude[i] else [] for i, d in enumerate(docs)]
+    want = reference_top(kept, expected, query, k)
+    top = index.top(query, k, exclude=exclude)
+    assert len(top) == len(want)
+    for (i, score), j in zip(top, want, strict=True):
+        assert i == j or np.isclose(expected[i], expected[j], rtol=1e-12, atol=1e-12)
+        assert np.isclose(score, expected[i], rtol=1e-9, atol=1e-12)
+
+
+def zipf_docs(n_docs: int, vocab: int, seed: int) -> list[list[str]]:
+    """Seeded passages of Zipf-distributed words: a few terms in most passages, many rare ones."""
+    rng = np.random.default_rng(seed)
+    ranks = np.arange(1, vocab + 1, dtype=np.float64) ** -1.1
+    prob = ranks / ranks.sum()
+    lengths = rng.integers(0, 40, n_docs)
+    words = rng.choice(vocab, size=int(lengths.sum()), p=prob)
+    out, pos = [], 0
+    for n in lengths:
+        out.append([f"t{w}" for w in words[pos : pos + n]])
+        pos += n
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_pruned_top_on_a_zipf_corpus_equals_full_scoring(seed: int) -> None:
+    """On thousands of passages (many blocks per common term) top(k) equals ranking every score."""
+    docs = zipf_docs(6000, 3000, seed)
+    index = BM25Index.from_tokenized(docs)
+    rng = np.random.default_rng(seed + 100)
+    exclude = rng.random(len(docs)) < 0.1
+    for q in range(60):
+        # Common words, rare words, repeats and an unknown word, mixed.
+        query = [f"t{int(w)}" for w in rng.zipf(1.3, int(rng.integers(1, 6))) - 1] + ["t0"] * (q % 3 == 0)
+        if q % 7 == 0:
+            query.append("never-seen")
+        scores = index.get_scores(query)
+        for k, mask in ((1, None), (10, None), (30, exclude), (200, None)):
+            hit = np.zeros(len(docs), dtype=bool)
+            for term in set(query):
+                hit[index.postings(term)[0]] = True
+            if mask is not None:
+                hit &= ~mask
+            cands = np.flatnonzero(hit)
+            want = cands[np.lexsort((cands, -scores[cands]))][:k].tolist()
+            got = index.top(query, k, exclude=mask)
+            assert [i for i, _ in got] == want, (query, k)
+            assert [s for _, s in got] == scores[want].tolist()
+
+
+def test_postings_give_exact_weights() -> None:
+    """``postings(term)`` lists the passages in order with BM25Okapi's per-passage weight."""
+    docs = [["a", "b", "a"], ["c"], ["b", "c", "d", "d"], ["a"]]
+    index = BM25Index.from_tokenized(docs, BM25Params(k1=1.5, b=0.75, epsilon=0.25))
+    okapi = BM25Okapi(docs, k1=1.5, b=0.75, epsilon=0.25)
+    for term in "abcd":
+        ids, weights = index.postings(term)
+        assert ids.dtype == np.int32 and weights.dtype == np.float64
+        expected = okapi.get_scores([term])
+        assert ids.tolist() == [i for i, d in enumerate(docs) if term in d]
+        assert weights.tolist() == expected[ids].tolist()
+    ids, weights = index.postings("zz")
+    assert ids.size == 0 and weights.size == 0
+
+
+def test_chunked_build_equals_one_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Indexing in many small chunks of passages gives the same index as one chunk."""
+    import bot.search as search
+
+    texts = [" ".join(d) for d in zipf_docs(500, 300, 7)] + REAL_TEXTS
+    whole = BM25Index.from_texts(texts, Analyzer(ALIASES))
+    monkeypatch.setattr(search, "CHUNK_TOKENS", 50)
+    seen: list[tuple[int, int]] = []
+    chunked = BM25Index.from_texts(texts, Analyzer(ALIASES), progress=lambda p, t: seen.append((p, t)))
+    assert_same_index(whole, chunked)
+    assert len(seen) > 10 and seen[-1][0] == len(texts)
+    assert [p for p, _ in seen] == sorted(p for p, _ in seen)
+
+
 # ------------------------------------------------------------------- the read-only query API
 
 
@@ -235,3 +335,13 @@ def test_passage_weight_mass_sums_weight_times_df() -> None:
     mass = index.passage_weight_mass()
     assert mass.shape == (len(docs),) and np.allclose(mass, expected)
     assert mass[2] == 0.0
+
+
+def test_passage_weight_mass_in_chunks_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Summing the mass over many small chunks of postings gives the one-pass values."""
+    import bot.search as search
+
+    index = BM25Index.from_tokenized(zipf_docs(300, 200, 5))
+    whole = index.passage_weight_mass()
+    monkeypatch.setattr(search, "CHUNK_TOKENS", 37)
+    assert np.allclose(index.passage_weight_mass(), whole, rtol=1e-12)

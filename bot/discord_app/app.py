@@ -15,6 +15,7 @@ import collections
 import dataclasses
 import gc
 import logging
+import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,8 @@ from bot.discord_app.gateway_guard import guard_parsers
 from bot.discord_app.guards import Cooldown
 from bot.discord_app.recording import RECORD_WAIT_SECONDS, RecordBreaker
 from bot.discord_app.replies import NO_MENTIONS, send_private
-from bot.engine import CorpusChange, Engine, build_engine, corpus_change
+from bot.discord_app.servers import ServerRuntime
+from bot.engine import CorpusChange, Engine, build_engine, corpus_change, logged_progress
 from bot.worker_thread import run_with_deadline
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ COGS = (
     "bot.discord_app.cogs.questions",
     "bot.discord_app.cogs.summaries",
     "bot.discord_app.cogs.admin",
+    "bot.discord_app.cogs.settings",
     "bot.discord_app.cogs.corpus",
 )
 #: Questions remembered for "More passages" (the answer's footer is the fallback after a restart).
@@ -61,16 +64,19 @@ def configure_endpoints(settings: DiscordSettings) -> None:
 
 
 def build_intents(settings: DiscordSettings) -> discord.Intents:
-    """Guilds, guild and DM messages; message content only when answer channels are configured.
+    """Guilds, guild and DM messages; message content when ``discord.message_content`` says so,
+    or (left null) when answer or forum channels are configured.
 
     Mentions of the bot and DMs carry their content without the privileged intent; reading every
-    message in an answer channel needs it.
+    message in an answer channel needs it, so servers can add answer channels with ``/settings``
+    only when it is on.
     """
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_messages = True
     intents.dm_messages = True
-    intents.message_content = bool(settings.answer_channels)
+    wanted = settings.message_content
+    intents.message_content = bool(settings.answer_channels or settings.forum_channels) if wanted is None else wanted
     return intents
 
 
@@ -155,6 +161,7 @@ class SummitBot(commands.Bot):
         self.analytics: AsyncAnalytics | None = None
         self.reload_lock = asyncio.Lock()
         self.cooldown = Cooldown(ds.cooldown_questions, ds.cooldown_seconds)
+        self.servers = ServerRuntime(self)
         self.record_breaker = RecordBreaker()
         self.recent_questions: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._background: set[asyncio.Future[Any]] = set()
@@ -182,8 +189,16 @@ class SummitBot(commands.Bot):
             started = time.perf_counter()
             before = len(old.corpus.documents) if old else 0
             limit = self.settings.corpus.reload_timeout_seconds
+            # A large corpus is millions of new objects: a full collection during the build would
+            # walk them all and hold the event loop for seconds. The engine has no reference cycles,
+            # so collection waits until it is built and frozen (``freeze_heap``).
+            collecting = gc.isenabled()
+            gc.disable()
             try:
-                new = await run_with_deadline(build_engine, self.settings, timeout=limit, name="summitbot-reload")
+                progress = logged_progress(log.info)
+                new = await run_with_deadline(
+                    build_engine, self.settings, old, progress, log.info, timeout=limit, name="summitbot-reload"
+                )
             except CorpusError as exc:
                 return ReloadOutcome(None, tuple(exc.problems), time.perf_counter() - started, before)
             except asyncio.TimeoutError:
@@ -195,11 +210,18 @@ class SummitBot(commands.Bot):
                 log.exception("corpus reload failed")
                 problem = Problem(self.settings.corpus.path, None, "unexpected error while loading (see the log)")
                 return ReloadOutcome(None, (problem,), time.perf_counter() - started, before, unexpected=True)
+            finally:
+                if collecting:
+                    freeze_heap()  # first: re-enabled, the collector would walk the new engine at once
+                    gc.enable()
             self._engine = new
+            if new.index_outcome is not None:
+                log.info("%s", new.index_outcome.summary())
             freeze_heap()
             self.dispatch("corpus_reloaded", len(new.corpus.documents))  # health: a new corpus generation
             seconds = time.perf_counter() - started
-            change = corpus_change(new.corpus, new.corpus) if old is None else corpus_change(old.corpus, new.corpus)
+            # Comparing every paragraph of two large corpora takes a while: off the event loop too.
+            change = await asyncio.to_thread(corpus_change, (old or new).corpus, new.corpus)
             log.info(
                 "corpus reloaded in %.2fs: %d added, %d removed, %d changed; %d passages",
                 seconds,
@@ -283,12 +305,13 @@ class SummitBot(commands.Bot):
             try:
                 from bot.storage import open_analytics
 
-                self.analytics = open_analytics(self.settings.analytics)
+                self.analytics = open_analytics(self.settings.analytics, url=self.settings.database_url())
             except Exception:
                 log.exception("analytics could not be opened; answering without it")
             else:
                 if self.analytics is not None and self.settings.analytics.retention_days > 0:
                     self._purge_task = asyncio.create_task(self._purge_daily(), name="summitbot-analytics-purge")
+        await self.servers.start()
         freeze_heap()
         guild_id = self.settings.discord.dev_guild_id
         if self.sync_on_start and guild_id:
@@ -309,7 +332,14 @@ class SummitBot(commands.Bot):
         """No prefix commands: the Questions cog listens to messages."""
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
-        """Unhandled errors in event handlers: log the traceback, keep running."""
+        """Unhandled errors in event handlers: log the traceback, keep running.
+
+        While the bot is closing (SIGTERM arrived while a ready handler ran, say), a handler that meets the
+        closed session or the shut-down thread pool is expected: one debug line, not a traceback.
+        """
+        if self.is_closed():
+            log.debug("%s failed while shutting down: %s", event_method, sys.exc_info()[1])
+            return
         log.exception("unhandled error in %s", event_method)
 
     async def _purge_daily(self) -> None:
@@ -326,6 +356,7 @@ class SummitBot(commands.Bot):
         """Close analytics (waiting for queued writes) and the connection."""
         if self._purge_task is not None:
             self._purge_task.cancel()
+        await self.servers.stop()
         if self.analytics is not None:
             analytics, self.analytics = self.analytics, None
             try:

@@ -1,10 +1,10 @@
-"""Who may do what, and how often: the per-user question cooldown, operators and the admin check."""
+"""Who may do what, and how often: the per-user question cooldown, operators and server admins."""
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import discord
@@ -62,6 +62,19 @@ class Cooldown:
             self._notified_until.pop(user_id, None)
 
 
+# ------------------------------------------------------------------------------------ who may do what
+#
+# Two kinds of admin, checked in code on every command (``default_member_permissions`` only hides
+# commands in Discord's menus; a server can change that, so it grants nothing here):
+#
+# * Operators run the bot and alone change what every server shares (``/reload``, corpus editing):
+#   the application's owner, or the members of its team, and the users and roles listed in config
+#   ``discord.operator_users`` / ``discord.operator_roles``.
+# * Server admins manage their own server (its ``/settings`` and ``/stats``): Manage Server or
+#   Administrator there, or a role listed in that server's settings (config ``discord.admin_roles``
+#   until the server sets its own). Operators count as server admins wherever they are members.
+
+
 def owner_ids_of(info: discord.AppInfo) -> frozenset[int]:
     """The operators Discord names for the application: its team's members, or else its owner.
 
@@ -98,18 +111,32 @@ def is_operator(user: discord.abc.User, settings: DiscordSettings, owner_ids: fr
     return bool(settings.operator_roles) and not _role_ids(user).isdisjoint(settings.operator_roles)
 
 
-def is_admin(user: discord.abc.User, settings: DiscordSettings, permissions: discord.Permissions | None = None) -> bool:
-    """Manage Server (or Administrator) permission, or a configured admin role or user id.
+def is_server_admin(
+    user: discord.abc.User, admin_roles: Collection[int], permissions: discord.Permissions | None = None
+) -> bool:
+    """Whether ``user`` administers the guild they act in: Manage Server or Administrator there, or a
+    role in ``admin_roles`` (that server's settings). Never true outside a guild.
 
-    ``permissions`` are the resolved permissions Discord sent with an interaction; without them the
-    member's guild permissions are used. In direct messages only ``admin_users`` count.
+    ``permissions`` are the resolved permissions Discord sent with an interaction (they include the
+    channel's overwrites); without them the member's guild permissions are used.
     """
-    if user.id in settings.admin_users:
-        return True
     if not isinstance(user, discord.Member):
         return False
     perms = permissions if permissions is not None else user.guild_permissions
     if perms.manage_guild or perms.administrator:
         return True
-    role_ids = {role.id for role in user.roles} | set(getattr(user, "_roles", ()))
-    return any(role_id in role_ids for role_id in settings.admin_roles)
+    return not _role_ids(user).isdisjoint(admin_roles)
+
+
+def may_manage_server(
+    user: discord.abc.User,
+    settings: DiscordSettings,
+    owner_ids: frozenset[int],
+    admin_roles: Collection[int],
+    permissions: discord.Permissions | None = None,
+) -> bool:
+    """Whether ``user`` may change this server's settings and read its ``/stats``: a server admin
+    (see :func:`is_server_admin`) or an operator; in a guild only."""
+    if not isinstance(user, discord.Member):
+        return False
+    return is_server_admin(user, admin_roles, permissions) or is_operator(user, settings, owner_ids)

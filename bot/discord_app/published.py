@@ -58,6 +58,12 @@ def signature(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def shown(names: tuple[str, ...] | list[str]) -> str:
+    """Command names as a member types or finds them: ``/ask`` for a slash command, ``"Ask summitbot" (menu)``
+    for a context menu (their names may hold capitals and spaces; slash command names may not)."""
+    return ", ".join(f"/{n}" if n == n.lower() and " " not in n else f'"{n}" (menu)' for n in names)
+
+
 @dataclass(frozen=True)
 class CommandDiff:
     """Commands only in the code (``new``), only published (``gone``), and in both but different."""
@@ -76,7 +82,7 @@ class CommandDiff:
         parts = []
         for label, names in (("new", self.new), ("gone", self.gone), ("changed", self.changed)):
             if names:
-                parts.append(f"{label} " + ", ".join(f"/{n}" for n in names))
+                parts.append(f"{label} " + shown(names))
         return "; ".join(parts)
 
 

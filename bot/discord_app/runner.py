@@ -23,8 +23,8 @@ from bot.corpus import CorpusError
 from bot.discord_app.app import SummitBot, configure_endpoints, create_bot
 from bot.discord_app.log_privacy import install_payload_filter
 from bot.discord_app.operations import Operations
-from bot.discord_app.published import Published, publish
-from bot.engine import build_engine
+from bot.discord_app.published import Published, publish, shown
+from bot.engine import build_engine, logged_progress
 from bot.ops import dblock
 from bot.ops.health import ErrorCounter
 from bot.ops.logs import configure_logging, shutdown_logging
@@ -86,7 +86,7 @@ def run_bot(settings: Settings) -> int:
     if token is None:
         return _no_token(settings)
     try:
-        engine = build_engine(settings)
+        engine = build_engine(settings, progress=logged_progress(log.info), log=log.info)
     except CorpusError as exc:
         for problem in exc.problems:
             _say(f"corpus error: {problem}")
@@ -94,6 +94,8 @@ def run_bot(settings: Settings) -> int:
     errors = ErrorCounter()
     handlers = configure_logging(settings.logging, secrets=[token], extra_handlers=[errors])
     install_payload_filter(settings.logging.discord_payloads)
+    if engine.index_outcome is not None:
+        log.info("%s", engine.index_outcome.summary())
     for warning in engine.probe_warnings():  # failing probes: a warning, never a refusal to start
         log.warning("%s", warning)
     try:
@@ -168,10 +170,10 @@ def sync_commands(settings: Settings, guild_id: int | None = None, clear: bool =
     print(_sync_report(result, clear))
     if result.duplicates:
         guild = guild_id if guild_id is not None else result.other_guild
-        shown = ", ".join(f"/{n}" for n in result.duplicates)
+        listed = shown(result.duplicates)
         fix = f"summitbot sync --clear --guild {guild}" if guild_id is not None else "summitbot sync --clear"
         _say(
-            f"warning: {shown} are published both globally and to guild {guild}, so members there see them "
+            f"warning: {listed} are published both globally and to guild {guild}, so members there see them "
             f"twice; remove one set: `{fix}`"
             + ("" if guild_id is not None else f" or `summitbot sync --clear --guild {guild}`")
         )
@@ -182,12 +184,12 @@ def _sync_report(result: Published, clear: bool) -> str:
     """What ``summitbot sync`` did, for the terminal."""
     where = f"guild {result.guild_id}" if result.guild_id is not None else "all guilds"
     if clear:
-        removed = ", ".join(f"/{n}" for n in result.diff.gone)
+        removed = shown(result.diff.gone)
         scope = f"the commands of guild {result.guild_id}" if result.guild_id is not None else "the global commands"
         if not removed:
             return f"Cleared {scope}: nothing was published."
         return f"Cleared {scope} (removed {removed})."
-    names = ", ".join(f"/{n}" for n in result.names)
+    names = shown(result.names)
     lines = [f"Synced {len(result.names)} commands to {where}: {names}"]
     lines.append(f"Changes: {result.diff.describe()}." if not result.diff.same else "Published commands: no change.")
     if result.guild_id is None:

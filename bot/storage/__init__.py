@@ -13,15 +13,21 @@
 
 from __future__ import annotations
 
+from bot.storage.database import is_postgres_url, redact_url
 from bot.storage.interface import Storage
 from bot.storage.privacy import hash_user, load_salt, salt_path
 from bot.storage.report import CSV_FIELDS, format_stats, write_stats_csv
 from bot.storage.schema import MIGRATIONS, AnalyticsSchemaError, Migration
 from bot.storage.store import (
+    CORPUS_GENERATION,
+    DMS,
+    EVERYWHERE,
+    SETTINGS_GENERATION,
     AnalyticsStore,
     CitedPassage,
     DayCount,
     QuestionRecord,
+    Scope,
     Stats,
     UnansweredQuestion,
     VoteResult,
@@ -30,8 +36,12 @@ from bot.storage.store import (
 from bot.storage.worker import AsyncAnalytics, open_analytics
 
 __all__ = [
+    "CORPUS_GENERATION",
     "CSV_FIELDS",
+    "DMS",
+    "EVERYWHERE",
     "MIGRATIONS",
+    "SETTINGS_GENERATION",
     "AnalyticsSchemaError",
     "AnalyticsStore",
     "AsyncAnalytics",
@@ -39,15 +49,18 @@ __all__ = [
     "DayCount",
     "Migration",
     "QuestionRecord",
+    "Scope",
     "Stats",
     "Storage",
     "UnansweredQuestion",
     "VoteResult",
     "format_stats",
     "hash_user",
+    "is_postgres_url",
     "load_salt",
     "normalize_question",
     "open_analytics",
+    "redact_url",
     "salt_path",
     "write_stats_csv",
 ]

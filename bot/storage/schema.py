@@ -1,6 +1,7 @@
 """The analytics database's schema: its ordered migrations and how they are applied.
 
-Schema (``PRAGMA user_version`` = 2), built by the ordered :data:`MIGRATIONS`::
+Schema version 3 (``PRAGMA user_version`` on SQLite, the table ``schema_version`` on PostgreSQL),
+built by the ordered :data:`MIGRATIONS`::
 
     questions(id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids are never reused, even after a purge
               asked_at TEXT NOT NULL,                -- UTC, 'YYYY-MM-DDTHH:MM:SS.ffffff+00:00'
@@ -14,19 +15,24 @@ Schema (``PRAGMA user_version`` = 2), built by the ordered :data:`MIGRATIONS`::
     votes(question_id INTEGER REFERENCES questions(id) ON DELETE CASCADE,   -- table added in v2
           voter_hash TEXT, value INTEGER (+1 or -1), voted_at TEXT,
           PRIMARY KEY (question_id, voter_hash))     -- one vote per person per answer
+    server_settings(guild_id INTEGER PRIMARY KEY,    -- table added in v3
+                    overrides TEXT,                  -- JSON: only what that server changed
+                    updated_at TEXT)
+    shared_state(name TEXT PRIMARY KEY,              -- table added in v3: counters every process
+                 value INTEGER, updated_at TEXT)     -- watches ('corpus_generation', 'settings_generation')
 
-Each migration runs in its own ``BEGIN IMMEDIATE`` transaction together with the ``user_version``
-bump, so an interrupted upgrade leaves the file at the previous version with every row kept.
+Each migration runs in its own transaction together with the version bump (``BEGIN IMMEDIATE`` on
+SQLite; an advisory lock on PostgreSQL, whose DDL is transactional), so an interrupted upgrade leaves
+the database at the previous version with every row kept. PostgreSQL gets the same statements with
+64-bit ``BIGINT`` for every ``INTEGER`` (see :func:`bot.storage.database.postgres_ddl`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+
+from bot.storage.database import Database
 
 log = logging.getLogger("bot.storage")
 
@@ -83,53 +89,60 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        3,
+        "per-server settings, shared counters (corpus generation), questions by server",
+        (
+            """
+            CREATE TABLE server_settings (
+                guild_id INTEGER PRIMARY KEY,
+                overrides TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE shared_state (
+                name TEXT PRIMARY KEY,
+                value INTEGER NOT NULL,
+                updated_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX idx_questions_guild ON questions (guild_id, asked_at)",
+        ),
+    ),
 )
 
 
-def user_version(conn: sqlite3.Connection) -> int:
-    """The schema version stored in the file header."""
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-
-@contextlib.contextmanager
-def transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[None]:
-    """Run the block in one transaction; roll back when it raises."""
-    conn.execute(f"BEGIN {mode}")
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def migrate(conn: sqlite3.Connection, path: Path, *, read_only: bool = False) -> None:
+def migrate(db: Database, *, read_only: bool = False) -> None:
     """Apply the missing :data:`MIGRATIONS`, each in its own transaction with its version bump.
 
-    Raises :class:`AnalyticsSchemaError` when the file is newer than this code, or needs an upgrade
-    but is opened read-only.
+    The same steps run on SQLite and PostgreSQL (:meth:`Database.ddl` translates the DDL). Raises
+    :class:`AnalyticsSchemaError` when the database is newer than this code, or needs an upgrade but
+    is opened read-only.
     """
     migrations = MIGRATIONS
     latest = migrations[-1].version
-    current = user_version(conn)
+    where = db.description
+    current = db.schema_version()
     if current > latest:
-        raise AnalyticsSchemaError(f"{path} has schema version {current}, newer than this code knows ({latest})")
+        raise AnalyticsSchemaError(f"{where} has schema version {current}, newer than this code knows ({latest})")
     if current == latest:
         return
     if read_only:
-        raise AnalyticsSchemaError(f"{path} has schema version {current} and needs an upgrade, but is opened read-only")
-    for step in migrations:
-        if step.version <= current:
-            continue
-        with transaction(conn):
-            found = user_version(conn)  # re-read under the write lock: another process may have
-            if found >= step.version:  # upgraded the file in the meantime
+        raise AnalyticsSchemaError(
+            f"{where} has schema version {current} and needs an upgrade, but is opened read-only"
+        )
+    with db.migration_lock():
+        for step in migrations:
+            if step.version <= current:
                 continue
-            if found != step.version - 1:
-                raise AnalyticsSchemaError(f"{path}: cannot go from version {found} to {step.version}")
-            for statement in step.statements:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {int(step.version)}")
-        log.info("analytics: %s upgraded to schema v%d (%s)", path, step.version, step.description)
+            with db.transaction():
+                found = db.schema_version()  # re-read under the lock: another process may have
+                if found >= step.version:  # upgraded the database in the meantime
+                    continue
+                if found != step.version - 1:
+                    raise AnalyticsSchemaError(f"{where}: cannot go from version {found} to {step.version}")
+                for statement in step.statements:
+                    db.execute(db.ddl(statement))
+                db.set_schema_version(step.version)
+            log.info("analytics: %s upgraded to schema v%d (%s)", where, step.version, step.description)

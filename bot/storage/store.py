@@ -18,14 +18,16 @@ import os
 import sqlite3
 import stat
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from bot.config import AnalyticsSettings
+from bot.storage.database import Database, PostgresDatabase, SqliteDatabase, is_postgres_url
 from bot.storage.privacy import hash_user, load_salt
-from bot.storage.schema import migrate, transaction, user_version
+from bot.storage.schema import migrate
 
 log = logging.getLogger("bot.storage")
 
@@ -79,9 +81,58 @@ def _trimmable(char: str) -> bool:
     return char.isspace() or unicodedata.category(char).startswith("P")
 
 
-def _sql_normalize(text: object) -> str | None:
-    """:func:`normalize_question` as an SQL function (NULL stays NULL)."""
-    return normalize_question(text) if isinstance(text, str) else None
+#: Every server and direct messages (the operators' ``summitbot stats``).
+EVERYWHERE: None = None
+#: Direct messages only.
+DMS = "dms"
+#: Where a report or a vote looks: a server's id, :data:`DMS`, or :data:`EVERYWHERE`.
+Scope = int | str | None
+#: The shared counter bumped by every successful ``/reload``; the other processes reload when it moves.
+CORPUS_GENERATION = "corpus_generation"
+#: The shared counter bumped by every ``/settings`` change.
+SETTINGS_GENERATION = "settings_generation"
+# Portable vote tallies (PostgreSQL cannot SUM a boolean).
+_UP_DOWN = (
+    "COALESCE(SUM(CASE WHEN value = 1 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN value = -1 THEN 1 ELSE 0 END), 0)"
+)
+
+
+def _scope_filter(scope: Scope) -> tuple[str, tuple[int, ...]]:
+    """The ``AND …`` clause (on ``questions``) and its parameters for a scope."""
+    if scope is EVERYWHERE:
+        return "", ()
+    if scope == DMS:
+        return " AND guild_id IS NULL", ()
+    if isinstance(scope, bool) or not isinstance(scope, int):
+        raise ValueError(f"a scope is a server id, {DMS!r} or None, not {scope!r}")
+    return " AND guild_id = ?", (scope,)
+
+
+def _group_unanswered(rows: Iterable[tuple[str, str]], top: int) -> tuple[UnansweredQuestion, ...]:
+    """Group unanswered questions by :func:`normalize_question`: most asked first, then most recent;
+    each group's example is its most recent wording."""
+    groups: dict[str, list[Any]] = {}
+    for question, asked_at in rows:
+        norm = normalize_question(question)
+        if not norm:
+            continue
+        group = groups.get(norm)
+        if group is None:
+            groups[norm] = [1, asked_at, question]
+        else:
+            group[0] += 1
+            if asked_at > group[1]:
+                group[1], group[2] = asked_at, question
+    ranked = sorted(groups.items(), key=lambda item: (-item[1][0], _desc(item[1][1]), item[0]))
+    return tuple(
+        UnansweredQuestion(norm, int(count), example, datetime.fromisoformat(last))
+        for norm, (count, last, example) in ranked[:top]
+    )
+
+
+def _desc(text: str) -> tuple[int, ...]:
+    """A sort key that orders fixed-width timestamps newest first."""
+    return tuple(-ord(c) for c in text)
 
 
 def _sqlite_code(exc: BaseException) -> int | None:
@@ -107,7 +158,10 @@ def _sqlite_code(exc: BaseException) -> int | None:
 
 
 def _is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` may go away by itself (another connection holds a lock)."""
+    """Whether ``exc`` may go away by itself (another connection holds a lock; the PostgreSQL
+    server is unreachable or dropped the connection)."""
+    if any(c.__name__ == "OperationalError" and c.__module__.startswith("psycopg") for c in type(exc).__mro__):
+        return True
     return _sqlite_code(exc) in (_SQLITE_BUSY, _SQLITE_LOCKED)
 
 
@@ -271,39 +325,65 @@ class AnalyticsStore:
         busy_timeout: float = BUSY_TIMEOUT_SECONDS,
         read_only: bool = False,
     ) -> None:
-        """Open (or create) the file at ``path`` and bring its schema up to date."""
+        """Open (or create) the database at ``path`` and bring its schema up to date.
+
+        ``path`` is a SQLite file, or a ``postgresql://`` URL (see :mod:`bot.storage.database`).
+        """
         if not salt:
             raise ValueError("analytics needs a non-empty salt")
         if retention_days < 0:
             raise ValueError("retention_days must be >= 0")
-        self.path = Path(path)
         self.store_question_text = store_question_text
         self.retention_days = retention_days
         self.read_only = read_only
         self._salt = bytes(salt)
-        self._conn = self._connect(busy_timeout)
+        self._db: Database
+        if is_postgres_url(path):
+            self.path: Path | None = None
+            self._db = PostgresDatabase(str(path), read_only=read_only)
+        else:
+            self.path = Path(path)
+            self._db = SqliteDatabase(self.path, conn=self._connect(busy_timeout), read_only=read_only)
         try:
             self._configure()
-            self._migrate()
+            migrate(self._db, read_only=read_only)
         except BaseException:
-            self._conn.close()
+            self._db.close()
             raise
 
     @classmethod
-    def from_settings(cls, settings: AnalyticsSettings, *, environ: Mapping[str, str] | None = None) -> AnalyticsStore:
-        """Open the store described by ``settings`` (salt from ``settings.salt_env`` or the salt file)."""
+    def from_settings(
+        cls,
+        settings: AnalyticsSettings,
+        *,
+        environ: Mapping[str, str] | None = None,
+        url: str | None = None,
+    ) -> AnalyticsStore:
+        """Open the store described by ``settings`` (salt from ``settings.salt_env`` or the salt file),
+        in the PostgreSQL database ``url`` when given, else in the SQLite file ``settings.path``."""
         salt = load_salt(settings.path, settings.salt_env, environ)
         return cls(
-            settings.path,
+            url or settings.path,
             salt,
             store_question_text=settings.store_question_text,
             retention_days=settings.retention_days,
         )
 
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._db.dialect
+
+    @property
+    def description(self) -> str:
+        """The file, or the URL without its password."""
+        return self._db.description
+
     # -- opening ------------------------------------------------------------------------------------
 
     def _connect(self, busy_timeout: float) -> sqlite3.Connection:
         """Open the connection in autocommit mode (transactions are explicit)."""
+        assert self.path is not None  # SQLite only
         if self.read_only:
             uri = self.path.resolve().as_uri() + "?mode=ro"
             return sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
@@ -321,33 +401,33 @@ class AnalyticsStore:
         return _file_identity(self.path) != getattr(self, "_identity", None)
 
     def _configure(self) -> None:
-        """WAL journal, foreign keys, and the SQL function used to group questions."""
+        """WAL journal, foreign keys (SQLite only: PostgreSQL has neither setting to make)."""
+        if not isinstance(self._db, SqliteDatabase):
+            return
         if not self.read_only:
-            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 log.warning("analytics: %s stays in journal mode %r (WAL not available)", self.path, mode)
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        self._conn.create_function("normalize_question", 1, _sql_normalize, deterministic=True)
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA foreign_keys = ON")
 
-    def _user_version(self) -> int:
-        """The schema version stored in the file header."""
-        return user_version(self._conn)
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """The SQLite connection (SQLite only: for tests that look at the file's own settings)."""
+        if not isinstance(self._db, SqliteDatabase):
+            raise AttributeError("a PostgreSQL store has no SQLite connection")
+        return self._db.conn
 
-    def _migrate(self) -> None:
-        """Apply the missing schema migrations (see :func:`bot.storage.schema.migrate`)."""
-        migrate(self._conn, self.path, read_only=self.read_only)
-
-    def _transaction(self, mode: str = "IMMEDIATE") -> contextlib.AbstractContextManager[None]:
+    def _transaction(self, *, write: bool = True) -> contextlib.AbstractContextManager[None]:
         """Run the block in one transaction; roll back when it raises."""
-        return transaction(self._conn, mode)
+        return self._db.transaction(write=write)
 
     # -- properties ---------------------------------------------------------------------------------
 
     @property
     def schema_version(self) -> int:
-        """The file's schema version (``PRAGMA user_version``)."""
-        return self._user_version()
+        """The database's schema version."""
+        return self._db.schema_version()
 
     def hash_user(self, user_id: int) -> str:
         """The stored pseudonym for ``user_id`` under this store's salt."""
@@ -363,9 +443,9 @@ class AnalyticsStore:
         text = question[:MAX_QUESTION_CHARS] if (self.store_question_text and question is not None) else None
         score_value = float(score) if score is not None and math.isfinite(score) else None
         latency = None if latency_ms is None else max(0, round(latency_ms))
-        cursor = self._conn.execute(
+        row = self._db.execute(
             "INSERT INTO questions (asked_at, guild_id, channel_id, asker_hash, question, answered,"
-            " doc_id, paragraph, score, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " doc_id, paragraph, score, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 _timestamp(record.asked_at),
                 record.guild_id,
@@ -378,27 +458,33 @@ class AnalyticsStore:
                 score_value,
                 latency,
             ),
-        )
-        if cursor.lastrowid is None:  # pragma: no cover - sqlite always sets it after an INSERT
-            raise sqlite3.OperationalError("no row id after INSERT")
-        return int(cursor.lastrowid)
+        ).fetchone()
+        return int(row[0])
 
     def record_vote(
-        self, question_id: int, user_id: int, value: int, *, voted_at: datetime | None = None
+        self,
+        question_id: int,
+        user_id: int,
+        value: int,
+        *,
+        voted_at: datetime | None = None,
+        scope: Scope = EVERYWHERE,
     ) -> VoteResult:
         """Store ``user_id``'s 👍 (+1) or 👎 (-1) on an answer, replacing their earlier vote on it.
 
-        Returns whether it was stored (False for an unknown question id) and the answer's tallies.
+        Returns whether it was stored (False for an unknown question id, or one asked outside
+        ``scope``: a server id, :data:`DMS`, or :data:`EVERYWHERE`) and the answer's tallies.
         """
         if isinstance(value, bool) or value not in (1, -1):
             raise ValueError(f"a vote is +1 or -1, not {value!r}")
+        where, params = _scope_filter(scope)
         with self._transaction():
-            cursor = self._conn.execute(
+            cursor = self._db.execute(
                 "INSERT INTO votes (question_id, voter_hash, value, voted_at)"
-                " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM questions WHERE id = ?)"
+                f" SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM questions WHERE id = ?{where})"
                 " ON CONFLICT (question_id, voter_hash)"
                 " DO UPDATE SET value = excluded.value, voted_at = excluded.voted_at",
-                (question_id, self.hash_user(user_id), int(value), _timestamp(voted_at), question_id),
+                (question_id, self.hash_user(user_id), int(value), _timestamp(voted_at), question_id, *params),
             )
             stored = cursor.rowcount > 0
             up, down = self.tallies(question_id)
@@ -406,8 +492,8 @@ class AnalyticsStore:
 
     def tallies(self, question_id: int) -> tuple[int, int]:
         """The (up, down) vote counts of one answer."""
-        up, down = self._conn.execute(
-            "SELECT COALESCE(SUM(value = 1), 0), COALESCE(SUM(value = -1), 0) FROM votes WHERE question_id = ?",
+        up, down = self._db.execute(
+            f"SELECT {_UP_DOWN} FROM votes WHERE question_id = ?",
             (question_id,),
         ).fetchone()
         return int(up), int(down)
@@ -425,20 +511,21 @@ class AnalyticsStore:
             return 0
         cutoff = _timestamp(_utc(now) - timedelta(days=days))
         with self._transaction():
-            self._conn.execute(
+            self._db.execute(
                 "DELETE FROM votes WHERE question_id IN (SELECT id FROM questions WHERE asked_at < ?)",
                 (cutoff,),
             )
-            deleted = self._conn.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
+            deleted = self._db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
         return int(deleted)
 
     # -- report -------------------------------------------------------------------------------------
 
-    def stats(self, days: int = 7, *, top: int = 10, now: datetime | None = None) -> Stats:
+    def stats(self, days: int = 7, *, top: int = 10, now: datetime | None = None, scope: Scope = EVERYWHERE) -> Stats:
         """The admin report for the last ``days`` UTC calendar days (today included).
 
-        ``top`` bounds the unanswered-question and cited-passage lists. All numbers come from one
-        read transaction, so they agree with each other.
+        ``scope`` is one server's id (what its ``/stats`` shows), :data:`DMS` (direct messages only)
+        or :data:`EVERYWHERE` (the operators' command line). ``top`` bounds the unanswered-question
+        and cited-passage lists. All numbers come from one read transaction, so they agree.
         """
         if days < 1:
             raise ValueError("days must be >= 1")
@@ -448,45 +535,43 @@ class AnalyticsStore:
         since = until - timedelta(days=days - 1)
         start = _timestamp(datetime.combine(since, time.min, tzinfo=timezone.utc))
         end = _timestamp(datetime.combine(until + timedelta(days=1), time.min, tzinfo=timezone.utc))
-        window = (start, end)
-        with self._transaction("DEFERRED"):
+        where, scope_params = _scope_filter(scope)
+        window = (start, end, *scope_params)
+        in_window = f"asked_at >= ? AND asked_at < ?{where}"
+        with self._transaction(write=False):
             per_day = tuple(
                 DayCount(date.fromisoformat(day), int(count), int(answered))
-                for day, count, answered in self._conn.execute(
+                for day, count, answered in self._db.execute(
                     "SELECT substr(asked_at, 1, 10) AS day, COUNT(*), SUM(answered) FROM questions"
-                    " WHERE asked_at >= ? AND asked_at < ? GROUP BY day ORDER BY day",
+                    f" WHERE {in_window} GROUP BY substr(asked_at, 1, 10) ORDER BY day",
                     window,
                 )
             )
-            (without_text,) = self._conn.execute(
-                "SELECT COUNT(*) FROM questions WHERE asked_at >= ? AND asked_at < ?"
-                " AND answered = 0 AND question IS NULL",
+            (without_text,) = self._db.execute(
+                f"SELECT COUNT(*) FROM questions WHERE {in_window} AND answered = 0 AND question IS NULL",
                 window,
             ).fetchone()
-            # SQLite fills the bare column "question" from the row holding MAX(asked_at).
-            unanswered = tuple(
-                UnansweredQuestion(norm, int(count), example, datetime.fromisoformat(last))
-                for norm, count, last, example in self._conn.execute(
-                    "SELECT normalize_question(question) AS norm, COUNT(*) AS n, MAX(asked_at) AS last,"
-                    " question FROM questions"
-                    " WHERE asked_at >= ? AND asked_at < ? AND answered = 0 AND question IS NOT NULL"
-                    " GROUP BY norm HAVING norm <> '' ORDER BY n DESC, last DESC, norm LIMIT ?",
-                    (*window, top),
-                )
+            unanswered = _group_unanswered(
+                self._db.execute(
+                    f"SELECT question, asked_at FROM questions WHERE {in_window}"
+                    " AND answered = 0 AND question IS NOT NULL",
+                    window,
+                ),
+                top,
             )
             cited = tuple(
                 CitedPassage(str(doc_id), paragraph, int(count))
-                for doc_id, paragraph, count in self._conn.execute(
+                for doc_id, paragraph, count in self._db.execute(
                     "SELECT doc_id, paragraph, COUNT(*) AS n FROM questions"
-                    " WHERE asked_at >= ? AND asked_at < ? AND answered = 1 AND doc_id IS NOT NULL"
+                    f" WHERE {in_window} AND answered = 1 AND doc_id IS NOT NULL"
                     " GROUP BY doc_id, paragraph ORDER BY n DESC, doc_id, paragraph LIMIT ?",
                     (*window, top),
                 )
             )
-            up, down = self._conn.execute(
-                "SELECT COALESCE(SUM(v.value = 1), 0), COALESCE(SUM(v.value = -1), 0)"
+            up, down = self._db.execute(
+                f"SELECT {_UP_DOWN.replace('value', 'v.value')}"
                 " FROM votes AS v JOIN questions AS q ON q.id = v.question_id"
-                " WHERE q.asked_at >= ? AND q.asked_at < ?",
+                f" WHERE q.{in_window.replace(' AND ', ' AND q.')}",
                 window,
             ).fetchone()
         return Stats(
@@ -505,12 +590,58 @@ class AnalyticsStore:
 
     # -- closing ------------------------------------------------------------------------------------
 
+    # -- per-server settings and shared counters -----------------------------------------------------
+
+    def server_settings(self) -> dict[int, str]:
+        """Every server's stored settings overrides (JSON text), by server id."""
+        rows = self._db.execute("SELECT guild_id, overrides FROM server_settings").fetchall()
+        return {int(guild_id): str(overrides) for guild_id, overrides in rows}
+
+    def set_server_settings(self, guild_id: int, overrides: str | None) -> int:
+        """Store one server's overrides (None or ``"{}"`` deletes the row) and bump the
+        ``settings_generation`` counter in the same transaction; returns the new generation."""
+        now = _timestamp()
+        with self._transaction():
+            if overrides is None or overrides == "{}":
+                self._db.execute("DELETE FROM server_settings WHERE guild_id = ?", (guild_id,))
+            else:
+                self._db.execute(
+                    "INSERT INTO server_settings (guild_id, overrides, updated_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (guild_id) DO UPDATE SET overrides = excluded.overrides,"
+                    " updated_at = excluded.updated_at",
+                    (guild_id, overrides, now),
+                )
+            return self._bump(SETTINGS_GENERATION, now)
+
+    def shared_state(self) -> dict[str, int]:
+        """The counters every process watches (missing ones are 0): see :data:`CORPUS_GENERATION`."""
+        state = {CORPUS_GENERATION: 0, SETTINGS_GENERATION: 0}
+        for name, value in self._db.execute("SELECT name, value FROM shared_state").fetchall():
+            state[str(name)] = int(value)
+        return state
+
+    def bump(self, name: str) -> int:
+        """Add one to the shared counter ``name`` (atomically across processes); its new value."""
+        with self._transaction():
+            return self._bump(name, _timestamp())
+
+    def _bump(self, name: str, now: str) -> int:
+        (value,) = self._db.execute(
+            "INSERT INTO shared_state (name, value, updated_at) VALUES (?, 1, ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = shared_state.value + 1, updated_at = excluded.updated_at"
+            " RETURNING value",
+            (name, now),
+        ).fetchone()
+        return int(value)
+
+    # -- closing ------------------------------------------------------------------------------------
+
     def close(self) -> None:
-        """Close the connection (running ``PRAGMA optimize`` first when writable)."""
-        if not self.read_only:
+        """Close the connection (SQLite: running ``PRAGMA optimize`` first when writable)."""
+        if not self.read_only and isinstance(self._db, SqliteDatabase):
             with contextlib.suppress(sqlite3.Error):
-                self._conn.execute("PRAGMA optimize")
-        self._conn.close()
+                self._db.execute("PRAGMA optimize")
+        self._db.close()
 
     def __enter__(self) -> AnalyticsStore:
         """Use the store in a ``with`` block that closes it."""

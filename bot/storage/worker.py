@@ -26,9 +26,19 @@ from datetime import datetime, timezone
 from typing import TypeVar
 
 from bot.config import AnalyticsSettings
+from bot.storage.database import redact_url
 from bot.storage.interface import Storage
 from bot.storage.schema import AnalyticsSchemaError
-from bot.storage.store import AnalyticsStore, QuestionRecord, Stats, VoteResult, _is_transient, _is_unusable
+from bot.storage.store import (
+    EVERYWHERE,
+    AnalyticsStore,
+    QuestionRecord,
+    Scope,
+    Stats,
+    VoteResult,
+    _is_transient,
+    _is_unusable,
+)
 
 log = logging.getLogger("bot.storage")
 
@@ -125,7 +135,11 @@ class AsyncAnalytics:
             self._store = self._opener()
         except Exception as exc:
             if _is_transient(exc):
-                log.warning("analytics: %s is locked; will try again on the next call (%s)", self._description, exc)
+                log.warning(
+                    "analytics: %s is locked or unreachable; will try again on the next call (%s)",
+                    self._description,
+                    exc,
+                )
             else:
                 self._turn_off(exc)
             return None
@@ -361,18 +375,41 @@ class AsyncAnalytics:
             log.warning("analytics: record_question failed (%s)", exc)
             return None
 
-    async def record_vote(self, question_id: int, user_id: int, value: int) -> VoteResult:
-        """Store a 👍 (+1) / 👎 (-1) vote; ``stored`` is False (tallies 0) on failure."""
+    async def record_vote(self, question_id: int, user_id: int, value: int, *, scope: Scope = EVERYWHERE) -> VoteResult:
+        """Store a 👍 (+1) / 👎 (-1) vote on an answer given in ``scope`` (the clicked message's
+        server, or DMS); ``stored`` is False (tallies 0) on failure or outside that scope."""
         failed = VoteResult(False, 0, 0)
-        return await self._call("record_vote", lambda store: store.record_vote(question_id, user_id, value), failed)
+        return await self._call(
+            "record_vote", lambda store: store.record_vote(question_id, user_id, value, scope=scope), failed
+        )
 
     async def tallies(self, question_id: int) -> tuple[int, int] | None:
         """The (up, down) counts of one answer, or None on failure."""
         return await self._call("tallies", lambda store: store.tallies(question_id), None)
 
-    async def stats(self, days: int = 7, *, top: int = 10, now: datetime | None = None) -> Stats | None:
-        """The admin report (see :meth:`AnalyticsStore.stats`), or None on failure."""
-        return await self._call("stats", lambda store: store.stats(days, top=top, now=now), None)
+    async def stats(
+        self, days: int = 7, *, top: int = 10, now: datetime | None = None, scope: Scope = EVERYWHERE
+    ) -> Stats | None:
+        """The admin report for ``scope`` (see :meth:`AnalyticsStore.stats`), or None on failure."""
+        return await self._call("stats", lambda store: store.stats(days, top=top, now=now, scope=scope), None)
+
+    async def server_settings(self) -> dict[int, str] | None:
+        """Every server's stored settings overrides (JSON), or None on failure."""
+        return await self._call("server_settings", lambda store: store.server_settings(), None)
+
+    async def set_server_settings(self, guild_id: int, overrides: str | None) -> int | None:
+        """Store one server's overrides; the new settings generation, or None on failure."""
+        return await self._call(
+            "set_server_settings", lambda store: store.set_server_settings(guild_id, overrides), None
+        )
+
+    async def shared_state(self) -> dict[str, int] | None:
+        """The counters every process watches, or None on failure."""
+        return await self._call("shared_state", lambda store: store.shared_state(), None)
+
+    async def bump(self, name: str) -> int | None:
+        """Add one to a shared counter; its new value, or None on failure."""
+        return await self._call("bump", lambda store: store.bump(name), None)
 
     async def purge(self, older_than_days: int | None = None, *, now: datetime | None = None) -> int | None:
         """Delete old questions and votes (see :meth:`AnalyticsStore.purge`); the count, or None."""
@@ -403,9 +440,12 @@ class AsyncAnalytics:
         await asyncio.wrap_future(future)
 
 
-def open_analytics(settings: AnalyticsSettings, *, environ: Mapping[str, str] | None = None) -> AsyncAnalytics | None:
+def open_analytics(
+    settings: AnalyticsSettings, *, environ: Mapping[str, str] | None = None, url: str | None = None
+) -> AsyncAnalytics | None:
     """The bot's analytics from its settings: None when disabled, else an :class:`AsyncAnalytics`.
 
+    ``url`` (config ``database.url``) is a PostgreSQL database to use instead of the SQLite file.
     Returns at once: the file is opened (and created, and upgraded, and purged of rows past
     ``retention_days``) on the worker thread. An unusable file logs one error and leaves the object
     with ``enabled`` False, never an exception. Call :meth:`AsyncAnalytics.purge` daily for retention
@@ -414,8 +454,9 @@ def open_analytics(settings: AnalyticsSettings, *, environ: Mapping[str, str] | 
     if not settings.enabled:
         log.info("analytics is disabled in the config")
         return None
+    where = redact_url(url) if url else str(settings.path)
     return AsyncAnalytics(
-        functools.partial(AnalyticsStore.from_settings, settings, environ=environ),
+        functools.partial(AnalyticsStore.from_settings, settings, environ=environ, url=url),
         purge_on_open=True,
-        description=f"analytics database {settings.path}",
+        description=f"analytics database {where}",
     )

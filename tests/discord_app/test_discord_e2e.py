@@ -398,7 +398,7 @@ async def test_sources_and_help(stub: DiscordStub, make_settings: Callable[..., 
         assert f"<#{news.id}>" in rec.embeds[0]["description"] and "/ask" in rec.embeds[0]["description"]
 
 
-async def test_reload_by_admin_adds_document(
+async def test_reload_by_operator_adds_document(
     stub: DiscordStub, make_settings: Callable[..., Settings], corpus_dir: Path
 ) -> None:
     question = "Who won the 2031 lunar chess olympiad?"
@@ -414,7 +414,10 @@ async def test_reload_by_admin_adds_document(
             url="https://moon.example/chess",
         )
         old_engine = bot.engine
-        ix = await stub.slash_command("reload", user=stub.admin)
+        ix = await stub.slash_command("reload", user=stub.admin)  # manages the server: not enough
+        rec = await stub.wait_for_message(interaction=ix)
+        assert rec.ephemeral and "only the bot's operators" in rec.content and bot.engine is old_engine
+        ix = await stub.slash_command("reload", user=stub.owner)  # the application's owner
         rec = await stub.wait_for_message(interaction=ix)
         show(rec)
         assert rec.ephemeral and rec.embeds[0]["title"] == "Corpus reloaded"
@@ -438,20 +441,20 @@ async def test_reload_refused_for_non_admin(
         engine = bot.engine
         ix = await stub.slash_command("reload", user=stub.member)
         rec = await stub.wait_for_message(interaction=ix)
-        assert rec.ephemeral and "only admins" in rec.content
+        assert rec.ephemeral and "only the bot's operators" in rec.content
         assert bot.engine is engine and len(bot.engine.corpus.documents) == 1
         ix = await stub.slash_command("stats", user=stub.member)
         rec = await stub.wait_for_message(interaction=ix)
         assert rec.ephemeral and "only admins" in rec.content
 
 
-async def test_reload_by_configured_admin_user_and_role(
+async def test_reload_by_configured_operator_user_and_role(
     stub: DiscordStub, make_settings: Callable[..., Settings]
 ) -> None:
     helper_role = stub.add_role("Helpers", 0)
     helper = stub.add_user("dave")
     stub.add_member(helper, roles=[helper_role])
-    settings = make_settings(stub, admin_users=(stub.member.id,), admin_roles=(helper_role.id,))
+    settings = make_settings(stub, operator_users=(stub.member.id,), operator_roles=(helper_role.id,))
     async with running(settings, stub):
         for user in (stub.member, helper):
             ix = await stub.slash_command("reload", user=user)
@@ -507,7 +510,7 @@ async def test_concurrent_reloads_queue(
     first_entered, overlap = asyncio.Event(), asyncio.Event()
     release = threading.Event()
 
-    def watched_build(settings: Settings) -> Any:
+    def watched_build(settings: Settings, *args: Any, **kwargs: Any) -> Any:
         nonlocal in_flight
         with guard:
             in_flight += 1
@@ -516,7 +519,7 @@ async def test_concurrent_reloads_queue(
         try:
             assert overlapping == 1, "two corpus builds ran at the same time"
             release.wait()  # the first build holds until every reload is queued
-            return real_build(settings)
+            return real_build(settings, *args, **kwargs)
         finally:
             with guard:
                 in_flight -= 1
@@ -732,9 +735,9 @@ async def test_sync_publishes_commands(stub: DiscordStub, corpus_dir: Path, tmp_
     proc = await summitbot("sync", "--config", str(config), "--guild", str(stub.guild.id), token="t0ken.sync")
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
-    assert "Synced 7 commands to guild" in out.decode()
+    assert "Synced 9 commands to guild" in out.decode()
     names = {c["name"] for c in stub.registered_commands(stub.guild.id)}
-    assert names == {"ask", "summary", "sources", "help", "reload", "stats", "corpus"}
+    assert names == {"ask", "summary", "sources", "help", "reload", "stats", "settings", "Ask summitbot", "corpus"}
     assert not [r for r in stub.requests if r.path.startswith("/gateway")]  # HTTP only, no gateway
     proc = await summitbot("sync", "--config", str(config), token="t0ken.sync")
     await asyncio.wait_for(proc.communicate(), 30)
@@ -821,3 +824,25 @@ async def test_broken_analytics_database_never_stops_answers(
         ix = await stub.slash_command("stats", user=stub.admin)
         rec = await stub.wait_for_message(interaction=ix)
         assert rec.ephemeral and "not available" in rec.content
+
+
+async def test_handler_errors_while_closing_are_one_debug_line_not_a_traceback(
+    stub: DiscordStub, make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGTERM can land while a ready handler runs: its failure then is expected, not an error to report."""
+    async with running(make_settings(stub), stub) as client:
+        try:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        except RuntimeError:
+            with caplog.at_level(logging.DEBUG, logger="summitbot"):
+                await client.on_error("on_ready")
+        assert [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]  # open: full traceback
+        caplog.clear()
+        await client.close()
+        try:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        except RuntimeError:
+            with caplog.at_level(logging.DEBUG, logger="summitbot"):
+                await client.on_error("on_ready")
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("failed while shutting down" in r.getMessage() for r in caplog.records)

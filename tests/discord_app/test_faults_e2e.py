@@ -177,9 +177,9 @@ async def test_reload_during_burst_answers_from_one_whole_corpus(
     building = asyncio.Event()
     loop = asyncio.get_running_loop()
 
-    def slow_build(settings: Settings) -> Any:
+    def slow_build(settings: Settings, *args: Any, **kwargs: Any) -> Any:
         loop.call_soon_threadsafe(building.set)
-        engine = real_build(settings)
+        engine = real_build(settings, *args, **kwargs)
         import time
 
         time.sleep(0.4)  # questions keep arriving while the new engine is being built

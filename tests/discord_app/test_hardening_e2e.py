@@ -184,9 +184,9 @@ async def test_a_reload_that_never_finishes_gives_up_and_releases_the_lock(
     release = threading.Event()
     real_build = app_module.build_engine
 
-    def stuck_build(settings: Settings) -> Any:
+    def stuck_build(settings: Settings, *args: Any, **kwargs: Any) -> Any:
         release.wait(60)
-        return real_build(settings)
+        return real_build(settings, *args, **kwargs)
 
     settings = settings_with(stub, corpus_dir, tmp_path / "data", reload_timeout_seconds=1.0)
     try:

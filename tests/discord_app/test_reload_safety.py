@@ -145,7 +145,7 @@ async def test_editing_config_then_reload_changes_no_setting(stub: DiscordStub, 
         cooldown = (bot.cooldown.questions, bot.cooldown.seconds)
         config.write_text(
             f"corpus:\n  path: {other}\nanalytics:\n  enabled: true\n"
-            f"discord:\n  api_url: http://127.0.0.1:9/api\n  admin_users: [{stub.member.id}]\n"
+            f"discord:\n  api_url: http://127.0.0.1:9/api\n  operator_users: [{stub.member.id}]\n"
             "  cooldown_questions: 1\n  cooldown_seconds: 600\n",
             encoding="utf-8",
         )
@@ -155,8 +155,8 @@ async def test_editing_config_then_reload_changes_no_setting(stub: DiscordStub, 
         assert bot.settings is before and bot.settings == settings
         assert (bot.cooldown.questions, bot.cooldown.seconds) == cooldown
         assert bot.engine.corpus.document("other") is None and bot.analytics is None
-        ix = await stub.slash_command("reload", user=stub.member)  # not an admin: the edit gave nothing
-        assert "only admins" in (await stub.wait_for_message(interaction=ix)).content
+        ix = await stub.slash_command("reload", user=stub.member)  # not an operator: the edit gave nothing
+        assert "only the bot's operators" in (await stub.wait_for_message(interaction=ix)).content
         for _ in range(3):  # the old cooldown (1000 per second) still holds
             mark = stub.mark()
             await stub.send_message(f"{mention(stub)} {VANCE}")

@@ -198,7 +198,7 @@ async def test_reload_warns_about_failing_probes_and_keeps_the_new_corpus(
         encoding="utf-8",
     )
     async with running(make_settings(stub), stub) as bot:
-        ix = await stub.slash_command("reload", user=stub.admin)
+        ix = await stub.slash_command("reload", user=stub.owner)
         clean = (await stub.wait_for_message(interaction=ix)).embeds[0]
         assert clean["title"] == "Corpus reloaded" and not any(
             f["name"].startswith("Warnings") for f in clean.get("fields", [])
@@ -206,7 +206,7 @@ async def test_reload_warns_about_failing_probes_and_keeps_the_new_corpus(
         # A probe that the corpus fails: the reload still succeeds, with a warning naming file and line.
         probes.write_text(f"unrelated:\n  - question: {VANCE}\n", encoding="utf-8")
         old = bot.engine
-        ix = await stub.slash_command("reload", user=stub.admin)
+        ix = await stub.slash_command("reload", user=stub.owner)
         rec = await stub.wait_for_message(interaction=ix)
         show(rec)
         (embed,) = rec.embeds
@@ -217,7 +217,7 @@ async def test_reload_warns_about_failing_probes_and_keeps_the_new_corpus(
         assert str(corpus_dir) not in str(embed)  # no server paths
         # A broken probe file is a warning too, never a failed reload.
         probes.write_text("unrelated: [\n", encoding="utf-8")
-        ix = await stub.slash_command("reload", user=stub.admin)
+        ix = await stub.slash_command("reload", user=stub.owner)
         embed = (await stub.wait_for_message(interaction=ix)).embeds[0]
         assert embed["title"] == "Corpus reloaded" and "probe file: probes.yaml:2: not valid YAML" in str(embed)
 

@@ -53,6 +53,7 @@ from bot.storage import (
 from bot.storage import report as report_mod
 from bot.storage import schema as schema_mod
 
+LATEST = 3  # the schema version this code writes
 SALT = b"test-salt-0123456789abcdef"
 USER = 987654321098765432  # a snowflake-sized id that must never appear in the file
 OTHER = 111111111111111111
@@ -169,7 +170,7 @@ def test_creates_file_folder_wal_and_current_schema(tmp_path: Path) -> None:
     path = db_path(tmp_path)
     assert not path.parent.exists()
     with open_store(tmp_path) as store:
-        assert store.schema_version == MIGRATIONS[-1].version == 2
+        assert store.schema_version == MIGRATIONS[-1].version == LATEST
         assert ask(store) == 1
     assert path.is_file()
     assert raw(path, "PRAGMA journal_mode") == [("wal",)]
@@ -207,7 +208,7 @@ def test_reopen_keeps_rows(tmp_path: Path) -> None:
     with open_store(tmp_path) as store:
         ids = [ask(store) for _ in range(3)]
     with open_store(tmp_path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == LATEST
         assert ask(store) == ids[-1] + 1
     assert raw(db_path(tmp_path), "SELECT COUNT(*) FROM questions") == [(4,)]
 
@@ -223,7 +224,7 @@ def test_v1_file_is_upgraded_in_place_and_keeps_rows(tmp_path: Path, caplog: pyt
     before = raw(path, "SELECT * FROM questions ORDER BY id")
     caplog.set_level(logging.INFO, LOGGER)
     with AnalyticsStore(path, SALT) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == LATEST
         # The old rows are still there, with a NULL latency; new rows continue the numbering.
         after = raw(path, "SELECT * FROM questions ORDER BY id")
         assert [row[:-1] for row in after] == before
@@ -244,11 +245,11 @@ def test_failed_migration_rolls_back_and_keeps_rows(tmp_path: Path, monkeypatch:
     path = db_path(tmp_path)
     with open_store(tmp_path) as store:
         ask(store)
-    broken = Migration(3, "broken", ("CREATE TABLE extra (x INTEGER)", "THIS IS NOT SQL"))
+    broken = Migration(LATEST + 1, "broken", ("CREATE TABLE extra (x INTEGER)", "THIS IS NOT SQL"))
     monkeypatch.setattr(schema_mod, "MIGRATIONS", (*MIGRATIONS, broken))
     with pytest.raises(sqlite3.OperationalError):
         AnalyticsStore(path, SALT)
-    assert raw(path, "PRAGMA user_version") == [(2,)]
+    assert raw(path, "PRAGMA user_version") == [(LATEST,)]
     assert raw(path, "SELECT name FROM sqlite_master WHERE name = 'extra'") == []
     assert raw(path, "SELECT COUNT(*) FROM questions") == [(1,)]
 
@@ -770,7 +771,7 @@ async def test_locked_file_needing_upgrade_retries_later(tmp_path: Path, caplog:
         holder.execute("ROLLBACK")
         # The row asked while the file was locked was kept and goes first (row 4); this one is 5.
         assert await analytics.record_question(QuestionRecord(user_id=USER, question="q", answered=True)) == 5
-        assert raw(path, "PRAGMA user_version") == [(2,)]
+        assert raw(path, "PRAGMA user_version") == [(LATEST,)]
     finally:
         holder.close()
         analytics.close(wait=True)

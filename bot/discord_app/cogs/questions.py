@@ -1,12 +1,21 @@
-"""Questions: mentions, DMs and answer channels; ``/ask``; ``/help``; More passages and votes.
+"""Questions: mentions, DMs, answer and forum channels; ``/ask``; "Ask summitbot"; ``/help``;
+More passages and votes.
 
 Thin on purpose: read the event, check the cooldown and length, answer in a worker thread,
 send what :mod:`bot.discord_app.render` built, with mentions disabled on every send.
+
+Answer channels are quiet: without a mention, only a message that is a question
+(:func:`bot.discord_app.chatter.is_question`) is searched, and only a confident answer is posted;
+otherwise the bot says nothing publicly (at most the server's reaction, or "not in my sources" when
+the server turned that on). In a forum channel the first message of each new post is answered once,
+from the post's title and body, under the same rule. Each server's channels, cooldown and thread
+mode come from its settings (:mod:`bot.discord_app.servers`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import logging
@@ -21,9 +30,10 @@ from discord.ext import commands
 
 from bot.answering import Answer
 from bot.discord_app import limits, render
+from bot.discord_app.chatter import is_question
 from bot.discord_app.components import answer_view
 from bot.discord_app.replies import NO_MENTIONS, send_private
-from bot.storage import QuestionRecord
+from bot.storage import DMS, QuestionRecord
 
 if TYPE_CHECKING:
     from bot.discord_app.app import SummitBot
@@ -36,17 +46,23 @@ MORE_MAX_RANK = 15
 VOTE_WAIT_SECONDS = 1.5  # leaves time to answer within Discord's 3 s
 #: Put on a question refused by the cooldown after the window's written notice has gone out.
 COOLDOWN_REACTION = "\N{HOURGLASS WITH FLOWING SAND}"
+#: The message context-menu command.
+ASK_MENU = "Ask summitbot"
+#: Forum posts remembered as answered (a post is answered once even if Discord sends it again).
+ANSWERED_POSTS = 4096
 
 
 @dataclass
 class Reply:
-    """What to send: content and/or embeds, and the buttons; ``answered`` when it is an answer
-    (verdict "answer"), the only reply an answer channel gets without a mention."""
+    """What to send: content and/or embeds, and the buttons."""
 
     content: str | None = None
     embeds: list[discord.Embed] = dataclasses.field(default_factory=list)
     view: discord.ui.View | None = None
+    #: True only for a confident answer (what quiet answer channels post).
     answered: bool = False
+    #: True for "not in my sources" (posted in answer channels only when the server wants it).
+    not_found: bool = False
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments for send/reply/followup (only what is set; mentions always off)."""
@@ -70,6 +86,12 @@ def searchable_question(text: str) -> str:
     return " ".join(_DISCORD_MARKUP.sub(" ", text).split())
 
 
+def _scoped(key: str, guild_id: int | None) -> str:
+    """A remembered question's key within its server (a "More passages" click in another server
+    never reads it)."""
+    return f"{guild_id or 'dm'}:{key}"
+
+
 def _mention_pattern(bot_id: int, role_id: int | None) -> re.Pattern[str]:
     role = f"|<@&{role_id}>" if role_id else ""
     return re.compile(rf"<@!?{bot_id}>{role}")
@@ -80,6 +102,16 @@ class Questions(commands.Cog):
 
     def __init__(self, bot: SummitBot) -> None:
         self.bot = bot
+        self._answered_posts: collections.OrderedDict[int, None] = collections.OrderedDict()
+        self.ask_menu = app_commands.ContextMenu(name=ASK_MENU, callback=self.ask_about_message)
+
+    async def cog_load(self) -> None:
+        """Register the "Ask summitbot" message menu (context menus cannot live in a cog's body)."""
+        self.bot.tree.add_command(self.ask_menu)
+
+    async def cog_unload(self) -> None:
+        """Remove the message menu."""
+        self.bot.tree.remove_command(self.ask_menu.name, type=self.ask_menu.type)
 
     # -- the shared path ---------------------------------------------------------------------------
 
@@ -111,15 +143,16 @@ class Questions(commands.Cog):
         if result.reason == "empty":  # nothing searchable: emoji, punctuation, stop words
             return Reply(content=render.QUESTION_HINT)
         if result.verdict == "none" or best is None:
-            return Reply(content=render.render_not_found(engine.documents))
-        # An answer shows its passages; a closest reply only the closest one. Either way "More
-        # passages" goes on from what was shown, and 👍/👎 say whether it helped.
+            return Reply(content=render.render_not_found(engine.documents), not_found=True)
+        # An answer shows its passages; a closest reply (verdict "closest") only the closest one,
+        # labelled, never posted in a quiet answer channel (neither answered nor not_found). Either
+        # way "More passages" goes on from what was shown, and 👍/👎 say whether it helped.
         if result.answered:
             renderer, shown = render.render_answer, len(result.passages)
         else:
             renderer, shown = render.render_closest, 1
         key = render.question_key(question)
-        self.bot.remember_question(key, question)
+        self.bot.remember_question(_scoped(key, guild_id), question)
         view = answer_view(more_key=key, more_offset=shown, url=best.passage.document.url, record=record)
         # Highlighting and trimming a long passage is CPU work: off the event loop, like the search.
         embeds = await asyncio.to_thread(renderer, result)
@@ -142,38 +175,41 @@ class Questions(commands.Cog):
         if any(u.id == me.id for u in message.mentions) or (role_id and role_id in message.raw_role_mentions):
             text = _mention_pattern(me.id, role_id).sub(" ", content)
             return text.strip().lstrip(",:;").strip()
-        if self._in_answer_channel(message.channel):
-            return content.strip() or None
         return None
 
-    def _in_answer_channel(self, channel: Any) -> bool:
-        settings = self.bot.settings.discord
-        if not settings.answer_channels or not self.bot.intents.message_content:
-            return False
-        if channel.id in settings.answer_channels:
-            return True
-        parent_id = getattr(channel, "parent_id", None)
-        return isinstance(channel, discord.Thread) and parent_id in settings.answer_channels
-
-    def addressed(self, message: discord.Message) -> bool:
-        """Whether a message speaks to the bot (a DM, or a mention of it or its role); a message in
-        an answer channel that does not is answered quietly: only when the engine answers it."""
+    def quiet_question_in(self, message: discord.Message) -> tuple[str, bool] | None:
+        """For a message that does not address the bot: (what it asks, whether it opens a forum post)
+        when it is in one of the server's answer channels or is a new post in a forum channel."""
         me = self.bot.user
-        if message.guild is None:
-            return True
-        if me is not None and any(u.id == me.id for u in message.mentions):
-            return True
-        role = message.guild.self_role
-        return role is not None and role.id in message.raw_role_mentions
+        if me is None or message.guild is None or not self.bot.intents.message_content:
+            return None
+        if message.author.bot or message.webhook_id is not None or message.author.id == me.id:
+            return None
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return None
+        settings = self.bot.servers.settings_for(message.guild.id)
+        channel = message.channel
+        parent_id = getattr(channel, "parent_id", None)
+        if isinstance(channel, discord.Thread) and parent_id in settings.forum_channels:
+            if message.id != channel.id:  # only a post's first message (it has the thread's id)
+                return None
+            return f"{channel.name}\n{message.content or ''}", True
+        in_channel = channel.id in settings.answer_channels
+        if in_channel or (isinstance(channel, discord.Thread) and parent_id in settings.answer_channels):
+            return (message.content or "").strip(), False
+        return None
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Answer a mention, a DM, or a message in an answer channel."""
+        """Answer a mention, a DM, a question in an answer channel, or a new forum post."""
         question = self.question_in(message)
-        if question is None:
-            return
         try:
-            await self._answer_message(message, question, quiet=not self.addressed(message))
+            if question is not None:
+                await self._answer_message(message, question)
+                return
+            quiet = self.quiet_question_in(message)
+            if quiet is not None:
+                await self._answer_quietly(message, *quiet)
         except Exception:
             log.exception("error answering message %s", message.id)
             with contextlib.suppress(discord.HTTPException):
@@ -183,26 +219,23 @@ class Questions(commands.Cog):
                     allowed_mentions=NO_MENTIONS,
                 )
 
-    async def _answer_message(self, message: discord.Message, question: str, *, quiet: bool = False) -> None:
-        """Answer a message. ``quiet`` (an answer channel, no mention): post only an answer --
-        never a closest passage, a refusal or a notice in public (a cooldown gets a reaction)."""
+    async def _answer_message(self, message: discord.Message, question: str) -> None:
         # Notices here are public replies (a reply cannot be ephemeral): keep them short and neutral.
-        verdict = self.bot.cooldown.hit(message.author.id)
+        guild_id = message.guild.id if message.guild else None
+        verdict = self.bot.servers.cooldown_for(guild_id).hit(message.author.id)
         if not verdict.allowed:
-            if verdict.first_refusal and not quiet:  # one written notice per cooldown window at most
+            if verdict.first_refusal:  # one written notice per cooldown window, never one per message
                 await self._reply(message, Reply(content=render.wait_notice(verdict.retry_after)))
             else:  # later questions in the window get a quiet reaction, so none goes unacknowledged
                 await self._react(message, COOLDOWN_REACTION)
             return
         question = searchable_question(question)
         if not question:  # only mentions and emoji markup (or nothing) after the bot's mention
-            if not quiet:
-                await self._reply(message, Reply(content=render.QUESTION_HINT))
+            await self._reply(message, Reply(content=render.QUESTION_HINT))
             return
         problem = self._too_long(question)
         if problem:
-            if not quiet:
-                await self._reply(message, Reply(content=problem))
+            await self._reply(message, Reply(content=problem))
             return
         reply = await self.answer(
             question,
@@ -210,9 +243,34 @@ class Questions(commands.Cog):
             guild_id=message.guild.id if message.guild else None,
             channel_id=message.channel.id,
         )
-        if quiet and not reply.answered:
-            return
         await self._deliver(message, question, reply)
+
+    async def _answer_quietly(self, message: discord.Message, text: str, forum_post: bool) -> None:
+        """An answer channel or forum post: answer only a question, post only a confident answer."""
+        assert message.guild is not None
+        settings = self.bot.servers.settings_for(message.guild.id)
+        question = searchable_question(text)
+        if not question or len(question) > self.bot.settings.answers.max_question_chars:
+            return
+        if forum_post:
+            if message.id in self._answered_posts:
+                return
+            self._answered_posts[message.id] = None
+            while len(self._answered_posts) > ANSWERED_POSTS:
+                self._answered_posts.popitem(last=False)
+        elif not is_question(question):  # thanks, greetings, chatter: not for the bot
+            return
+        verdict = self.bot.servers.cooldown_for(message.guild.id).hit(message.author.id)
+        if not verdict.allowed:
+            await self._react(message, COOLDOWN_REACTION)  # quiet: never a public notice here
+            return
+        reply = await self.answer(
+            question, user_id=message.author.id, guild_id=message.guild.id, channel_id=message.channel.id
+        )
+        if reply.answered or (settings.post_not_found and reply.not_found):
+            await self._deliver(message, question, reply)
+        elif settings.quiet_reaction:
+            await self._react(message, settings.quiet_reaction)
 
     @staticmethod
     async def _react(message: discord.Message, emoji: str) -> None:
@@ -228,7 +286,8 @@ class Questions(commands.Cog):
     async def _deliver(self, message: discord.Message, question: str, reply: Reply) -> None:
         """Reply, or answer in a new thread on the question when ``answer_in_thread`` is set."""
         channel = message.channel
-        if self.bot.settings.discord.answer_in_thread and isinstance(channel, discord.TextChannel):
+        in_thread = self.bot.servers.settings_for(message.guild.id if message.guild else None).answer_in_thread
+        if in_thread and isinstance(channel, discord.TextChannel):
             name = limits.trim(limits.one_line(question), limits.THREAD_NAME) or "Answer"
             try:
                 thread = await message.create_thread(name=name, auto_archive_duration=1440)
@@ -245,7 +304,7 @@ class Questions(commands.Cog):
     @app_commands.describe(question="What you want to know", private="Only you see the answer")
     async def ask(self, interaction: discord.Interaction[Any], question: str, private: bool = False) -> None:
         """Answer a question, publicly or privately."""
-        verdict = self.bot.cooldown.hit(interaction.user.id)
+        verdict = self.bot.servers.cooldown_for(interaction.guild_id).hit(interaction.user.id)
         if not verdict.allowed:
             await send_private(interaction, render.wait_notice(verdict.retry_after))
             return
@@ -266,23 +325,47 @@ class Questions(commands.Cog):
         )
         await interaction.followup.send(ephemeral=private, **reply.kwargs())
 
+    async def ask_about_message(self, interaction: discord.Interaction[Any], message: discord.Message) -> None:
+        """ "Ask summitbot" on any message: answer that message's text, privately to the one who asked."""
+        verdict = self.bot.servers.cooldown_for(interaction.guild_id).hit(interaction.user.id)
+        if not verdict.allowed:
+            await send_private(interaction, render.wait_notice(verdict.retry_after))
+            return
+        question = searchable_question(message.content or "")
+        if not question:
+            await send_private(interaction, "That message has no text I can look up.")
+            return
+        problem = self._too_long(question)
+        if problem:
+            await send_private(interaction, problem)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        reply = await self.answer(
+            question, user_id=interaction.user.id, guild_id=interaction.guild_id, channel_id=interaction.channel_id
+        )
+        await interaction.followup.send(ephemeral=True, **reply.kwargs())
+
     @app_commands.command(name="help", description="What I can do here")
     async def help(self, interaction: discord.Interaction[Any]) -> None:
         """Explain the commands (and the answer channels, when configured)."""
-        embed = render.render_help(self.bot.settings.discord.answer_channels, in_dm=interaction.guild_id is None)
+        channels = tuple(sorted(self.bot.servers.settings_for(interaction.guild_id).answer_channels))
+        embed = render.render_help(channels, in_dm=interaction.guild_id is None)
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     # -- buttons -----------------------------------------------------------------------------------
 
     def _question_for(self, interaction: discord.Interaction[Any], key: str) -> str | None:
-        question = self.bot.recent_questions.get(key)
+        """The question behind a "More passages" button: remembered in the clicked message's server,
+        or read back from the clicked answer's footer (after a restart, or in another process)."""
+        scoped = _scoped(key, interaction.guild_id)
+        question = self.bot.recent_questions.get(scoped)
         if question is not None:
             return question
         message = interaction.message
         for embed in reversed(message.embeds if message else []):
             candidate = render.question_from_footer(embed.footer.text)
             if candidate is not None and render.question_key(candidate) == key:
-                self.bot.remember_question(key, candidate)
+                self.bot.remember_question(scoped, candidate)
                 return candidate
         return None
 
@@ -315,7 +398,8 @@ class Questions(commands.Cog):
             return
         try:
             result = await asyncio.wait_for(
-                analytics.record_vote(record, interaction.user.id, value), timeout=VOTE_WAIT_SECONDS
+                analytics.record_vote(record, interaction.user.id, value, scope=interaction.guild_id or DMS),
+                timeout=VOTE_WAIT_SECONDS,
             )
         except asyncio.TimeoutError:
             result = None

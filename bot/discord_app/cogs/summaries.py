@@ -46,7 +46,7 @@ class Summaries(commands.Cog):
         length: Literal["short", "medium", "long"] = "medium",
     ) -> None:
         """Summarise one document, a topic, or the whole corpus, quoting sentences with citations."""
-        verdict = self.bot.cooldown.hit(interaction.user.id)
+        verdict = self.bot.servers.cooldown_for(interaction.guild_id).hit(interaction.user.id)
         if not verdict.allowed:
             await send_private(interaction, render.wait_notice(verdict.retry_after))
             return

@@ -1,0 +1,348 @@
+"""A saved BM25 index: its arrays and vocabulary in one folder, memory-mapped at start.
+
+Layout of the folder (``search.index_cache``, or ``.index`` inside the corpus folder, which the
+corpus loader skips because its name starts with a dot)::
+
+    meta.json      format, fingerprint, scalars, every document's (id, content digest, passages),
+                   and each file's size and CRC-32
+    vocab.txt      the terms in id order, one a line
+    <array>.npy    one file per array of :attr:`BM25Index.ARRAYS`
+
+The index is valid for a corpus when the fingerprint (format, analyzer code, aliases, BM25
+parameters) and the list of (document id, content digest, passages) are the same; anything else
+is *stale*. A missing file, a wrong size or checksum, unreadable JSON or arrays whose shapes do
+not fit each other is *corrupt*. Either way :func:`load` raises :class:`IndexCacheError` and the
+caller rebuilds: a stale or corrupt index is never served. Saving writes a fresh folder beside
+the old one and swaps it in with renames, so a crash mid-save leaves the old index or none.
+
+With a previous index at hand (a reload, or a stale saved index), :func:`load_or_build` keeps the
+postings of every document whose digest did not change and analyses only the others
+(:meth:`BM25Index.updated`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import bot.analysis
+import bot.search
+from bot.analysis import Analyzer
+from bot.corpus import Corpus, Document
+from bot.search import BM25Index, BM25Params
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(passages_analysed, passages_to_analyse)`` while passages are analysed."""
+
+FORMAT = 1
+META = "meta.json"
+VOCAB = "vocab.txt"
+_READ = 1 << 22
+
+
+class IndexCacheError(Exception):
+    """The saved index cannot be used: the message says why (stale or corrupt, and what)."""
+
+
+@dataclass(frozen=True)
+class DocumentKey:
+    """What the index depends on in one document: its id, a digest of its passages, their count."""
+
+    id: str
+    digest: str
+    passages: int
+
+
+def document_key(doc: Document) -> DocumentKey:
+    """The key of one document (BLAKE2b of its paragraphs: what the index analyses)."""
+    # The loader refuses NUL bytes, so NUL separates paragraphs unambiguously.
+    text = "\x00".join(doc.paragraphs).encode("utf-8")
+    return DocumentKey(doc.id, hashlib.blake2b(text, digest_size=16).hexdigest(), len(doc.paragraphs))
+
+
+def corpus_keys(corpus: Corpus) -> list[DocumentKey]:
+    """Every document's key, in corpus order."""
+    return [document_key(d) for d in corpus.documents]
+
+
+def fingerprint(analyzer: Analyzer, params: BM25Params) -> str:
+    """A digest of everything besides the documents that the arrays depend on.
+
+    It covers the on-disk format, the source of the analyzer and index modules (a code change
+    that could change terms or weights makes old indexes stale), the alias groups and the BM25
+    parameters.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"format {FORMAT}\n".encode())
+    for module in (bot.analysis, bot.search):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    digest.update(json.dumps(analyzer.aliases.groups, ensure_ascii=False).encode("utf-8"))
+    digest.update(repr((params.k1, params.b, params.epsilon)).encode())
+    return digest.hexdigest()
+
+
+def default_folder(corpus_root: Path) -> Path:
+    """Where the index is saved when no ``search.index_cache`` is configured."""
+    return Path(corpus_root) / ".index"
+
+
+def _crc(path: Path) -> int:
+    """CRC-32 of a file, read in large chunks (not through a memory map, so it stays out of RSS)."""
+    crc = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_READ):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def save(index: BM25Index, folder: Path, documents: Sequence[DocumentKey], fingerprint: str) -> None:
+    """Write ``index`` to ``folder`` (replacing what is there); raises OSError or ValueError."""
+    terms = index.terms()
+    if any("\n" in t or not t for t in terms):
+        raise ValueError("a term is empty or holds a line break: this index cannot be saved as text")
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        arrays, scalars = index.state()
+        files: dict[str, dict[str, int]] = {}
+        (tmp / VOCAB).write_text("\n".join(terms), encoding="utf-8")
+        for name, array in arrays.items():
+            np.save(tmp / f"{name}.npy", np.asarray(array), allow_pickle=False)
+        for path in sorted(tmp.iterdir()):
+            files[path.name] = {"size": path.stat().st_size, "crc32": _crc(path)}
+        meta = {
+            "format": FORMAT,
+            "fingerprint": fingerprint,
+            "scalars": scalars,
+            "n_terms": len(terms),
+            "documents": [[d.id, d.digest, d.passages] for d in documents],
+            "files": files,
+            "saved_at": time.time(),
+        }
+        (tmp / META).write_text(json.dumps(meta), encoding="utf-8")
+        old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
+        if folder.exists():
+            os.replace(folder, old)  # memory maps of the old files stay valid after this
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_meta(folder: Path) -> dict:
+    """The saved index's ``meta.json``; raises :class:`IndexCacheError` if missing or unreadable."""
+    path = Path(folder) / META
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexCacheError(f"no saved index in {folder}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCacheError(f"corrupt: {path} is unreadable ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise IndexCacheError(f"stale: {path} has another format than {FORMAT}")
+    return meta
+
+
+def saved_documents(meta: dict) -> list[DocumentKey]:
+    """The document keys a saved index was built from."""
+    try:
+        return [DocumentKey(str(i), str(d), int(n)) for i, d, n in meta["documents"]]
+    except (KeyError, TypeError, ValueError):
+        raise IndexCacheError("corrupt: meta.json has no valid document list") from None
+
+
+def load(
+    folder: Path, fingerprint: str, documents: Sequence[DocumentKey] | None = None, verify: bool = True
+) -> BM25Index:
+    """Memory-map the saved index in ``folder``; raises :class:`IndexCacheError` if stale or corrupt.
+
+    ``documents`` (if given) must equal the saved list; ``verify`` checks every file's CRC-32.
+    """
+    folder = Path(folder)
+    meta = read_meta(folder)
+    if meta.get("fingerprint") != fingerprint:
+        raise IndexCacheError("stale: built with another analyzer, alias list, BM25 parameters or code")
+    if documents is not None:
+        saved = saved_documents(meta)
+        if saved != list(documents):
+            raise IndexCacheError(f"stale: {_describe_change(saved, documents)}")
+    files = meta.get("files")
+    names = [VOCAB, *(f"{n}.npy" for n in BM25Index.ARRAYS)]
+    if not isinstance(files, dict) or set(files) != set(names):
+        raise IndexCacheError("corrupt: meta.json does not list the index files")
+    for name in names:
+        path = folder / name
+        try:
+            size = path.stat().st_size
+        except OSError:
+            raise IndexCacheError(f"corrupt: {path} is missing") from None
+        if size != files[name].get("size"):
+            raise IndexCacheError(f"corrupt: {path} has {size:,} bytes, {files[name].get('size')} expected")
+        if verify and _crc(path) != files[name].get("crc32"):
+            raise IndexCacheError(f"corrupt: {path} fails its checksum")
+    try:
+        terms = (folder / VOCAB).read_text(encoding="utf-8").split("\n")
+        if terms == [""] and int(meta["n_terms"]) == 0:
+            terms = []
+        arrays = {n: np.asarray(np.load(folder / f"{n}.npy", mmap_mode="r")) for n in BM25Index.ARRAYS}
+        index = BM25Index.from_state(dict(zip(terms, range(len(terms)), strict=True)), arrays, meta["scalars"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCacheError(f"corrupt: {folder} cannot be read as an index ({exc})") from None
+    _check_shapes(index, len(terms), meta)
+    return index
+
+
+def _check_shapes(index: BM25Index, n_terms: int, meta: dict) -> None:
+    """Raise :class:`IndexCacheError` unless the arrays fit each other and the metadata."""
+    expected_docs = sum(int(d[2]) for d in meta.get("documents", []))
+    if not index.consistent(n_terms, expected_docs):
+        raise IndexCacheError("corrupt: the saved arrays do not fit each other")
+
+
+def _describe_change(saved: Sequence[DocumentKey], now: Sequence[DocumentKey]) -> str:
+    """A short account of how the corpus differs from the one the index was built from."""
+    before = {d.id: d for d in saved}
+    after = {d.id: d for d in now}
+    added = len(after.keys() - before.keys())
+    removed = len(before.keys() - after.keys())
+    changed = sum(1 for i in before.keys() & after.keys() if before[i] != after[i])
+    parts = [f"{n} {what}" for n, what in ((added, "added"), (removed, "removed"), (changed, "changed")) if n]
+    return "documents " + ", ".join(parts) if parts else "documents reordered"
+
+
+@dataclass(frozen=True)
+class IndexOutcome:
+    """How :func:`load_or_build` got its index, for the log and the CLI."""
+
+    how: str  # "loaded" (saved index valid), "unchanged" (previous index kept), "updated", "built"
+    detail: str  # why it was rebuilt, or what was re-analysed
+    reanalysed: int  # documents analysed now
+    seconds: float
+    saved: str | None  # where it was written, or None
+    save_error: str | None = None
+
+    def summary(self) -> str:
+        """One line for a log or a terminal."""
+        where = f"; saved to {self.saved}" if self.saved else ""
+        problem = f"; not saved ({self.save_error})" if self.save_error else ""
+        return f"index {self.how} in {self.seconds:.1f}s ({self.detail}){where}{problem}"
+
+
+def load_or_build(
+    corpus: Corpus,
+    analyzer: Analyzer,
+    params: BM25Params,
+    folder: Path | None,
+    previous: tuple[BM25Index, Sequence[DocumentKey]] | None = None,
+    progress: Progress | None = None,
+    log: Callable[[str], None] | None = None,
+    keys: Sequence[DocumentKey] | None = None,
+) -> tuple[BM25Index, IndexOutcome]:
+    """The corpus's index: the saved one when valid, else updated from a previous one, else built.
+
+    ``folder`` None means no saved index (neither read nor written). ``previous`` is an index
+    with the document keys it was built from (the running engine's, on a reload). A rebuilt or
+    updated index is saved to ``folder``; a failure to save is reported in the outcome, not raised.
+    ``keys`` are the corpus's document keys if the caller already has them.
+    """
+    started = time.perf_counter()
+    keys = list(keys) if keys is not None else corpus_keys(corpus)
+    stamp = fingerprint(analyzer, params)
+    reason = "no saved index configured"
+    if previous is None and folder is not None:
+        try:
+            index = load(folder, stamp, keys)
+            return index, IndexOutcome("loaded", f"{len(keys):,} documents unchanged", 0, _since(started), None)
+        except IndexCacheError as exc:
+            reason = str(exc)
+            if log is not None:
+                log(f"saved index not used: {reason}")
+            if reason.startswith("stale: documents"):
+                try:  # the postings of unchanged documents are still good
+                    old = load(folder, stamp, None)
+                    previous = (old, saved_documents(read_meta(folder)))
+                except IndexCacheError:
+                    previous = None
+    if previous is not None and len(set(previous[1]) & set(keys)) * 2 < len(keys):
+        reason = f"{reason}; most documents changed" if reason else "most documents changed"
+        previous = None  # analysing everything anew is cheaper than merging
+    same_params = previous is not None and _bm25(previous[0].params) == _bm25(params)
+    if previous is not None and same_params:
+        old_index, old_keys = previous
+        index, count = update(old_index, old_keys, corpus, keys, analyzer, progress)
+        how, detail = "updated", f"{count:,} of {len(keys):,} documents re-analysed"
+        if index is old_index:
+            how = "unchanged"
+    else:
+        total = len(corpus.passages)
+        report = None if progress is None else (lambda done, _tokens: progress(done, total))
+        index = BM25Index.from_texts((p.text for p in corpus.passages), analyzer, params, report)
+        how, detail, count = "built", reason, len(keys)
+    saved, error = None, None
+    if folder is not None and how != "unchanged":
+        try:
+            save(index, folder, keys, stamp)
+            saved = str(folder)
+        except (OSError, ValueError) as exc:
+            error = str(exc)
+    return index, IndexOutcome(how, detail, count, _since(started), saved, error)
+
+
+def update(
+    old: BM25Index,
+    old_keys: Sequence[DocumentKey],
+    corpus: Corpus,
+    keys: Sequence[DocumentKey],
+    analyzer: Analyzer,
+    progress: Progress | None = None,
+) -> tuple[BM25Index, int]:
+    """The index of ``corpus`` from ``old``: unchanged documents keep their postings; returns it and
+    how many documents were analysed."""
+    first_old: dict[DocumentKey, int] = {}
+    start = 0
+    for key in old_keys:
+        first_old.setdefault(key, start)
+        start += key.passages
+    doc_map = np.full(old.n_docs, -1, dtype=np.int64)
+    fresh_texts: list[str] = []
+    fresh_ids: list[int] = []
+    new_start = 0
+    analysed = 0
+    for doc, key in zip(corpus.documents, keys, strict=True):
+        begin = first_old.pop(key, None)
+        if begin is not None:
+            doc_map[begin : begin + key.passages] = np.arange(new_start, new_start + key.passages)
+        else:
+            analysed += 1
+            fresh_texts.extend(doc.paragraphs)
+            fresh_ids.extend(range(new_start, new_start + key.passages))
+        new_start += key.passages
+    if analysed == 0 and new_start == old.n_docs and np.array_equal(doc_map, np.arange(old.n_docs)):
+        return old, 0
+    total = len(fresh_texts)
+    report = None if progress is None else (lambda done, _tokens: progress(done, total))
+    fresh = BM25Index.from_texts(fresh_texts, analyzer, old.params, report)
+    return old.updated(doc_map, fresh, np.array(fresh_ids, dtype=np.int64), new_start), analysed
+
+
+def _bm25(params: BM25Params) -> tuple[float, float, float]:
+    """The values of the settings that change BM25 weights."""
+    return (params.k1, params.b, params.epsilon)
+
+
+def _since(started: float) -> float:
+    """Seconds since ``started`` (a ``perf_counter`` reading)."""
+    return time.perf_counter() - started
