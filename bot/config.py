@@ -531,11 +531,12 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     analytics = dataclasses.replace(settings.analytics, path=resolve(settings.analytics.path))
     health = dataclasses.replace(settings.health, status_file=resolve(settings.health.status_file))
     search = dataclasses.replace(settings.search, index_cache=resolve(settings.search.index_cache))
-    return dataclasses.replace(settings, corpus=corpus, analytics=analytics, health=health, search=search)
     semantic = dataclasses.replace(
         settings.semantic, model=resolve(settings.semantic.model), cache=resolve(settings.semantic.cache)
     )
-    return dataclasses.replace(settings, corpus=corpus, analytics=analytics, health=health, semantic=semantic)
+    return dataclasses.replace(
+        settings, corpus=corpus, analytics=analytics, health=health, search=search, semantic=semantic
+    )
 
 
 def load_settings(path: Path | str | None = None, problems: list[str] | None = None) -> Settings:
