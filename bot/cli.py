@@ -122,6 +122,110 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
     if len(split) > 20:
         print(f"note: and {len(split) - 20} more long paragraphs split into passages")
+    for line in _probe_check(engine):
+        _print(line)
+    return 0
+
+
+def _probe_check(engine: Engine) -> list[str]:
+    """The probes line of ``summitbot check``: how many pass, and a warning per failing probe
+    (warnings, not errors: the corpus still loads)."""
+    from bot.probes import ProbeError
+
+    try:
+        report = engine.check_probes()
+    except ProbeError as exc:
+        return [f"warning: probe file: {_printable(p)}" for p in exc.problems]
+    if report is None:
+        return []
+    lines = [
+        f"Probes {report.path}: {report.passed} of {len(report.results)} pass at "
+        f"min_confidence {report.min_confidence:g}, min_related {report.min_related:g}."
+    ]
+    lines += [f"warning: probe failed: {_printable(f)}" for f in report.failures]
+    if report.failures:
+        lines.append("(`summitbot calibrate` shows which thresholds would pass them.)")
+    return lines
+
+
+def _printable(text: str) -> str:
+    """One line (whitespace collapsed), every control character shown as a visible escape."""
+    return clean(" ".join(text.split()))
+
+
+# ---------------------------------------------------------------------------------------- calibrate
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Run the probes at the configured thresholds and print which thresholds would pass them."""
+    from bot.probes import ProbeError, fit_thresholds, load_probes, run_probes
+
+    settings = _settings(args)
+    path = Path(args.probes) if args.probes else settings.probes_path
+    try:
+        probes = load_probes(path)
+    except ProbeError as exc:
+        raise CliError(*(f"probe error: {_printable(p)}" for p in exc.problems)) from None
+    engine = _engine(settings)
+    results = run_probes(engine, probes)
+    configured = (settings.answers.min_confidence, settings.answers.min_related)
+    counts = ", ".join(f"{sum(p.expect == g for p in probes)} {g}" for g in ("answer", "refuse", "unrelated"))
+    _print(f"Probes {path}: {counts}; corpus {len(engine.documents)} documents, {len(engine.passages)} passages.")
+    print()
+    passed = sum(r.passes(*configured) for r in results)
+    _print(
+        f"At the configured thresholds (min_confidence {configured[0]:g}, min_related {configured[1]:g}): "
+        f"{passed} of {len(results)} pass."
+    )
+    _print(f"  {'':4}  {'must':9}  {'got':7}  {'conf':>5}  {'best passage':24}  question")
+    for r in results:
+        mark = "ok" if r.passes(*configured) else "FAIL"
+        doc = r.document or ""
+        if len(engine.documents) == 1:
+            doc = ""  # one document: the paragraph says it all
+        elif len(doc) > 20:
+            doc = doc[:19] + "…"
+        best = f"{doc} ¶{r.paragraph}".strip() if r.document is not None else "—"
+        question = _printable(r.probe.question)
+        question = question if len(question) <= 60 else question[:59] + "…"
+        _print(
+            f"  {mark:4}  {r.probe.expect:9}  {r.verdict(*configured):7}  {r.confidence:5.3f}  {best:24}  {question}"
+        )
+    for r in results:
+        if not r.passes(*configured):
+            _print("  " + _printable(r.failure(*configured)))
+    print()
+    fit = fit_thresholds(results, configured)
+    target = (
+        "every answer probe answered from its paragraph, every refuse probe not answered, "
+        'every unrelated probe "not in my sources"'
+    )
+    if fit.unfixable:
+        _print(f"{len(fit.unfixable)} answer probes fail at any threshold (fix the corpus, aliases or question):")
+        for r in fit.unfixable:
+            _print("  " + _printable(r.failure(1.0, 1.0)))
+        target += f", apart from those {len(fit.unfixable)}"
+    if fit.meets_target and fit.confidence_range and fit.related_range:
+        (c_low, c_high), (r_low, _) = fit.confidence_range, fit.related_range
+        same = (fit.min_confidence, fit.min_related) == configured
+        _print(f"Thresholds that meet the target ({target}):")
+        _print(f"  answers.min_confidence: {fit.min_confidence:g}   (any value above {c_low:.3f} up to {c_high:.3f})")
+        _print(f"  answers.min_related:    {fit.min_related:g}   (any value above {r_low:.3f} up to min_confidence)")
+        _print("The configured thresholds already meet it." if same else "Set them under 'answers:' in config.yaml.")
+        if c_high - c_low < 0.05:
+            _print(
+                f"The margin for min_confidence is narrow ({c_high - c_low:.3f}): add probes, and expect it "
+                "to move as the corpus grows."
+            )
+    else:
+        _print(f"No thresholds meet the target ({target}).")
+        _print(
+            f"Best trade-off: answers.min_confidence {fit.min_confidence:g}, answers.min_related "
+            f"{fit.min_related:g}: {fit.passed} of {fit.total} pass; failing there:"
+        )
+        for r in results:
+            if not r.passes(fit.min_confidence, fit.min_related) and r not in fit.unfixable:
+                _print("  " + _printable(r.failure(fit.min_confidence, fit.min_related)))
     return 0
 
 
@@ -367,8 +471,16 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--json", action="store_true", help="JSON output")
     summary.set_defaults(func=cmd_summary)
 
-    check = sub.add_parser("check", parents=[with_corpus], help="validate config and corpus")
+    check = sub.add_parser("check", parents=[with_corpus], help="validate config and corpus (and run the probes)")
     check.set_defaults(func=cmd_check)
+
+    calibrate = sub.add_parser(
+        "calibrate", parents=[with_corpus], help="run the probes; which answer thresholds would pass them"
+    )
+    calibrate.add_argument(
+        "--probes", metavar="FILE", help="probe file (default: corpus.probes, or probes.yaml in the corpus folder)"
+    )
+    calibrate.set_defaults(func=cmd_calibrate)
 
     index = sub.add_parser("index", parents=[with_corpus], help="build the saved search index ahead of time")
     index.add_argument("--cache", metavar="DIR", help="index folder (default: search.index_cache)")

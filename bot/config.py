@@ -39,6 +39,7 @@ class CorpusSettings:
 
     path: Path = Path("corpus")
     aliases: Path | None = None  # default: <corpus path>/aliases.yaml when it exists
+    probes: Path | None = None  # default: <corpus path>/probes.yaml (checked when it exists)
     max_file_bytes: int = 2_000_000
     max_files: int = 200_000
     # A /reload that has not finished after this long is given up (the old corpus stays).
@@ -64,10 +65,14 @@ class SearchSettings:
 
 @dataclass(frozen=True)
 class AnswerSettings:
-    """When to answer, and when a second or third passage is close enough to show."""
+    """When to answer, when to show the closest passage instead, and when a second or third passage
+    is close enough to show (see :mod:`bot.answering.verdict`)."""
 
     # Answer when the calibrated confidence of the best passage reaches this value (0..1).
     min_confidence: float = 0.5
+    # Below min_confidence but at least this: show the closest passage under a "not sure" label;
+    # below this: "That's not in my sources". At most min_confidence.
+    min_related: float = 0.1
     # Show extra passages only when their score is at least this fraction of the best score.
     related_ratio: float = 0.8
     max_question_chars: int = 500
@@ -202,6 +207,11 @@ class Settings:
         """The alias file: configured, or ``aliases.yaml`` in the corpus folder."""
         return self.corpus.aliases or self.corpus.path / "aliases.yaml"
 
+    @property
+    def probes_path(self) -> Path:
+        """The probe file: configured, or ``probes.yaml`` in the corpus folder."""
+        return self.corpus.probes or self.corpus.path / "probes.yaml"
+
 
 _LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
@@ -244,6 +254,7 @@ def _always(_value: Any) -> bool:
 _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "corpus.path": (_path, "a path"),
     "corpus.aliases": (_path, "a path"),
+    "corpus.probes": (_path, "a path"),
     "corpus.max_file_bytes": (_between(1, 1_000_000_000), "a number of bytes from 1 to 1,000,000,000"),
     "corpus.max_files": (_between(1, 10_000_000), "a whole number from 1 to 10,000,000"),
     "corpus.reload_timeout_seconds": (_between(1, 86_400), "a number of seconds from 1 to 86,400"),
@@ -253,6 +264,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "search.top_k": (_between(1, 25), "a whole number from 1 to 25"),
     "search.index_cache": (lambda v: _path(v) and not v.is_file(), "a folder path (not an existing file) or null"),
     "answers.min_confidence": (_between(0, 1), "a number from 0 to 1"),
+    "answers.min_related": (_between(0, 1), "a number from 0 to 1"),
     "answers.related_ratio": (_between(0, 1), "a number from 0 to 1"),
     "answers.max_question_chars": (_between(1, 4000), "a whole number from 1 to 4000"),
     "summaries.short_words": (_between(1, 5000), "a whole number of words from 1 to 5000"),
@@ -485,6 +497,17 @@ def _parse(text: str, where: str, problems: list[str]) -> Settings:
         problems.append(f"{where}{line}: not valid YAML ({problem})")
         return Settings()
     settings: Settings = _build(Settings, raw, "", where, problems)
+    answers = settings.answers
+    if answers.min_related > answers.min_confidence:
+        raw_answers = raw.get("answers") if isinstance(raw, dict) else None
+        if isinstance(raw_answers, dict) and "min_related" in raw_answers:
+            problems.append(
+                f"{where}: 'answers.min_related' ({answers.min_related:g}) must not be above "
+                f"'answers.min_confidence' ({answers.min_confidence:g})"
+            )
+        else:  # the default 0.1 under a lower min_confidence: no closest band, not an error
+            answers = dataclasses.replace(answers, min_related=answers.min_confidence)
+            settings = dataclasses.replace(settings, answers=answers)
     shard_ids, shard_count = settings.discord.shard_ids, settings.discord.shard_count
     if shard_ids is not None and shard_count is None:
         problems.append(f"{where}: 'discord.shard_ids' needs 'discord.shard_count'")
@@ -500,16 +523,20 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         return None if p is None else (p if p.is_absolute() else base / p)
 
     corpus = dataclasses.replace(
-        settings.corpus, path=resolve(settings.corpus.path), aliases=resolve(settings.corpus.aliases)
+        settings.corpus,
+        path=resolve(settings.corpus.path),
+        aliases=resolve(settings.corpus.aliases),
+        probes=resolve(settings.corpus.probes),
     )
     analytics = dataclasses.replace(settings.analytics, path=resolve(settings.analytics.path))
     health = dataclasses.replace(settings.health, status_file=resolve(settings.health.status_file))
     search = dataclasses.replace(settings.search, index_cache=resolve(settings.search.index_cache))
-    return dataclasses.replace(settings, corpus=corpus, analytics=analytics, health=health, search=search)
     semantic = dataclasses.replace(
         settings.semantic, model=resolve(settings.semantic.model), cache=resolve(settings.semantic.cache)
     )
-    return dataclasses.replace(settings, corpus=corpus, analytics=analytics, health=health, semantic=semantic)
+    return dataclasses.replace(
+        settings, corpus=corpus, analytics=analytics, health=health, search=search, semantic=semantic
+    )
 
 
 def load_settings(path: Path | str | None = None, problems: list[str] | None = None) -> Settings:

@@ -6,7 +6,8 @@ swaps a single reference, so a question that started on the old engine finishes 
 
 :class:`Engine` is the one façade the front ends (CLI, Discord) call: :meth:`Engine.answer`,
 :meth:`Engine.more` ("More passages"), :meth:`Engine.summarize`, :attr:`Engine.documents`,
-:meth:`Engine.document`, :meth:`Engine.passages_of`. It owns the caches derived from its corpus.
+:meth:`Engine.document`, :meth:`Engine.passages_of`, :meth:`Engine.probe_warnings`. It owns the
+caches derived from its corpus.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.answering import Answer, AnswerEngine, Explanation, RankedPassage
 from bot.config import Settings
 from bot.corpus import Corpus, CorpusError, Document, Passage, Problem, load_corpus
 from bot.index_store import DocumentKey, IndexOutcome, corpus_keys, fingerprint, load_or_build
+from bot.probes import ProbeReport, check_probes, probe_warnings
 from bot.search import BM25Index
 from bot.semantic import SemanticError, build_semantic
 from bot.summaries import Summary, SummaryCache, summarize
@@ -90,6 +92,16 @@ class Engine:
         """A cited extractive summary of a document, a topic, or the corpus (see
         :func:`bot.summaries.summarize`); raises :class:`~bot.summaries.SummaryError` for bad input."""
         return summarize(self, document=document, topic=topic, length=length, max_words=max_words)
+
+    def check_probes(self, path: Path | None = None) -> ProbeReport | None:
+        """The probe file (``path``, or ``corpus.probes`` / the corpus folder's ``probes.yaml``) run
+        at this engine's thresholds; None when there is none. Raises :class:`bot.probes.ProbeError`."""
+        return check_probes(self, path)
+
+    def probe_warnings(self, *, short_names: bool = False) -> tuple[str, ...]:
+        """One line per failing probe (or unreadable probe file), for ``check`` and ``/reload``;
+        ``short_names`` names the file relative to the corpus folder."""
+        return probe_warnings(self, short_names=short_names)
 
     @property
     def documents(self) -> tuple[Document, ...]:

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 NOT_IN_SOURCES = "That's not in my sources."
 #: Said after :data:`NOT_IN_SOURCES` when the corpus is empty.
 NO_DOCUMENTS = "No documents are loaded right now."
-#: Heads the nearest passages listed under a refusal (terminal).
-NEAREST_PASSAGES = "Nearest passages (they do not answer the question):"
+#: Heads the closest passage when the engine is not confident it answers (verdict "closest").
+CLOSEST_LABEL = "I'm not sure this answers it \N{EM DASH} the closest passage in my sources:"
 #: A question with nothing to search for (only stop words, emoji, punctuation), on a terminal.
 NO_SEARCHABLE_WORDS = "That question has no words I can search for. Ask about something in my sources."
 #: The same on Discord (mentions or /ask with nothing to search for), pointing at /help.

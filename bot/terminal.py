@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from bot import messages
-from bot.answering import Answer, Explanation
+from bot.answering import Answer, Explanation, RankedPassage
 from bot.corpus import Document
 from bot.summaries import Summary
 
@@ -70,35 +70,41 @@ def _marked(text: str, spans: Sequence[tuple[int, int]], tty: bool) -> str:
     return "".join(out)
 
 
+def _passage_lines(ranked: RankedPassage, tty: bool, width: int) -> list[str]:
+    """A passage wrapped and indented, matched words in bold, then its citation line (cleaned)."""
+    doc = ranked.passage.document
+    body = _marked(ranked.passage.text, ranked.highlight.spans, tty)
+    wrapped = textwrap.fill(body, width=width, initial_indent="    ", subsequent_indent="    ")
+    cite = f'    — "{clean(doc.title)}", {clean(doc.source)}, ¶{ranked.passage.paragraph}'
+    if doc.url:
+        cite += f" <{clean(doc.url)}>"
+    return [wrapped, cite]
+
+
 def format_answer(answer: Answer, documents: Sequence[Document], tty: bool = False, width: int = 100) -> str:
-    """A readable, cited answer for the terminal (matched words in bold); ``documents``: the corpus's,
-    whose titles a refusal lists."""
-    lines: list[str] = [f"Q: {clean(answer.question.strip())}"]
-    if answer.answered:
-        lines.append("")
+    """A readable, cited reply for the terminal, by verdict (matched words in bold; all cleaned).
+
+    * ``answer``: each passage under its best sentence, with citation and score;
+    * ``closest``: :data:`bot.messages.CLOSEST_LABEL`, then the closest passage alone (no best
+      sentence as a headline, the confidence beside the citation): never laid out as an answer;
+    * ``none``: :func:`bot.messages.not_in_sources`, naming what the sources (``documents``) cover.
+    """
+    lines: list[str] = [f"Q: {clean(answer.question.strip())}", ""]
+    best = answer.best
+    if answer.verdict == "answer" and answer.passages:
+        for rank, ranked in enumerate(answer.passages, start=1):
+            wrapped, cite = _passage_lines(ranked, tty, width)
+            headline = f"[{rank}] {clean(ranked.highlight.sentence)}"
+            lines += [headline, wrapped, cite + f"  (score {ranked.score:.2f})", ""]
+    elif answer.verdict == "closest" and best is not None:
+        wrapped, cite = _passage_lines(best, tty, width)
+        lines += [messages.CLOSEST_LABEL, "", wrapped, cite + f"  (confidence {answer.confidence:.2f})"]
     elif answer.reason == "empty":
-        lines.append("")
         lines.append(messages.NO_SEARCHABLE_WORDS)
+    elif documents:
+        lines.append(clean(messages.not_in_sources(messages.titles_of([d.title for d in documents]))))
     else:
-        lines.append("")
-        if documents:
-            lines.append(clean(messages.not_in_sources(messages.titles_of([d.title for d in documents]))))
-        else:
-            lines.append(f"{messages.NOT_IN_SOURCES} {messages.NO_DOCUMENTS}")
-        if answer.passages:
-            lines.append("")
-            lines.append(messages.NEAREST_PASSAGES)
-    for rank, ranked in enumerate(answer.passages, start=1):
-        doc = ranked.passage.document
-        body = _marked(ranked.passage.text, ranked.highlight.spans, tty)
-        wrapped = textwrap.fill(body, width=width, initial_indent="    ", subsequent_indent="    ")
-        cite = f'    — "{clean(doc.title)}", {clean(doc.source)}, ¶{ranked.passage.paragraph}'
-        if doc.url:
-            cite += f" <{clean(doc.url)}>"
-        lines.append(f"[{rank}] {clean(ranked.highlight.sentence)}")
-        lines.append(wrapped)
-        lines.append(cite + f"  (score {ranked.score:.2f})")
-        lines.append("")
+        lines.append(f"{messages.NOT_IN_SOURCES} {messages.NO_DOCUMENTS}")
     return "\n".join(lines).rstrip() + "\n"
 
 

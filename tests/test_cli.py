@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from bot_harness import VANCE
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,8 +37,9 @@ def test_ask_json_contract() -> None:
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.splitlines()
     obj = json.loads(line)
-    assert set(obj) == {"question", "answered", "passages"}
-    assert obj["answered"] is True
+    assert set(obj) == {"question", "verdict", "confidence", "answered", "passages"}
+    assert obj["answered"] is True and obj["verdict"] == "answer"
+    assert isinstance(obj["confidence"], float) and 0.5 <= obj["confidence"] <= 1
     assert obj["passages"], "an answered question has passages"
     first = obj["passages"][0]
     assert set(first) == {"document", "title", "paragraph", "score", "text", "highlight", "source", "url"}
@@ -60,7 +62,8 @@ def test_ask_batch_from_stdin_one_line_each() -> None:
     objs = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["question"] for o in objs] == questions  # one line out per line in, blank ones too
     assert [o["answered"] for o in objs] == [True, False, False, True]
-    assert objs[2]["passages"] == []
+    assert [o["answered"] for o in objs] == [o["verdict"] == "answer" for o in objs]
+    assert objs[2]["passages"] == [] and objs[2]["verdict"] == "none" and objs[2]["confidence"] == 0
 
 
 def test_off_topic_questions_abstain_but_list_nearest() -> None:
@@ -169,7 +172,13 @@ def test_empty_and_wordless_questions() -> None:
     wordless = run("ask", "?!…")
     assert wordless.returncode == 0
     assert "no words I can search for" in wordless.stdout
-    assert json.loads(run("ask", "--json", "?!…").stdout) == {"question": "?!…", "answered": False, "passages": []}
+    assert json.loads(run("ask", "--json", "?!…").stdout) == {
+        "question": "?!…",
+        "verdict": "none",
+        "confidence": 0.0,
+        "answered": False,
+        "passages": [],
+    }
 
 
 def test_check_lists_config_and_corpus_problems_together(tmp_path: Path) -> None:
@@ -195,6 +204,125 @@ def test_summary_from_the_command_line() -> None:
     assert empty_topic.returncode == 1 and empty_topic.stderr.startswith("summitbot: the topic is empty")
     unknown = run("summary", "--document", "nope")
     assert unknown.returncode == 1 and "no document 'nope'" in unknown.stderr
+
+
+# ------------------------------------------------------------------- verdicts, probes and calibrate
+
+DOC = "paris-summit-china-ai-governance"
+
+
+def test_ask_json_verdicts_follow_the_configured_thresholds(tmp_path: Path) -> None:
+    """The same question is an answer, a closest passage or none as the thresholds move around its
+    own confidence; answered stays verdict == "answer"."""
+    question = VANCE
+    # JSON rounds the confidence to 4 decimals: thresholds 0.0001 below it are surely reached
+    # (the exact boundary is tested on the engine, tests/answering/test_verdict.py).
+    confidence = json.loads(run("ask", "--json", question).stdout)["confidence"] - 0.0001
+    assert 0 < confidence < 1
+    config = tmp_path / "config.yaml"
+    verdicts = {}
+    for name, (min_confidence, min_related) in {
+        "answer": (confidence, 0.0),
+        "closest": (1.0, confidence),
+        "none": (1.0, 1.0),
+    }.items():
+        config.write_text(
+            f"corpus:\n  path: {REPO / 'corpus'}\nanswers:\n  min_confidence: {min_confidence!r}\n"
+            f"  min_related: {min_related!r}\n",
+            encoding="utf-8",
+        )
+        obj = json.loads(run("ask", "--config", str(config), "--json", question).stdout)
+        verdicts[name] = (obj["verdict"], obj["answered"], bool(obj["passages"]))
+        text = run("ask", "--config", str(config), question).stdout
+        if name == "closest":
+            assert "I'm not sure this answers it — the closest passage in my sources:" in text and "¶3" in text
+        if name == "none":
+            assert "That's not in my sources. They cover:" in text and "¶" not in text
+    assert verdicts == {
+        "answer": ("answer", True, True),
+        "closest": ("closest", False, True),
+        "none": ("none", False, True),
+    }
+
+
+def probes_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "probes.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+PASSING = f"""\
+answer:
+  - question: {VANCE}
+    document: {DOC}
+    paragraph: 3
+unrelated:
+  - question: How do I bake banana bread?
+"""
+
+
+def test_calibrate_reports_each_probe_and_thresholds_that_work(tmp_path: Path) -> None:
+    result = run("calibrate", "--probes", str(probes_file(tmp_path, PASSING)))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "1 answer, 0 refuse, 1 unrelated" in out
+    assert "At the configured thresholds (min_confidence 0.5, min_related 0.1): 2 of 2 pass." in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("  ok") or line.startswith("  FAIL")]
+    assert [r[:3] for r in rows] == [["ok", "answer", "answer"], ["ok", "unrelated", "none"]]
+    assert "Thresholds that meet the target" in out
+    assert "answers.min_confidence: 0.5" in out and "The configured thresholds already meet it." in out
+
+
+def test_calibrate_when_no_thresholds_meet_the_target(tmp_path: Path) -> None:
+    # The same question must be answered and must be refused: no pair can pass both.
+    text = PASSING + f"refuse:\n  - question: {VANCE}\n"
+    out = run("calibrate", "--probes", str(probes_file(tmp_path, text))).stdout
+    assert "2 of 3 pass" in out and "FAIL  refuse" in out
+    assert "No thresholds meet the target" in out and "Best trade-off:" in out
+    assert f'probes.yaml:8: "{VANCE}" must not be answered, but got answer' in out
+
+
+def test_calibrate_sets_aside_probes_naming_the_wrong_paragraph(tmp_path: Path) -> None:
+    text = PASSING.replace("paragraph: 3", "paragraph: 8")
+    out = run("calibrate", "--probes", str(probes_file(tmp_path, text))).stdout
+    assert "1 answer probes fail at any threshold" in out
+    assert f"must be answered from {DOC} ¶8, but the best passage is answer" in out
+
+
+def test_calibrate_defaults_to_the_corpus_probes_and_bad_files_are_one_line(tmp_path: Path) -> None:
+    shipped = run("calibrate")
+    assert shipped.returncode == 0 and "corpus/probes.yaml" in shipped.stdout
+    bad = run("calibrate", "--probes", str(probes_file(tmp_path, "answer:\n  - question: Q?\n")))
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.splitlines()[0].startswith(f"summitbot: probe error: {tmp_path / 'probes.yaml'}:2: ")
+    missing = run("calibrate", "--probes", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 1 and missing.stderr.strip().endswith("nope.yaml: no such probe file")
+
+
+def test_check_warns_but_passes_when_a_probe_fails(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in (f"{DOC}.md", "aliases.yaml"):
+        (corpus / name).write_bytes((REPO / "corpus" / name).read_bytes())
+    quiet = run("check", "--corpus", str(corpus))
+    assert quiet.returncode == 0 and quiet.stdout.count("\n") == 1  # no probe file: nothing about probes
+    probes_file(corpus, PASSING)
+    ok = run("check", "--corpus", str(corpus))
+    assert ok.returncode == 0 and "2 of 2 pass" in ok.stdout and "warning" not in ok.stdout
+    probes_file(corpus, PASSING + f"refuse:\n  - question: {VANCE}\n")
+    warned = run("check", "--corpus", str(corpus))
+    assert warned.returncode == 0, warned.stderr
+    lines = warned.stdout.splitlines()
+    assert lines[0].startswith("OK:") and "2 of 3 pass" in lines[1]
+    assert (
+        lines[2].startswith(f"warning: probe failed: {corpus / 'probes.yaml'}:8:")
+        and "must not be answered" in lines[2]
+    )
+    probes_file(corpus, "refuse: [\n")
+    broken = run("check", "--corpus", str(corpus))
+    assert (
+        broken.returncode == 0 and f"warning: probe file: {corpus / 'probes.yaml'}:2: not valid YAML" in broken.stdout
+    )
 
 
 def test_ask_explain_shows_terms_passages_confidence_and_stage() -> None:

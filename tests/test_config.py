@@ -66,6 +66,42 @@ def test_every_problem_is_reported_and_lenient_mode_keeps_defaults() -> None:
     assert settings.answers.related_ratio == 0.5  # good keys are kept
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("answers:\n  min_related: 1.5\n", "'answers.min_related' must be a number from 0 to 1, not 1.5"),
+        ("answers:\n  min_related: -0.1\n", "'answers.min_related' must be a number from 0 to 1"),
+        ("answers:\n  min_related: lots\n", "'answers.min_related' must be a number"),
+        (
+            "answers:\n  min_confidence: 0.3\n  min_related: 0.4\n",
+            "'answers.min_related' (0.4) must not be above 'answers.min_confidence' (0.3)",
+        ),
+        ("corpus:\n  probes: 5\n", "'corpus.probes' must be a path"),
+    ],
+)
+def test_verdict_thresholds_are_checked(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(text, "my.yaml")
+    assert message in str(info.value) and "my.yaml" in str(info.value)
+
+
+def test_verdict_thresholds_defaults_and_bounds() -> None:
+    assert (parse_settings("").answers.min_confidence, parse_settings("").answers.min_related) == (0.5, 0.1)
+    both = parse_settings("answers:\n  min_confidence: 0.7\n  min_related: 0.7\n").answers  # equal: allowed
+    assert (both.min_confidence, both.min_related) == (0.7, 0.7)
+    # Only min_confidence lowered below the default min_related: no closest band, not an error.
+    low = parse_settings("answers:\n  min_confidence: 0.05\n").answers
+    assert (low.min_confidence, low.min_related) == (0.05, 0.05)
+
+
+def test_probes_path_default_and_configured(tmp_path: Path) -> None:
+    assert load_settings(REPO / "config.yaml").probes_path == REPO / "corpus" / "probes.yaml"
+    config = tmp_path / "config.yaml"
+    config.write_text("corpus:\n  path: articles\n  probes: checks/probes.yaml\n", encoding="utf-8")
+    settings = load_settings(config)
+    assert settings.probes_path == tmp_path / "checks" / "probes.yaml"
+
+
 def test_the_database_url_comes_from_the_environment_first() -> None:
     settings = parse_settings("database:\n  url: postgresql://config/db\n")
     assert settings.database_url({}) == "postgresql://config/db"

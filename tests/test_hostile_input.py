@@ -22,6 +22,7 @@ from embed_limits import fits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import messages
 from bot.analysis import Analyzer
 from bot.config import CorpusSettings, Settings
 from bot.discord_app import limits, render
@@ -274,7 +275,7 @@ async def test_everyone_and_role_mention_in_question_ping_nobody(
     question (the footer) is defused."""
     role = stub.member_role
     attack = f"@everyone @here <@&{role.id}> <@{stub.owner.id}> ```x``` ||s|| # {VANCE}"
-    linked = f"@everyone <@&{role.id}> [x](https://evil.example) > {VANCE}"  # unknown words: not answered
+    linked = f"@everyone <@&{role.id}> [x](https://evil.example) > {VANCE}"  # unknown words: not an answer
     async with running(make_settings(stub, corpus_dir, tmp_path / "data"), stub):
         mark = stub.mark()
         message = await stub.send_message(f"{mention(stub)} {attack}")
@@ -288,7 +289,13 @@ async def test_everyone_and_role_mention_in_question_ping_nobody(
         mark = stub.mark()
         message = await stub.send_message(f"{mention(stub)} {linked}")
         reply = (await replies_to(stub, [int(message["id"])], since=mark))[int(message["id"])]
-        assert no_pings(reply) and not reply.embeds and "[x](" not in reply.content and "@everyone" not in reply.content
+        assert no_pings(reply)
+        if reply.embeds:  # the closest passage (verdict "closest"): the question is echoed only in the footer
+            (embed,) = reply.embeds
+            assert embed["title"] == messages.CLOSEST_LABEL and "[x](" not in embed["description"]
+            assert "@everyone" not in embed["footer"]["text"] and f"<@&{role.id}>" not in embed["footer"]["text"]
+        else:  # "not in my sources"
+            assert "[x](" not in reply.content and "@everyone" not in reply.content
 
         ix = await stub.slash_command("ask", {"question": attack})
         rec = await stub.wait_for_message(interaction=ix)

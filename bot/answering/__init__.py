@@ -32,10 +32,11 @@ from bot.answering.confidence import (
     confidence,
     confidence_input,
 )
-from bot.answering.explain import MIN_RELATED, Explanation, explain
+from bot.answering.explain import Explanation, explain
 from bot.answering.highlight import Highlight, Highlighter, PassageTerms, SentenceCache
 from bot.answering.query import Query, build_query, term_weights
 from bot.answering.rerank import FEATURES, RERANK_DEPTH, WINDOW, Candidate, passage_features, rerank, window_share
+from bot.answering.verdict import VERDICTS, Verdict, decide_verdict
 from bot.config import AnswerSettings
 from bot.corpus import Passage
 from bot.search import BM25Index
@@ -48,6 +49,7 @@ __all__ = [
     "QPP_DEPTH",
     "RERANK_DEPTH",
     "SIGNALS",
+    "VERDICTS",
     "WINDOW",
     "Answer",
     "AnswerEngine",
@@ -60,7 +62,9 @@ __all__ = [
     "RankedPassage",
     "Ranking",
     "Signals",
+    "Verdict",
     "confidence_input",
+    "decide_verdict",
     "term_weights",
     "window_share",
 ]
@@ -91,13 +95,23 @@ class RankedPassage:
 
 @dataclass(frozen=True)
 class Answer:
-    """The reply to one question: answered or not, and the ranked passages (nearest misses too)."""
+    """The reply to one question: its verdict, the confidence behind it, and the ranked passages.
+
+    ``verdict`` is ``"answer"`` (the best passage answers), ``"closest"`` (related, not confident:
+    shown under a label) or ``"none"`` (not in the sources); see :mod:`bot.answering.verdict`.
+    ``passages`` are the ranked passages whatever the verdict (for "none", the nearest misses).
+    """
 
     question: str
-    answered: bool
-    confidence: float
+    verdict: Verdict
+    confidence: float  # 0..1: how sure the engine is that the best passage answers
     passages: tuple[RankedPassage, ...]
     reason: str | None = None  # why it was not answered: "empty", "no-match", "low-confidence"
+
+    @property
+    def answered(self) -> bool:
+        """True when the verdict is ``"answer"``."""
+        return self.verdict == "answer"
 
     @property
     def best(self) -> RankedPassage | None:
@@ -108,6 +122,8 @@ class Answer:
         """The JSON object ``summitbot ask --json`` prints for this question."""
         return {
             "question": self.question,
+            "verdict": self.verdict,
+            "confidence": round(self.confidence, 4),
             "answered": self.answered,
             "passages": [p.to_json() for p in self.passages],
         }
@@ -219,8 +235,7 @@ class AnswerEngine:
             self.model,
             ranking.confidence,
             self.policy.min_confidence,
-            # answers.min_related once the settings carry it (the three outcomes), else the default
-            getattr(self.policy, "min_related", MIN_RELATED),
+            self.policy.min_related,
         )
 
     def highlight(self, i: int, query_terms: set[str], sentence: int | None = None) -> Highlight:
@@ -251,19 +266,24 @@ class AnswerEngine:
         ranking = self.rank(query, max(self.depth, offset + count))
         return self._ranked(ranking, ranking.candidates[offset : offset + count])
 
+    def verdict(self, confidence: float, has_passage: bool) -> Verdict:
+        """The verdict at this engine's thresholds (``answers.min_confidence``, ``answers.min_related``)."""
+        policy = self.policy
+        return decide_verdict(confidence, has_passage, policy.min_confidence, policy.min_related)
+
     def answer(self, question: str, top_k: int = 3) -> Answer:
-        """Answer one question with up to ``top_k`` ranked passages."""
+        """Answer one question with up to ``top_k`` ranked passages and its verdict."""
         query = self.query(question)
         if query.is_empty:
-            return Answer(question, False, 0.0, (), reason="empty")
+            return Answer(question, "none", 0.0, (), reason="empty")
         ranking = self.rank(query, max(self.depth, top_k))
         if not ranking.candidates:
-            return Answer(question, False, 0.0, (), reason="no-match")
+            return Answer(question, "none", 0.0, (), reason="no-match")
         confidence_ = ranking.confidence
         candidates = list(ranking.candidates)
-        answered = confidence_ >= self.policy.min_confidence and math.isfinite(candidates[0].score)
-        if answered:
+        verdict = self.verdict(confidence_, math.isfinite(candidates[0].score))
+        if verdict == "answer":
             floor = candidates[0].score * self.policy.related_ratio
             candidates = [c for k, c in enumerate(candidates[:top_k]) if k == 0 or c.score >= floor]
         ranked = self._ranked(ranking, candidates[: max(top_k, 1)])
-        return Answer(question, answered, confidence_, ranked, reason=None if answered else "low-confidence")
+        return Answer(question, verdict, confidence_, ranked, reason=None if verdict == "answer" else "low-confidence")

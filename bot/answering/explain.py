@@ -18,12 +18,10 @@ from bot.answering.evidence import Evidence, read_evidence
 from bot.answering.highlight import PassageTerms
 from bot.answering.query import Query
 from bot.answering.rerank import FEATURES, Candidate
+from bot.answering.verdict import decide_verdict
 from bot.corpus import Passage
 from bot.search import BM25Index
 
-# ``answers.min_related`` when the settings do not carry it: "closest" from this confidence on
-# (chosen on held-out data, see the README's benchmark section).
-MIN_RELATED = 0.1
 # The shipped confidence inputs of a typical answered question (medians over the SQuAD dev half's
 # questions asked of their own corpus, `python -m benchmarks.quality` runs): an explanation names the
 # input that falls furthest below this, weighted by its coefficient.
@@ -82,10 +80,10 @@ class Explanation:
 
 
 def verdict_of(confidence: float, min_confidence: float, min_related: float) -> str:
-    """``answer`` at or above ``min_confidence``, ``closest`` at or above ``min_related``, else ``none``."""
-    if confidence >= min_confidence:
-        return "answer"
-    return "closest" if confidence >= min_related else "none"
+    """``answer`` at or above ``min_confidence``, ``closest`` at or above ``min_related``, else
+    ``none``: the engine's own rule (:func:`bot.answering.verdict.decide_verdict`), for a question
+    whose best passage exists."""
+    return decide_verdict(confidence, True, min_confidence, min_related)
 
 
 def _how(analyzer: Analyzer, token: Token, text: str) -> str:

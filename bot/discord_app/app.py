@@ -109,13 +109,15 @@ def freeze_heap() -> None:
 
 @dataclasses.dataclass(frozen=True)
 class ReloadOutcome:
-    """The result of a corpus reload: the change (None on failure), problems, and the time taken."""
+    """The result of a corpus reload: the change (None on failure), problems, the time taken, and
+    warnings about the new corpus (failing probes) that did not stop it."""
 
     change: CorpusChange | None
     problems: tuple[Problem, ...]
     seconds: float
     documents: int
     unexpected: bool = False
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -228,7 +230,20 @@ class SummitBot(commands.Bot):
                 len(change.changed),
                 change.passages_after,
             )
-            return ReloadOutcome(change, (), seconds, len(new.corpus.documents))
+            warnings = await self._probe_warnings(new)
+            return ReloadOutcome(change, (), seconds, len(new.corpus.documents), warnings=warnings)
+
+    @staticmethod
+    async def _probe_warnings(engine: Engine) -> tuple[str, ...]:
+        """The new corpus's failing probes (a warning, never a failed reload), off the event loop."""
+        try:
+            warnings = await asyncio.to_thread(engine.probe_warnings, short_names=True)
+        except Exception:
+            log.exception("running the probes after a reload failed")
+            return ("the probes could not be run (see the log)",)
+        for line in warnings:
+            log.warning("after reload: %s", line)
+        return warnings
 
     # -- questions remembered for buttons --------------------------------------------------------
 

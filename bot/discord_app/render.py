@@ -31,8 +31,11 @@ if TYPE_CHECKING:
 
 ANSWER_COLOUR = discord.Colour(0x2B6CB0)
 MISS_COLOUR = discord.Colour(0x718096)
+#: A closest passage (not confident it answers): a neutral grey-beige, never the answer's blue.
+CLOSEST_COLOUR = discord.Colour(0xA89F91)
 ERROR_COLOUR = discord.Colour(0xC53030)
 OK_COLOUR = discord.Colour(0x2F855A)
+WARNING_COLOUR = discord.Colour(0xC05621)
 
 #: Room for the best passage in an answer embed (the rest of 6,000 goes to the extra passages).
 BEST_PASSAGE_CHARS = 3000
@@ -234,8 +237,27 @@ def render_answer(answer: Answer) -> list[discord.Embed]:
     return [shrink_to_total(embed)]
 
 
+def render_closest(answer: Answer) -> list[discord.Embed]:
+    """The reply when the engine is not confident the best passage answers (verdict "closest").
+
+    Not an answer's look: a neutral colour, :data:`bot.messages.CLOSEST_LABEL` as the title (no
+    article title or link there), the closest passage alone with its citation. The question rides
+    in the footer, so "More passages" finds it after a restart.
+    """
+    best = answer.best
+    if best is None:
+        raise ValueError("render_closest needs an answer with at least one passage")
+    doc = best.passage.document
+    embed = discord.Embed(colour=CLOSEST_COLOUR, title=trim(messages.CLOSEST_LABEL, limits.EMBED_TITLE))
+    body = _passage_embed_parts(best, BEST_PASSAGE_CHARS)
+    embed.description = body + "\n\n— " + citation(doc, best.passage.paragraph)
+    embed.set_footer(text=footer_question(answer.question))
+    return [shrink_to_total(embed)]
+
+
 def render_more(question: str, passages: Sequence[RankedPassage], first_rank: int) -> list[discord.Embed]:
-    """Further passages for a question ("More passages"), one embed each, within the total limit."""
+    """Further passages for a question ("More passages"), one embed each, within the total limit;
+    in the neutral colour of a closest passage: ranked passages, not answers."""
     if not passages:
         return [
             discord.Embed(colour=MISS_COLOUR, description="No more passages match this question.").set_footer(
@@ -247,7 +269,7 @@ def render_more(question: str, passages: Sequence[RankedPassage], first_rank: in
     for rank, ranked in enumerate(passages, start=first_rank):
         doc = ranked.passage.document
         embed = discord.Embed(
-            colour=ANSWER_COLOUR,
+            colour=CLOSEST_COLOUR,
             title=limits.escape_trimmed(f"{rank}. {doc.title}", limits.EMBED_TITLE),
             url=limits.usable_url(doc.url, limits.EMBED_URL),
             description=_passage_embed_parts(ranked, min(share, 2000))
@@ -377,7 +399,10 @@ def render_help(answer_channels: Iterable[int], *, in_dm: bool = False) -> disco
     if channels and not in_dm:
         where = ", ".join(f"<#{c}>" for c in channels[:20])
         threads = "its threads" if len(channels) == 1 else "their threads"
-        lines.append(f"• in {where} (and {threads}) just type the question, no mention needed")
+        lines.append(
+            f"• in {where} (and {threads}) just type the question, no mention needed; "
+            "there I reply only when my sources answer it"
+        )
     lines += [
         "",
         "**Explore**",
@@ -388,7 +413,8 @@ def render_help(answer_channels: Iterable[int], *, in_dm: bool = False) -> disco
         "**Admins**",
         "• `/reload` — re-read the corpus folder  • `/stats` — usage figures",
         "",
-        "If a question is not covered by the sources, I say so rather than guess.",
+        "When I'm not sure a passage answers, I say so and show the closest one; when nothing in "
+        "my sources is related, I say that rather than guess.",
     ]
     embed = discord.Embed(colour=ANSWER_COLOUR, title="What I can do", description="\n".join(lines))
     return shrink_to_total(embed)
@@ -405,8 +431,9 @@ def _doc_ids(ids: Sequence[str], limit: int = 900) -> str:
     return trim(", ".join(f"`{i}`" for i in ids), limit) if ids else "—"
 
 
-def render_reload(change: CorpusChange, seconds: float, documents: int) -> discord.Embed:
-    """What a successful /reload changed, and how long it took."""
+def render_reload(change: CorpusChange, seconds: float, documents: int, warnings: Sequence[str] = ()) -> discord.Embed:
+    """What a successful /reload changed, how long it took, and warnings that did not stop it
+    (failing probes: the new corpus is in service anyway)."""
     if change.unchanged:
         summary = "No documents changed."
     else:
@@ -423,7 +450,26 @@ def render_reload(change: CorpusChange, seconds: float, documents: int) -> disco
         embed.add_field(name="Removed", value=_doc_ids(change.removed), inline=False)
     if change.changed:
         embed.add_field(name="Changed", value=_doc_ids(change.changed), inline=False)
+    if warnings:
+        embed.colour = WARNING_COLOUR
+        embed.add_field(name=f"Warnings ({len(warnings)})", value=_warning_lines(warnings), inline=False)
     return shrink_to_total(embed)
+
+
+def _warning_lines(warnings: Sequence[str], limit: int = limits.FIELD_VALUE) -> str:
+    """Warnings as escaped bullet lines within a field, with "… and N more" when they do not fit."""
+    lines: list[str] = []
+    used = 0
+    for i, warning in enumerate(warnings):
+        line = "• " + escape_text(trim(one_line(warning), 300))
+        rest = len(warnings) - i - 1
+        tail = len(f"\n… and {rest} more; run `summitbot calibrate`") if rest else 0
+        if used + len(line) + 1 + tail > limit:
+            lines.append(f"… and {len(warnings) - i} more; run `summitbot calibrate`")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines)
 
 
 def _relative(problem: Problem, root: Path | None) -> str:

@@ -96,6 +96,8 @@ def run_bot(settings: Settings) -> int:
     install_payload_filter(settings.logging.discord_payloads)
     if engine.index_outcome is not None:
         log.info("%s", engine.index_outcome.summary())
+    for warning in engine.probe_warnings():  # failing probes: a warning, never a refusal to start
+        log.warning("%s", warning)
     try:
         return _run(settings, token, engine, errors)
     finally:

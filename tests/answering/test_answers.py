@@ -159,8 +159,9 @@ def test_rank_features_and_depth(engine: AnswerEngine) -> None:
 def test_json_contract(engine: AnswerEngine) -> None:
     for question in ("Which town did lava from Etna destroy in 1928?", "Who won the 2022 World Cup?"):
         out = engine.answer(question).to_json()
-        assert set(out) == {"question", "answered", "passages"}
+        assert set(out) == {"question", "verdict", "confidence", "answered", "passages"}
         assert isinstance(out["question"], str) and isinstance(out["answered"], bool)
+        assert out["verdict"] in {"answer", "closest", "none"} and isinstance(out["confidence"], float)
         for p in out["passages"]:
             assert set(p) == {"document", "title", "paragraph", "score", "text", "highlight", "source", "url"}
             assert isinstance(p["document"], str) and isinstance(p["title"], str)

@@ -151,7 +151,7 @@ def test_passage_markup_within_budget(text: str, budget: int) -> None:
 @given(st.lists(texts.filter(lambda t: t.strip()), min_size=1, max_size=6), st.text(min_size=1, max_size=4000))
 def test_answer_embed_within_limits(passages: list[str], question: str) -> None:
     doc = document(title="T" * 400, source="S" * 300, url="https://example.org/" + "p" * 200)
-    answer = Answer(question, True, 0.9, tuple(ranked(p, doc, i + 1) for i, p in enumerate(passages)))
+    answer = Answer(question, "answer", 0.9, tuple(ranked(p, doc, i + 1) for i, p in enumerate(passages)))
     embeds = render.render_answer(answer)
     assert fits_message(embeds)
     more = render.render_more(question, answer.passages, 2)
@@ -161,7 +161,7 @@ def test_answer_embed_within_limits(passages: list[str], question: str) -> None:
 def test_answer_embed_has_citation_and_question_footer() -> None:
     text = "Leaders met at the summit in Paris."
     doc = document(title="Paris *summit*", source="ecns.cn", url="https://ecns.cn/a", paragraphs=("x", text))
-    answer = Answer("Where was the summit? @everyone", True, 0.9, (ranked(text, doc, 2),))
+    answer = Answer("Where was the summit? @everyone", "answer", 0.9, (ranked(text, doc, 2),))
     (embed,) = render.render_answer(answer)
     assert embed.description.endswith("— *Paris \\*summit\\**, ecns.cn, ¶2 · [read the article](https://ecns.cn/a)")
     assert embed.url == "https://ecns.cn/a"
@@ -175,7 +175,7 @@ def test_answer_embed_shows_every_passage_of_the_answer() -> None:
     doc = document(paragraphs=tuple(f"Passage {i} about the summit." for i in range(1, 7)))
     for top_k in (1, 2, 5):
         passages = tuple(ranked(f"Passage {i} about the summit.", doc, i) for i in range(1, top_k + 1))
-        (embed,) = render.render_answer(Answer("summit?", True, 0.9, passages))
+        (embed,) = render.render_answer(Answer("summit?", "answer", 0.9, passages))
         assert [f.name.split(".")[0] for f in embed.fields] == [str(r) for r in range(2, top_k + 1)]
 
 
@@ -266,7 +266,7 @@ def test_overlong_urls_are_dropped_not_cut() -> None:
     huge = "https://example.org/" + "a" * 2980  # 3,000 characters
     texts_ = ("Leaders met at the summit in Paris.", "The summit ended with a declaration.", "More on the summit.")
     doc = document(url=huge, paragraphs=texts_)
-    answer = Answer("Where was the summit?", True, 0.9, tuple(ranked(t, doc, i + 1) for i, t in enumerate(texts_)))
+    answer = Answer("Where was the summit?", "answer", 0.9, tuple(ranked(t, doc, i + 1) for i, t in enumerate(texts_)))
     (embed,) = render.render_answer(answer)
     assert embed.url is None and len(embed.fields) == 2 and fits(embed)
     assert embed.description.endswith(", example.org, ¶1")  # the citation, without a link
@@ -283,7 +283,7 @@ def test_overlong_urls_are_dropped_not_cut() -> None:
     # Under the embed limit but over the link limit: the title link stays, the masked links go.
     long = "https://example.org/" + "b" * 980  # 1,000 characters
     doc = document(url=long, paragraphs=texts_)
-    (embed,) = render.render_answer(Answer("Q?", True, 0.9, (ranked(texts_[0], doc),)))
+    (embed,) = render.render_answer(Answer("Q?", "answer", 0.9, (ranked(texts_[0], doc),)))
     assert embed.url == long and "read the article" not in embed.description
     assert components.answer_view(url=long) is None
     fits_button = "https://example.org/" + "c" * 492  # exactly 512

@@ -63,7 +63,7 @@ class Admin(commands.Cog):
         if outcome.ok:
             await self.bot.servers.corpus_reloaded()
         if outcome.ok and outcome.change is not None:
-            embed = render.render_reload(outcome.change, outcome.seconds, outcome.documents)
+            embed = render.render_reload(outcome.change, outcome.seconds, outcome.documents, outcome.warnings)
         else:
             embed = render.render_reload_failed(outcome.problems, self.bot.settings.corpus.path, outcome.documents)
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)

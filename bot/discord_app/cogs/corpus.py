@@ -169,7 +169,7 @@ class Curation(commands.Cog):
     def _reload_embed(self, outcome: ReloadOutcome) -> discord.Embed:
         """What the reload after a change did, as ``/reload`` shows it."""
         if outcome.ok and outcome.change is not None:
-            return render.render_reload(outcome.change, outcome.seconds, outcome.documents)
+            return render.render_reload(outcome.change, outcome.seconds, outcome.documents, outcome.warnings)
         return render.render_reload_failed(outcome.problems, self.bot.settings.corpus.path, outcome.documents)
 
     # -- remove and show -------------------------------------------------------------------------

@@ -142,19 +142,21 @@ class Questions(commands.Cog):
         )
         if result.reason == "empty":  # nothing searchable: emoji, punctuation, stop words
             return Reply(content=render.QUESTION_HINT)
-        if not result.answered or best is None:
+        if result.verdict == "none" or best is None:
             return Reply(content=render.render_not_found(engine.documents), not_found=True)
+        # An answer shows its passages; a closest reply (verdict "closest") only the closest one,
+        # labelled, never posted in a quiet answer channel (neither answered nor not_found). Either
+        # way "More passages" goes on from what was shown, and 👍/👎 say whether it helped.
+        if result.answered:
+            renderer, shown = render.render_answer, len(result.passages)
+        else:
+            renderer, shown = render.render_closest, 1
         key = render.question_key(question)
         self.bot.remember_question(_scoped(key, guild_id), question)
-        view = answer_view(
-            more_key=key,
-            more_offset=len(result.passages),
-            url=best.passage.document.url,
-            record=record,
-        )
+        view = answer_view(more_key=key, more_offset=shown, url=best.passage.document.url, record=record)
         # Highlighting and trimming a long passage is CPU work: off the event loop, like the search.
-        embeds = await asyncio.to_thread(render.render_answer, result)
-        return Reply(embeds=embeds, view=view, answered=True)
+        embeds = await asyncio.to_thread(renderer, result)
+        return Reply(embeds=embeds, view=view, answered=result.answered)
 
     # -- messages ----------------------------------------------------------------------------------
 
