@@ -59,7 +59,7 @@ from bot.analysis import Analyzer
 from bot.corpus import Document, Passage
 from bot.messages import NOTHING_ON_TOPIC
 from bot.relevance import RELEVANCE_FLOOR, parse_topic, topic_fit
-from bot.salience import DEFAULT_WEIGHTS, SentenceFacts, Weights, coverage_mix, term_vectors
+from bot.salience import DEFAULT_WEIGHTS, SentenceFacts, Weights, coverage_mix, pagerank, term_vectors
 from bot.salience import features as salience_features
 from bot.search import BM25Params
 from bot.sentences import looks_like_list, split_sentences
@@ -248,24 +248,9 @@ def document_candidates(doc: Document, passages: Sequence[Passage], analyzer: An
 
 
 def lexrank(sim: np.ndarray, damping: float) -> np.ndarray:
-    """Continuous LexRank: stationary distribution of the damped random walk on ``sim``, max 1."""
-    n = sim.shape[0]
-    if n == 0:
-        return np.zeros(0)
-    weights = sim.copy()
-    np.fill_diagonal(weights, 0.0)
-    sums = weights.sum(axis=1, keepdims=True)
-    transition = np.where(sums > 0, weights / np.where(sums > 0, sums, 1.0), 1.0 / n)
-    matrix = damping / n + (1.0 - damping) * transition
-    p = np.full(n, 1.0 / n)
-    for _ in range(100):
-        nxt = matrix.T @ p
-        if np.abs(nxt - p).sum() < 1e-8:
-            p = nxt
-            break
-        p = nxt
-    top = p.max()
-    return p / top if top > 0 else p
+    """Continuous LexRank: stationary distribution of the damped random walk on ``sim``, max 1
+    (:func:`bot.salience.pagerank`, the same walk)."""
+    return pagerank(sim, damping)
 
 
 def _bm25_sentences(
