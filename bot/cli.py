@@ -15,10 +15,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot import terminal
+from bot import index_store, terminal
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import CorpusError
 from bot.engine import Engine, build_engine
+from bot.messages import count
 from bot.terminal import clean, format_answer, format_explanation, json_line
 
 
@@ -109,8 +110,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     groups = engine.alias_groups
     where = settings.source or "built-in defaults"
     _print(
-        f"OK: config {where}; corpus {settings.corpus.path}: {len(engine.documents)} documents, "
-        f"{len(engine.passages)} passages, {groups} alias groups."
+        f"OK: config {where}; corpus {settings.corpus.path}: {count(len(engine.documents), 'document')}, "
+        f"{count(len(engine.passages), 'passage')}, {count(groups, 'alias group')}."
     )
     split = engine.corpus.split_paragraphs()
     for doc, paragraph, parts in split[:20]:
@@ -239,6 +240,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise CliError("no index folder: set search.index_cache in the config, or pass --cache DIR")
     if folder.exists() and not folder.is_dir():
         raise CliError(f"index folder {folder} is a file, not a folder")
+    foreign = index_store.foreign_files(folder) if folder.is_dir() else []
+    if foreign:  # the index replaces the whole folder: never over someone's other files
+        raise CliError(
+            f"index folder {folder} holds other files than a saved index ({', '.join(foreign[:3])}"
+            f"{', …' if len(foreign) > 3 else ''}): pick an empty or new folder"
+        )
     if args.rebuild and folder.is_dir():
         shutil.rmtree(folder)
     settings = dataclasses.replace(settings, search=dataclasses.replace(settings.search, index_cache=folder))
@@ -257,7 +264,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     if outcome.save_error:
         raise CliError(f"index built but not saved to {folder}: {outcome.save_error}")
     print(
-        f"{outcome.summary()}: {len(engine.corpus.documents):,} documents, {len(engine.corpus.passages):,} passages, "
+        f"{outcome.summary()}: {count(len(engine.corpus.documents), 'document')}, "
+        f"{count(len(engine.corpus.passages), 'passage')}, "
         f"{engine.index.memory_bytes / 2**20:,.0f} MB of arrays"
     )
     return 0

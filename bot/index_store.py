@@ -38,6 +38,7 @@ import bot.analysis
 import bot.search
 from bot.analysis import Analyzer
 from bot.corpus import Corpus, Document
+from bot.messages import count as counted
 from bot.search import BM25Index, BM25Params
 
 Progress = Callable[[int, int], None]
@@ -104,8 +105,25 @@ def _crc(path: Path) -> int:
     return crc
 
 
+def foreign_files(folder: Path) -> list[str]:
+    """The names in ``folder`` that a saved index never holds (sorted; none when it does not exist).
+
+    :func:`save` replaces the whole folder, so it refuses one with any of these in it: a cache
+    setting pointing at ``data/`` or the working folder must not delete what else is there."""
+    try:
+        names = [p.name for p in Path(folder).iterdir()]
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if n not in (META, VOCAB) and not n.endswith(".npy"))
+
+
 def save(index: BM25Index, folder: Path, documents: Sequence[DocumentKey], fingerprint: str) -> None:
-    """Write ``index`` to ``folder`` (replacing what is there); raises OSError or ValueError."""
+    """Write ``index`` to ``folder`` (replacing a saved index there); raises OSError or ValueError, the
+    latter also when the folder holds other files (:func:`foreign_files`), which are left alone."""
+    foreign = foreign_files(folder)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
+        raise ValueError(f"{folder} holds other files than a saved index ({shown}): pick an empty or new folder")
     terms = index.terms()
     if any("\n" in t or not t for t in terms):
         raise ValueError("a term is empty or holds a line break: this index cannot be saved as text")
@@ -265,7 +283,8 @@ def load_or_build(
     if previous is None and folder is not None:
         try:
             index = load(folder, stamp, keys)
-            return index, IndexOutcome("loaded", f"{len(keys):,} documents unchanged", 0, _since(started), None)
+            unchanged = counted(len(keys), "document") + " unchanged"
+            return index, IndexOutcome("loaded", unchanged, 0, _since(started), None)
         except IndexCacheError as exc:
             reason = str(exc)
             if log is not None:

@@ -38,6 +38,7 @@ from urllib.parse import urljoin, urlsplit
 import yaml
 
 from bot.corpus import Document, parse_markdown, read_article
+from bot.urls import url_problem
 
 IMPORT_SUFFIXES = (".html", ".htm", ".md", ".txt")
 REMOVED_FOLDER = ".removed"
@@ -189,12 +190,11 @@ def _finish(
 
 
 def _http_url(value: Any) -> str | None:
+    """``value`` when it is a URL the corpus accepts as an article link (:func:`bot.urls.url_problem`), else None."""
     if not isinstance(value, str):
         return None
     value = value.strip()
-    if re.match(r"^https?://[^\s/]+\S*$", value, re.IGNORECASE) and len(value) <= 2048:
-        return value
-    return None
+    return value if value and url_problem(value) is None else None
 
 
 def _iso_date(value: Any) -> str | None:

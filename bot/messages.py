@@ -40,6 +40,11 @@ def titles_of(titles: Sequence[str]) -> str:
     return and_more("; ".join(titles[:TITLES_SHOWN]), len(titles))
 
 
+def count(n: int, noun: str) -> str:
+    """ "1 document", "2 documents": ``n`` (with thousands separators) and ``noun``, plural unless ``n`` is 1."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def topic_heading(name: str, documents: int) -> str:
     """The heading of one topic in a corpus overview: "Topic: <name> (N documents)" (``name`` plain text)."""
     return f"Topic: {name} ({documents} document{'s' if documents != 1 else ''})"

@@ -48,9 +48,7 @@ corpus scope reads leads (the first sentences of each document) when the corpus 
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -61,7 +59,7 @@ from bot.analysis import Analyzer
 from bot.corpus import Document, Passage
 from bot.messages import NOTHING_ON_TOPIC
 from bot.relevance import RELEVANCE_FLOOR, parse_topic, topic_fit
-from bot.salience import DEFAULT_WEIGHTS, SentenceFacts, Weights, coverage_mix
+from bot.salience import DEFAULT_WEIGHTS, SentenceFacts, Weights, coverage_mix, pagerank, term_vectors
 from bot.salience import features as salience_features
 from bot.search import BM25Params
 from bot.sentences import looks_like_list, split_sentences
@@ -249,44 +247,10 @@ def document_candidates(doc: Document, passages: Sequence[Passage], analyzer: An
 # --------------------------------------------------------------------------------------- scoring
 
 
-def _vectors(term_lists: Sequence[Sequence[str]], idf: Callable[[str], float]) -> tuple[dict[str, int], np.ndarray]:
-    """L2-normalised ``(1 + log tf) * idf`` vectors, one row per term list (dense over their vocabulary)."""
-    vocab: dict[str, int] = {}
-    rows: list[dict[int, float]] = []
-    for terms in term_lists:
-        row: dict[int, float] = {}
-        for term, tf in Counter(terms).items():
-            tid = vocab.setdefault(term, len(vocab))
-            row[tid] = (1.0 + math.log(tf)) * max(idf(term), 0.0)
-        rows.append(row)
-    matrix = np.zeros((len(rows), max(len(vocab), 1)), dtype=np.float64)
-    for i, row in enumerate(rows):
-        if row:
-            matrix[i, list(row)] = list(row.values())
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return vocab, matrix / norms
-
-
 def lexrank(sim: np.ndarray, damping: float) -> np.ndarray:
-    """Continuous LexRank: stationary distribution of the damped random walk on ``sim``, max 1."""
-    n = sim.shape[0]
-    if n == 0:
-        return np.zeros(0)
-    weights = sim.copy()
-    np.fill_diagonal(weights, 0.0)
-    sums = weights.sum(axis=1, keepdims=True)
-    transition = np.where(sums > 0, weights / np.where(sums > 0, sums, 1.0), 1.0 / n)
-    matrix = damping / n + (1.0 - damping) * transition
-    p = np.full(n, 1.0 / n)
-    for _ in range(100):
-        nxt = matrix.T @ p
-        if np.abs(nxt - p).sum() < 1e-8:
-            p = nxt
-            break
-        p = nxt
-    top = p.max()
-    return p / top if top > 0 else p
+    """Continuous LexRank: stationary distribution of the damped random walk on ``sim``, max 1
+    (:func:`bot.salience.pagerank`, the same walk)."""
+    return pagerank(sim, damping)
 
 
 def _bm25_sentences(
@@ -328,7 +292,7 @@ def score_candidates(
     """
     if not cands:
         return Scored([], np.zeros(0), np.zeros((0, 0)))
-    _, sent = _vectors([c.terms for c in cands], idf)
+    sent = term_vectors([c.terms for c in cands], idf)
     sim = sent @ sent.T
     scores = lexrank(sim, params.damping)
     paragraphs = np.array([c.passage.paragraph for c in cands], dtype=np.float64)
@@ -488,7 +452,7 @@ def document_features(
     cached = cache.features.get(doc.id) if cacheable else None
     if cached is None:
         idf = engine.index.idf_of
-        _, vectors = _vectors([c.terms for c in cands], idf)
+        vectors = term_vectors([c.terms for c in cands], idf)
         sim = vectors @ vectors.T
         facts = [
             SentenceFacts(c.text, c.terms, c.words, c.passage.paragraph, c.first_in_paragraph, c.position)

@@ -94,6 +94,7 @@ def test_top_k_option() -> None:
 def test_check_ok_and_errors(tmp_path: Path) -> None:
     ok = run("check")
     assert ok.returncode == 0 and ok.stdout.startswith("OK:")
+    assert ": 1 document, 9 passages, " in ok.stdout  # the shipped corpus: one article, counted in the singular
     (tmp_path / "a.md").write_text("no front matter\n", encoding="utf-8")
     (tmp_path / "b.txt").write_text("no source\n", encoding="utf-8")
     bad = run("check", "--corpus", str(tmp_path))

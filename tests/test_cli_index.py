@@ -73,6 +73,38 @@ def test_index_command_errors_are_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1 and result.stderr.count("\n") == 1 and str(blocker) in result.stderr
 
 
+def test_index_never_replaces_a_folder_that_holds_other_files(tmp_path: Path) -> None:
+    """`--cache DIR` (or search.index_cache) naming a folder with other files in it, say `data/` with
+    the analytics database, is refused with one line, with and without --rebuild; nothing in it is
+    deleted. The bot itself keeps running on the index it built (not saved, said in its log)."""
+    corpus = write_corpus(tmp_path / "corpus")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "summitbot.sqlite3").write_bytes(b"precious")
+    for extra in ((), ("--rebuild",)):
+        result = run("index", "--corpus", str(corpus), "--cache", str(folder), *extra)
+        assert result.returncode == 1, result.stdout
+        assert result.stderr.count("\n") == 1 and str(folder) in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+        assert (folder / "summitbot.sqlite3").read_bytes() == b"precious"
+    settings = parse_settings(f"corpus:\n  path: {corpus}\nsearch:\n  index_cache: {folder}\n")
+    engine = build_engine(settings)
+    assert engine.index_outcome is not None and engine.index_outcome.save_error
+    assert sorted(p.name for p in folder.iterdir()) == ["summitbot.sqlite3"]
+    assert engine.answer("Where do apples grow?").passages
+
+
+def test_index_summary_counts_one_article_in_the_singular(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text(ARTICLE.format(title="Apples", body="Apples grow in orchards."), encoding="utf-8")
+    cache = tmp_path / "cache"
+    first = run("index", "--corpus", str(corpus), "--cache", str(cache))
+    assert ": 1 document, 1 passage, " in first.stdout, first.stdout
+    second = run("index", "--corpus", str(corpus), "--cache", str(cache))
+    assert "(1 document unchanged): 1 document, 1 passage, " in second.stdout, second.stdout
+
+
 def test_build_bar_shows_files_passages_and_time_left() -> None:
     """The terminal bar names files read, passages analysed of the total and the time left."""
     out = io.StringIO()

@@ -118,3 +118,31 @@ def test_operator_ids_are_lists_of_whole_numbers() -> None:
         parse_settings("discord:\n  operator_users: [123, alice]\n")
     with pytest.raises(ConfigError, match=r"'discord\.operator_roles' must be a list of whole numbers"):
         parse_settings("discord:\n  operator_roles: 456\n")
+
+
+def test_shipped_config_names_every_key_at_its_default() -> None:
+    """config.yaml is the annotated list of settings: each key is there (set, or commented out when it has no
+    value to write), and what it sets is the built-in default, so reading it never misleads about a default."""
+    import dataclasses
+    import re
+
+    import yaml
+
+    text = (REPO / "config.yaml").read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)
+    shipped = load_settings(REPO / "config.yaml")
+    defaults = parse_settings("", base_dir=REPO)
+    missing, changed = [], []
+    for section in dataclasses.fields(shipped):
+        if section.name == "source":
+            continue
+        for key in dataclasses.fields(getattr(shipped, section.name)):
+            dotted = f"{section.name}.{key.name}"
+            if key.name not in (raw.get(section.name) or {}):
+                if not re.search(rf"^\s*#\s*{key.name}:", text, re.M):
+                    missing.append(dotted)
+                continue
+            if getattr(getattr(shipped, section.name), key.name) != getattr(getattr(defaults, section.name), key.name):
+                changed.append(dotted)
+    assert missing == [], f"keys config.yaml does not name: {missing}"
+    assert changed == [], f"config.yaml sets these away from their defaults: {changed}"

@@ -22,6 +22,7 @@ from bot.ingest import (
     FetchPolicy,
     IngestError,
     article_from_url,
+    extract_html,
     extract_upload,
     fetch_page,
     known_documents,
@@ -89,6 +90,25 @@ def test_saved_page_metadata_from_json_ld_time_meta_and_canonical() -> None:
     blog = read_source_file(PAGES / "tidewater-blog-seagrass.html", 1_000_000)
     assert blog.published == "2026-05-19"  # only a <time> element
     assert blog.url == "https://tidewaternotes.example/2026/05/seagrass-meadows-spreading/"
+
+
+def test_a_canonical_link_the_corpus_would_refuse_falls_back_to_the_fetched_address() -> None:
+    """A page's canonical link is only a hint: one the corpus loader would refuse (a user name before the host,
+    an invalid host name) is ignored, and the article keeps the address it was fetched from instead of the
+    whole import being refused."""
+    body = "".join(
+        f"<p>Paragraph {i} of the story tells readers about the harbour ferry and the islands it serves.</p>"
+        for i in range(5)
+    )
+    for canonical in ("https://user@news.example/a", "https://-bad-.example/a"):
+        html = (
+            f'<html><head><title>Ferry returns</title><link rel="canonical" href="{canonical}"></head>'
+            f"<body><article><h1>Ferry returns</h1>{body}</article></body></html>"
+        )
+        article = extract_html(html, "https://news.example/fetched", "test")
+        assert article.url == "https://news.example/fetched", canonical
+        saved = extract_html(html, None, "saved.html", source="News")
+        assert saved.url is None, canonical
 
 
 def test_page_without_an_article_is_refused_with_that_reason() -> None:

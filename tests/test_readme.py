@@ -6,6 +6,8 @@ import argparse
 import re
 from pathlib import Path
 
+import pytest
+
 from bot.cli import build_parser
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,3 +54,26 @@ def test_tests_named_in_the_promises_exist() -> None:
     assert len(named) > 20
     for path, test in named:
         assert re.search(rf"def {test}\b", (REPO / path).read_text(encoding="utf-8")), f"{path}::{test}"
+
+
+def test_readme_json_example_is_what_ask_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's `ask --json` example, asked of the shipped corpus, gives the verdict, passage,
+    paragraph, highlighted words and fields it shows (scores and cut texts aside)."""
+    import json
+
+    from bot.cli import main
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"`summitbot ask --json` prints one object per question:\n\n```json\n(.*?)```", readme, re.S)
+    assert block is not None
+    shown = json.loads(block.group(1))
+    assert main(["ask", "--json", "--corpus", str(REPO / "corpus"), shown["question"]]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["answered"] == shown["answered"]
+    assert set(printed) == set(shown)
+    best, example = printed["passages"][0], shown["passages"][0]
+    assert set(best) == set(example)
+    for key in ("document", "title", "paragraph", "source", "url"):
+        assert best[key] == example[key], key
+    assert best["highlight"]["words"] == example["highlight"]["words"]
+    assert best["text"].startswith(example["text"].rstrip("…").rstrip())

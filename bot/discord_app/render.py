@@ -170,8 +170,9 @@ def citation(document: Document, paragraph: int, *, link: bool = True) -> str:
 
 
 def _plain_citation(document: Document, paragraph: int) -> str:
-    """The citation as plain text (for places where Discord shows no markdown, e.g. field names)."""
-    return f"{one_line(document.title)} — {one_line(document.source)}, ¶{paragraph}"
+    """The citation without italics or link, for a field name (Discord renders markdown there too, so the
+    corpus text is escaped)."""
+    return f"{escape_text(one_line(document.title))} — {escape_text(one_line(document.source))}, ¶{paragraph}"
 
 
 # ---------------------------------------------------------------------------------------- answers
@@ -349,7 +350,7 @@ class SourcesPage:
 
 
 def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    return messages.count(n, noun)
 
 
 def _source_line(doc: Document) -> str:

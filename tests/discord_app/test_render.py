@@ -179,6 +179,18 @@ def test_answer_embed_shows_every_passage_of_the_answer() -> None:
         assert [f.name.split(".")[0] for f in embed.fields] == [str(r) for r in range(2, top_k + 1)]
 
 
+def test_extra_passage_field_names_carry_no_markdown_from_the_corpus() -> None:
+    """Discord renders markdown in embed field names (bold, spoiler, strike-through, code): a title or
+    source written with it shows as plain text in the numbered field of a further passage."""
+    hostile = document("h", title="**Big** ||spoiler|| ~~old~~ `x` __u__", source="*src* [a](https://e.x)")
+    passages = (ranked("The summit met.", document()), ranked("The summit again.", hostile))
+    (embed,) = render.render_answer(Answer("summit?", True, 0.9, passages))
+    name = embed.fields[0].name
+    assert name.startswith("2. ")
+    assert escape_text("**Big** ||spoiler|| ~~old~~ `x` __u__") in name
+    assert re.search(r"(?<!\\)(\*\*|\|\||~~|`|__|\[a\])", name) is None, name
+
+
 def test_not_found_names_the_sources_within_limit() -> None:
     docs = [document(f"d{i}", title=f"Title {i} " + "x" * 300) for i in range(50)]
     out = render.render_not_found(docs)

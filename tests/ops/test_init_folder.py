@@ -104,4 +104,4 @@ def test_without_config_the_local_corpus_folder_wins_over_the_shipped_one(tmp_pa
     )
     local = summitbot("check", cwd=tmp_path)
     assert local.returncode == 0, local.stderr
-    assert f"corpus {tmp_path / 'corpus'}: 1 documents" in local.stdout
+    assert f"corpus {tmp_path / 'corpus'}: 1 document," in local.stdout
