@@ -185,6 +185,7 @@ async def test_more_passages_and_votes_on_a_closest_reply(
         down = next(i for i in custom_ids(closest) if i.endswith(":down"))
         rec = await stub.wait_for_message(interaction=await stub.press_button(closest, down, user=stub.owner))
         assert rec.ephemeral and "👍 0 · 👎 1" in rec.content
+        assert "answer" not in rec.content  # the tally of a closest reply never calls it an answer
 
 
 async def test_reload_warns_about_failing_probes_and_keeps_the_new_corpus(

@@ -408,7 +408,7 @@ class Questions(commands.Cog):
             return
         mark = "👍" if value > 0 else "👎"
         await send_private(
-            interaction, f"Thanks, your {mark} is recorded. This answer so far: 👍 {result.up} · 👎 {result.down}"
+            interaction, f"Thanks, your {mark} is recorded. This reply so far: 👍 {result.up} · 👎 {result.down}"
         )
 
 
