@@ -46,7 +46,16 @@ import numpy as np
 import Stemmer
 from rank_bm25 import BM25Okapi
 
-from benchmarks.abstention import APPROACHES, CONFIDENCE_INPUTS, fit, held_out, inputs, probability, rates
+from benchmarks.abstention import (
+    APPROACHES,
+    CONFIDENCE_INPUTS,
+    fit,
+    held_out,
+    inputs,
+    probability,
+    rates,
+    weighted_logistic,
+)
 from benchmarks.abstention import previous as collect_previous
 from benchmarks.calibrate import (
     confidences,
@@ -324,24 +333,11 @@ def approach(runs: Runs, names: tuple[str, ...], own_rate: float = 0.95) -> dict
     return _rates(runs, predict(coef, own_x), predict(coef, other_x), own_rate)
 
 
-def _weighted_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1e-3) -> np.ndarray:
-    """Logistic regression (Newton) with per-sample weights (normalised to mean 1)."""
-    x = np.column_stack([np.ones(len(x)), x])
-    weight = weight / weight.mean()
-    w = np.zeros(x.shape[1])
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-(x @ w)))
-        grad = x.T @ ((p - y) * weight) / len(x) + l2 * w
-        hess = (x * (p * (1 - p) * weight)[:, None]).T @ x / len(x) + l2 * np.eye(len(w))
-        w -= np.linalg.solve(hess, grad)
-    return w
-
-
 def cost_sensitive(runs: Runs, names: tuple[str, ...], negative_weight: float) -> dict[str, float]:
     """Logistic model whose other-article (negative) questions weigh ``negative_weight`` times more."""
     own_x, other_x = _inputs(runs, names, False), _inputs(runs, names, True)
     x, y = _fold0(runs, own_x, other_x)
-    coef = _weighted_logistic(x, y, np.where(y == 1, 1.0, negative_weight))
+    coef = weighted_logistic(x, y, np.where(y == 1, 1.0, negative_weight))
     return _rates(runs, predict(coef, own_x), predict(coef, other_x))
 
 
@@ -352,7 +348,7 @@ def operating_point(runs: Runs, names: tuple[str, ...], rounds: int = 5, band: f
     x, y = _fold0(runs, own_x, other_x)
     weight = np.ones(len(y))
     for _ in range(rounds):
-        coef = _weighted_logistic(x, y, weight)
+        coef = weighted_logistic(x, y, weight)
         z = coef[0] + x @ coef[1:]
         cut = np.quantile(z[y == 1], 0.05)
         weight = 1.0 + 3.0 * np.exp(-((z - cut) ** 2) / (2 * (band * z.std()) ** 2))

@@ -131,3 +131,26 @@ def alias_bomb(levels: int = 9, width: int = 9) -> str:
 def article(front: str, body: str = "The summit met in Paris.") -> str:
     """An ``.md`` article with this front matter (``key: value`` lines) and body."""
     return f"---\n{front}---\n\n{body}\n"
+
+
+def show(rec: Any) -> None:
+    """Print what the user sees (run pytest -s to read it)."""
+    print("\n--- content:", rec.content)
+    for embed in rec.embeds:
+        print("--- embed:", embed)
+    print("--- components:", rec.components)
+
+
+def custom_ids(rec: Any) -> list[str]:
+    return [c.get("custom_id", "") for row in rec.components for c in row.get("components", [])]
+
+
+async def no_message(stub: DiscordStub, since: int, timeout: float = 2.0) -> bool:
+    """True when the bot posts nothing within ``timeout`` (2 s: a bot answers in ~50 ms here, so a
+    regression that answers is seen, even on a loaded machine)."""
+    try:
+        rec = await stub.wait_for_message(since=since, timeout=timeout)
+    except TimeoutError:
+        return True
+    show(rec)
+    return False

@@ -26,7 +26,7 @@ import discord
 import discord.gateway
 import discord.http
 import pytest
-from bot_harness import VANCE, mention, no_pings, running, write_doc
+from bot_harness import VANCE, custom_ids, mention, no_message, no_pings, running, show, write_doc
 from discord_stub import ChannelType, DiscordStub, MessageFlag
 
 import bot.discord_app.app as app_module
@@ -56,29 +56,6 @@ async def stub() -> AsyncIterator[DiscordStub]:
     async with DiscordStub() as server:
         yield server
     assert not server.errors, server.errors
-
-
-def show(rec: Any) -> None:
-    """Print what the user sees (run pytest -s to read it)."""
-    print("\n--- content:", rec.content)
-    for embed in rec.embeds:
-        print("--- embed:", embed)
-    print("--- components:", rec.components)
-
-
-def custom_ids(rec: Any) -> list[str]:
-    return [c.get("custom_id", "") for row in rec.components for c in row.get("components", [])]
-
-
-async def no_message(stub: DiscordStub, since: int, timeout: float = 2.0) -> bool:
-    """True when the bot posts nothing within ``timeout`` (2 s: a bot answers in ~50 ms here, so a
-    regression that answers is seen, even on a loaded machine)."""
-    try:
-        rec = await stub.wait_for_message(since=since, timeout=timeout)
-    except TimeoutError:
-        return True
-    show(rec)
-    return False
 
 
 # ------------------------------------------------------------------------------------ messages

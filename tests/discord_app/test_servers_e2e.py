@@ -57,7 +57,7 @@ async def stub() -> AsyncIterator[DiscordStub]:
     assert not server.errors, server.errors
 
 
-async def quiet(stub: DiscordStub, since: int, timeout: float = 0.7) -> list[RecordedRequest]:
+async def quiet(stub: DiscordStub, since: int, timeout: float = 2.0) -> list[RecordedRequest]:
     """The messages the bot posted after ``since`` within ``timeout`` (expected: none)."""
     await asyncio.sleep(timeout)
     return [r for r in stub.requests[since:] if r.message is not None and r.kind == "create_message"]

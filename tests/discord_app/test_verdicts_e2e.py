@@ -22,7 +22,7 @@ from typing import Any
 
 import bot_harness
 import pytest
-from bot_harness import VANCE, mention, no_pings, running
+from bot_harness import VANCE, custom_ids, mention, no_message, no_pings, running, show
 from discord_stub import DiscordStub
 
 from bot import messages
@@ -52,28 +52,6 @@ def make_settings(corpus_dir: Path, tmp_path: Path) -> Callable[..., Settings]:
         return bot_harness.make_settings(stub_, corpus_dir, tmp_path / "data", **discord_keys)
 
     return make
-
-
-def show(rec: Any) -> None:
-    """Print what the user sees (run pytest -s to read it)."""
-    print("\n--- content:", rec.content)
-    for embed in rec.embeds:
-        print("--- embed:", embed)
-    print("--- components:", rec.components)
-
-
-def custom_ids(rec: Any) -> list[str]:
-    return [c.get("custom_id", "") for row in rec.components for c in row.get("components", [])]
-
-
-async def no_message(stub_: DiscordStub, since: int, timeout: float = 0.5) -> bool:
-    """True when the bot posts nothing within ``timeout``."""
-    try:
-        rec = await stub_.wait_for_message(since=since, timeout=timeout)
-    except TimeoutError:
-        return True
-    show(rec)
-    return False
 
 
 @pytest.fixture
