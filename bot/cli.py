@@ -296,19 +296,28 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stats_scope(args: argparse.Namespace) -> str:
+    """What ``summitbot stats`` covers, for its JSON: ``"all"``, ``"dms"`` or a server id."""
+    return "dms" if args.dms else "all" if args.guild is None else str(args.guild)
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     """Print usage analytics (every server and DMs, one server with --guild, DMs with --dms);
     optionally purge old rows, write a CSV. The database is the SQLite file or ``database.url``."""
     import sqlite3
 
     from bot.storage import DMS, AnalyticsSchemaError, AnalyticsStore, format_stats, redact_url, write_stats_csv
+    from bot.storage.store import empty_stats
 
     settings = _settings(args)
     url = settings.database_url()
     path = settings.analytics.path
     where = redact_url(url) if url else str(path)
     if url is None and not path.exists():
-        _print(f"No questions recorded yet: there is no analytics database at {path}.")
+        if args.json:
+            print(json_line({"scope": _stats_scope(args)} | empty_stats(args.days).to_json()))
+        else:
+            _print(f"No questions recorded yet: there is no analytics database at {path}.")
         return 0
     scope = DMS if args.dms else args.guild
     errors: tuple[type[BaseException], ...] = (sqlite3.Error, AnalyticsSchemaError, OSError)
@@ -320,27 +329,37 @@ def cmd_stats(args: argparse.Namespace) -> int:
                 "database.url is PostgreSQL: install the driver with pip install 'summitbot[postgres]'"
             ) from None
         errors = (*errors, psycopg.Error)
+    removed: int | None = None
     try:
         with AnalyticsStore.from_settings(settings.analytics, url=url) as store:
             if args.purge:
                 removed = store.purge()
                 kept = settings.analytics.retention_days
-                print(f"Purged {removed} questions older than {kept} days." if kept else "Retention is 0: kept all.")
+                note = f"Purged {removed} questions older than {kept} days." if kept else "Retention is 0: kept all."
+                if not args.json:
+                    print(note)
             stats = store.stats(args.days, scope=scope)
     except errors as exc:
         detail = " ".join(str(exc).split())[:300]
         raise CliError(f"analytics database {where}: {detail}") from None
-    if args.dms:
-        _print("Direct messages only.")
-    elif args.guild is not None:
-        _print(f"Server {args.guild} only.")
-    _print(format_stats(stats, limit=100_000))
+    if args.json:  # one object on stdout, nothing else there (the CSV note goes to stderr)
+        report: dict[str, object] = {"scope": _stats_scope(args)}
+        report |= stats.to_json()
+        if removed is not None:
+            report["purged"] = removed
+        print(json_line(report))
+    else:
+        if args.dms:
+            _print("Direct messages only.")
+        elif args.guild is not None:
+            _print(f"Server {args.guild} only.")
+        _print(format_stats(stats, limit=100_000))
     if args.csv:
         try:
             written = write_stats_csv(stats, args.csv)
         except OSError as exc:
             raise CliError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
-        _print(f"Wrote {written}.")
+        print(clean(f"Wrote {written}."), file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -491,6 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--days", type=_days, default=30, metavar="N", help="days to cover (default 30)")
     stats.add_argument("--csv", metavar="FILE", help="also write the figures to this CSV file")
     stats.add_argument("--purge", action="store_true", help="delete rows older than analytics.retention_days")
+    stats.add_argument("--json", action="store_true", help="the figures as one JSON object")
     scope = stats.add_mutually_exclusive_group()
     scope.add_argument("--guild", type=_snowflake, metavar="ID", help="only this server's questions")
     scope.add_argument("--dms", action="store_true", help="only questions asked in direct messages")

@@ -144,13 +144,21 @@ def test_stats_from_a_real_sqlite_file(tmp_path: Path) -> None:
     config.write_text(f"analytics:\n  path: a.sqlite3\ncorpus:\n  path: {REPO / 'corpus'}\n", encoding="utf-8")
     empty = run("stats", "--config", str(config))
     assert empty.returncode == 0 and "No questions recorded yet" in empty.stdout
+    empty_json = json.loads(run("stats", "--config", str(config), "--json", "--days", "3").stdout)
+    assert (empty_json["scope"], empty_json["days"], empty_json["questions"], empty_json["per_day"]) == (
+        "all",
+        3,
+        0,
+        [],
+    )
     with AnalyticsStore.from_settings(load_settings(config).analytics) as store:
-        for user in range(4):
+        for user in range(5):
             store.record_question(
                 QuestionRecord(
                     user_id=user,
                     question="Weather today?" if user % 2 else "What is DeepSeek?",
-                    answered=not user % 2,
+                    answered=user in (0, 2),
+                    verdict=("answer", "none", "answer", "none", "closest")[user],
                     doc_id="paris-summit-china-ai-governance",
                     paragraph=8,
                     score=2.5,
@@ -160,9 +168,17 @@ def test_stats_from_a_real_sqlite_file(tmp_path: Path) -> None:
     csv_path = tmp_path / "stats.csv"
     result = run("stats", "--config", str(config), "--days", "7", "--csv", str(csv_path))
     assert result.returncode == 0, result.stderr
-    assert "Questions: 4, answered: 2 (50%)" in result.stdout
+    assert "Questions: 5, answered: 2 (40%), closest passage: 1, not in sources: 2" in result.stdout
     assert "2x `weather today`" in result.stdout
     assert csv_path.read_text(encoding="utf-8").startswith("section,metric,value")
+    as_json = run("stats", "--config", str(config), "--json", "--csv", str(csv_path))
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)  # one object: nothing else on stdout
+    assert (report["scope"], report["questions"], report["answered"]) == ("all", 5, 2)
+    assert (report["closest"], report["not_found"], report["unanswered_unlabelled"]) == (1, 2, 0)
+    assert report["top_unanswered"][0]["text"] == "weather today" and report["top_unanswered"][0]["count"] == 2
+    assert as_json.stderr.startswith("Wrote ")
+    assert json.loads(run("stats", "--config", str(config), "--json", "--guild", "7").stdout)["questions"] == 0
 
 
 def test_empty_and_wordless_questions() -> None:

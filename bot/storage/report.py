@@ -33,16 +33,21 @@ def _render(stats: Stats, day_lines: int, list_lines: int, width: int) -> str:
         return "\n".join(lines)
     rate = stats.answered_rate or 0.0
     lines.append(
-        f"Questions: {stats.questions}, answered: {stats.answered} ({rate:.0%}), unanswered: {stats.unanswered}"
+        f"Questions: {stats.questions}, answered: {stats.answered} ({rate:.0%}),"
+        f" closest passage: {stats.closest}, not in sources: {stats.not_found}"
     )
+    if stats.unanswered_unlabelled:
+        lines.append(f"({stats.unanswered_unlabelled} unanswered recorded before verdicts were: closest or none)")
     lines.append(f"Feedback: {stats.votes_up} up, {stats.votes_down} down")
     lines.append("")
-    lines.append("Per day (asked / answered):")
+    lines.append("Per day (asked / answered / closest / none):")
     shown = stats.per_day[-day_lines:] if day_lines else ()
     hidden = len(stats.per_day) - len(shown)
     if hidden:
         lines.append(f"({hidden} earlier days not shown)")
-    lines.extend(f"{d.day.isoformat()}: {d.questions} / {d.answered}" for d in reversed(shown))
+    lines.extend(
+        f"{d.day.isoformat()}: {d.questions} / {d.answered} / {d.closest} / {d.not_found}" for d in reversed(shown)
+    )
 
     lines.append("")
     lines.append("Most frequent unanswered questions:")
@@ -90,7 +95,20 @@ def format_stats(stats: Stats, *, limit: int | None = None) -> str:
 
 
 #: Columns of :func:`write_stats_csv`.
-CSV_FIELDS = ("section", "metric", "value", "date", "count", "answered", "text", "example", "document", "paragraph")
+CSV_FIELDS = (
+    "section",
+    "metric",
+    "value",
+    "date",
+    "count",
+    "answered",
+    "text",
+    "example",
+    "document",
+    "paragraph",
+    "closest",
+    "not_found",
+)
 
 
 def _csv_safe(text: str) -> str:
@@ -103,9 +121,10 @@ def write_stats_csv(stats: Stats, path: Path | str) -> Path:
 
     Every row has a ``section``; the other columns it fills:
 
-    * ``summary``: ``metric`` and ``value`` (days, since, until, questions, answered, answered_rate,
-      unanswered_without_text, votes_up, votes_down).
-    * ``day``: ``date``, ``count`` (questions) and ``answered``, one row per day with questions.
+    * ``summary``: ``metric`` and ``value`` (days, since, until, questions, answered, closest,
+      not_found, unanswered_unlabelled, answered_rate, unanswered_without_text, votes_up, votes_down).
+    * ``day``: ``date``, ``count`` (questions), ``answered``, ``closest`` and ``not_found``, one row
+      per day with questions.
     * ``unanswered``: ``text`` (normalized), ``example`` (latest wording), ``count``, ``date`` (last asked).
     * ``cited``: ``document``, ``paragraph``, ``count``.
 
@@ -119,6 +138,9 @@ def write_stats_csv(stats: Stats, path: Path | str) -> Path:
         "until": stats.until.isoformat(),
         "questions": stats.questions,
         "answered": stats.answered,
+        "closest": stats.closest,
+        "not_found": stats.not_found,
+        "unanswered_unlabelled": stats.unanswered_unlabelled,
         "answered_rate": "" if rate is None else f"{rate:.4f}",
         "unanswered_without_text": stats.unanswered_without_text,
         "votes_up": stats.votes_up,
@@ -136,7 +158,14 @@ def write_stats_csv(stats: Stats, path: Path | str) -> Path:
             writer.writerow({"section": "summary", "metric": metric, "value": value})
         for day in stats.per_day:
             writer.writerow(
-                {"section": "day", "date": day.day.isoformat(), "count": day.questions, "answered": day.answered}
+                {
+                    "section": "day",
+                    "date": day.day.isoformat(),
+                    "count": day.questions,
+                    "answered": day.answered,
+                    "closest": day.closest,
+                    "not_found": day.not_found,
+                }
             )
         for group in stats.top_unanswered:
             writer.writerow(

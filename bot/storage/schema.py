@@ -1,6 +1,6 @@
 """The analytics database's schema: its ordered migrations and how they are applied.
 
-Schema version 3 (``PRAGMA user_version`` on SQLite, the table ``schema_version`` on PostgreSQL),
+Schema version 4 (``PRAGMA user_version`` on SQLite, the table ``schema_version`` on PostgreSQL),
 built by the ordered :data:`MIGRATIONS`::
 
     questions(id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids are never reused, even after a purge
@@ -11,7 +11,9 @@ built by the ordered :data:`MIGRATIONS`::
               answered INTEGER NOT NULL,             -- 0 or 1
               doc_id TEXT, paragraph INTEGER,        -- the top passage cited
               score REAL,
-              latency_ms INTEGER)                    -- added in v2
+              latency_ms INTEGER,                    -- added in v2
+              verdict TEXT)                          -- added in v4: 'answer', 'closest' or 'none';
+                                                     -- NULL on unanswered rows written before v4
     votes(question_id INTEGER REFERENCES questions(id) ON DELETE CASCADE,   -- table added in v2
           voter_hash TEXT, value INTEGER (+1 or -1), voted_at TEXT,
           PRIMARY KEY (question_id, voter_hash))     -- one vote per person per answer
@@ -108,6 +110,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             )
             """,
             "CREATE INDEX idx_questions_guild ON questions (guild_id, asked_at)",
+        ),
+    ),
+    Migration(
+        4,
+        "the verdict of each reply (answer / closest / none)",
+        (
+            "ALTER TABLE questions ADD COLUMN verdict TEXT CHECK (verdict IN ('answer', 'closest', 'none'))",
+            # Rows written before v4 keep their meaning: answered = 1 was an answer; answered = 0 was
+            # a closest reply or nothing found, which was not recorded, so its verdict stays NULL.
+            "UPDATE questions SET verdict = 'answer' WHERE answered = 1",
         ),
     ),
 )

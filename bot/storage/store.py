@@ -36,6 +36,10 @@ BUSY_TIMEOUT_SECONDS = 1.0
 #: Longest question text stored; longer text is cut.
 MAX_QUESTION_CHARS = 4000
 
+#: The verdicts a question's row records (the same as :data:`bot.answering.verdict.VERDICTS`, which
+#: storage does not import: it stays light for ``summitbot stats``).
+VERDICTS = ("answer", "closest", "none")
+
 # SQLite primary result codes used to tell passing failures from an unusable file.
 _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
@@ -181,6 +185,10 @@ class QuestionRecord:
     ``doc_id``/``paragraph``/``score`` describe the top passage (also worth logging for an
     unanswered question: it shows how close the answer was). ``asked_at`` defaults to now (UTC).
     ``user_id`` is hashed before it is stored.
+
+    ``verdict`` is the reply's verdict (:data:`VERDICTS`: ``"answer"``, ``"closest"`` or ``"none"``);
+    left out, it follows ``answered`` (``"answer"`` or ``"none"``). A verdict that contradicts
+    ``answered`` raises ``ValueError``.
     """
 
     user_id: int
@@ -193,6 +201,16 @@ class QuestionRecord:
     score: float | None = None
     latency_ms: float | None = None
     asked_at: datetime | None = None
+    verdict: str | None = None
+
+    def __post_init__(self) -> None:
+        """Fill in the verdict from ``answered``, or check that the two agree."""
+        if self.verdict is None:
+            object.__setattr__(self, "verdict", "answer" if self.answered else "none")
+        elif self.verdict not in VERDICTS:
+            raise ValueError(f"a verdict is one of {', '.join(VERDICTS)}, not {self.verdict!r}")
+        elif (self.verdict == "answer") != bool(self.answered):
+            raise ValueError(f"verdict {self.verdict!r} contradicts answered={self.answered!r}")
 
 
 @dataclass(frozen=True)
@@ -210,11 +228,17 @@ class VoteResult:
 
 @dataclass(frozen=True)
 class DayCount:
-    """Questions asked on one UTC day, and how many of them were answered."""
+    """Questions asked on one UTC day: how many were answered, got the closest passage, or nothing.
+
+    Unanswered questions recorded before verdicts were (schema v4) count in neither ``closest`` nor
+    ``not_found``.
+    """
 
     day: date
     questions: int
     answered: int
+    closest: int = 0
+    not_found: int = 0
 
 
 @dataclass(frozen=True)
@@ -246,6 +270,10 @@ class Stats:
     ``per_day`` lists only days with at least one question, oldest first. Votes are counted for the
     questions asked in the window. ``unanswered_without_text`` counts unanswered questions whose text
     was not stored (they cannot be grouped).
+
+    Every question is ``answered``, ``closest`` (the closest passage, labelled as not sure),
+    ``not_found`` (not in the sources) or, when recorded before verdicts were (schema v4) and not
+    answered, :attr:`unanswered_unlabelled`.
     """
 
     days: int
@@ -259,16 +287,67 @@ class Stats:
     top_cited: tuple[CitedPassage, ...]
     votes_up: int
     votes_down: int
+    closest: int = 0
+    not_found: int = 0
 
     @property
     def unanswered(self) -> int:
-        """Questions in the window that got no answer."""
+        """Questions in the window that got no answer (closest, not found, or unlabelled)."""
         return self.questions - self.answered
+
+    @property
+    def unanswered_unlabelled(self) -> int:
+        """Unanswered questions recorded before verdicts were: closest or not found, unknown which."""
+        return self.questions - self.answered - self.closest - self.not_found
+
+    def to_json(self) -> dict[str, object]:
+        """The report as JSON-ready data (``summitbot stats --json``)."""
+        return {
+            "days": self.days,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "questions": self.questions,
+            "answered": self.answered,
+            "closest": self.closest,
+            "not_found": self.not_found,
+            "unanswered_unlabelled": self.unanswered_unlabelled,
+            "answered_rate": self.answered_rate,
+            "unanswered_without_text": self.unanswered_without_text,
+            "votes_up": self.votes_up,
+            "votes_down": self.votes_down,
+            "per_day": [
+                {
+                    "date": d.day.isoformat(),
+                    "questions": d.questions,
+                    "answered": d.answered,
+                    "closest": d.closest,
+                    "not_found": d.not_found,
+                }
+                for d in self.per_day
+            ],
+            "top_unanswered": [
+                {"text": g.text, "example": g.example, "count": g.count, "last_asked": g.last_asked.isoformat()}
+                for g in self.top_unanswered
+            ],
+            "top_cited": [{"document": p.doc_id, "paragraph": p.paragraph, "count": p.count} for p in self.top_cited],
+        }
 
     @property
     def answered_rate(self) -> float | None:
         """Answered questions / all questions (0..1), or None when there were no questions."""
         return self.answered / self.questions if self.questions else None
+
+
+def _window(days: int, now: datetime | None) -> tuple[date, date]:
+    """The first and last UTC day of a ``days``-day report ending today (``now``)."""
+    until = _utc(now).date()
+    return until - timedelta(days=days - 1), until
+
+
+def empty_stats(days: int, *, now: datetime | None = None) -> Stats:
+    """The report of a period without questions (``summitbot stats`` before any database exists)."""
+    since, until = _window(days, now)
+    return Stats(days, since, until, (), 0, 0, 0, (), (), 0, 0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -445,7 +524,7 @@ class AnalyticsStore:
         latency = None if latency_ms is None else max(0, round(latency_ms))
         row = self._db.execute(
             "INSERT INTO questions (asked_at, guild_id, channel_id, asker_hash, question, answered,"
-            " doc_id, paragraph, score, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " doc_id, paragraph, score, latency_ms, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 _timestamp(record.asked_at),
                 record.guild_id,
@@ -457,6 +536,7 @@ class AnalyticsStore:
                 record.paragraph,
                 score_value,
                 latency,
+                record.verdict,
             ),
         ).fetchone()
         return int(row[0])
@@ -531,8 +611,7 @@ class AnalyticsStore:
             raise ValueError("days must be >= 1")
         if top < 0:
             raise ValueError("top must be >= 0")
-        until = _utc(now).date()
-        since = until - timedelta(days=days - 1)
+        since, until = _window(days, now)
         start = _timestamp(datetime.combine(since, time.min, tzinfo=timezone.utc))
         end = _timestamp(datetime.combine(until + timedelta(days=1), time.min, tzinfo=timezone.utc))
         where, scope_params = _scope_filter(scope)
@@ -540,9 +619,11 @@ class AnalyticsStore:
         in_window = f"asked_at >= ? AND asked_at < ?{where}"
         with self._transaction(write=False):
             per_day = tuple(
-                DayCount(date.fromisoformat(day), int(count), int(answered))
-                for day, count, answered in self._db.execute(
-                    "SELECT substr(asked_at, 1, 10) AS day, COUNT(*), SUM(answered) FROM questions"
+                DayCount(date.fromisoformat(day), int(count), int(answered), int(closest), int(not_found))
+                for day, count, answered, closest, not_found in self._db.execute(
+                    "SELECT substr(asked_at, 1, 10) AS day, COUNT(*), SUM(answered),"
+                    " SUM(CASE WHEN verdict = 'closest' THEN 1 ELSE 0 END),"
+                    " SUM(CASE WHEN verdict = 'none' THEN 1 ELSE 0 END) FROM questions"
                     f" WHERE {in_window} GROUP BY substr(asked_at, 1, 10) ORDER BY day",
                     window,
                 )
@@ -586,6 +667,8 @@ class AnalyticsStore:
             top_cited=cited,
             votes_up=int(up),
             votes_down=int(down),
+            closest=sum(d.closest for d in per_day),
+            not_found=sum(d.not_found for d in per_day),
         )
 
     # -- closing ------------------------------------------------------------------------------------

@@ -536,7 +536,7 @@ async def test_stats_for_admin(stub: DiscordStub, make_settings: Callable[..., S
     show(rec)
     assert rec.ephemeral and no_pings(rec)
     lines = rec.content.splitlines()
-    assert "Questions: 2, answered: 1 (50%), unanswered: 1" in lines
+    assert "Questions: 2, answered: 1 (50%), closest passage: 0, not in sources: 1" in lines
     assert "Feedback: 2 up, 1 down" in lines
     unanswered = lines[lines.index("Most frequent unanswered questions:") + 1]
     assert unanswered == "1. 1x `banana bread recipe`"

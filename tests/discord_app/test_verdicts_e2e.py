@@ -130,6 +130,20 @@ async def test_ask_shows_all_three_outcomes(stub: DiscordStub, three_way: Callab
     assert private.ephemeral and is_closest(private)
 
 
+async def test_stats_count_the_three_outcomes_apart(stub: DiscordStub, three_way: Callable[..., Settings]) -> None:
+    """A closest reply is counted as such in /stats, not as an unanswered question."""
+    async with running(three_way(stub), stub):
+        for question in (VANCE, UNSURE, UNSURE, NOTHING):
+            ix = await stub.slash_command("ask", {"question": question})
+            await stub.wait_for_message(interaction=ix)
+        ix = await stub.slash_command("stats", user=stub.admin)
+        rec = await stub.wait_for_message(interaction=ix)
+    show(rec)
+    lines = rec.content.splitlines()
+    assert "Questions: 4, answered: 1 (25%), closest passage: 2, not in sources: 1" in lines
+    assert rec.ephemeral and no_pings(rec)
+
+
 async def test_answer_channel_posts_only_answers(stub: DiscordStub, three_way: Callable[..., Settings]) -> None:
     news = stub.channel("news")
     async with running(three_way(stub, answer_channels=(news.id,)), stub):

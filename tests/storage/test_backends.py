@@ -25,6 +25,7 @@ from bot.storage import (
     QuestionRecord,
     VoteResult,
 )
+from bot.storage import schema as schema_mod
 from bot.storage.store import _is_transient as is_transient
 
 SALT = b"a-test-salt-of-some-length"
@@ -150,6 +151,42 @@ def test_the_corpus_generation_is_shared_and_bumped_atomically(open_store: Opene
         thread.join()
     assert sorted(seen) == list(range(1, 41))  # every bump got its own number: none lost, none repeated
     assert open_store().shared_state()[CORPUS_GENERATION] == 40
+
+
+def test_verdicts_are_counted_apart_and_a_v3_database_migrates(
+    open_store: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database written by v3 code (no verdicts) is upgraded in place: its answers stay answers,
+    its unanswered rows stay unanswered with the verdict unknown; new rows record theirs."""
+    monkeypatch.setattr(schema_mod, "MIGRATIONS", MIGRATIONS[:3])
+    old = open_store()
+    assert old.schema_version == 3
+    for question, answered in (("old answer", 1), ("old miss", 0)):
+        old._db.execute(
+            "INSERT INTO questions (asked_at, guild_id, asker_hash, question, answered) VALUES (?, ?, ?, ?, ?)",
+            (NOW.isoformat(timespec="microseconds"), GUILD_A, "a" * 64, question, answered),
+        )
+    old.close()
+    monkeypatch.setattr(schema_mod, "MIGRATIONS", MIGRATIONS)
+    store = open_store()
+    assert store.schema_version == MIGRATIONS[-1].version == 4
+    for verdict in ("closest", "closest", "none"):
+        store.record_question(
+            QuestionRecord(
+                user_id=ALICE, question=verdict, answered=False, verdict=verdict, guild_id=GUILD_A, asked_at=NOW
+            )
+        )
+    rows = store._db.execute("SELECT question, answered, verdict FROM questions ORDER BY id").fetchall()
+    assert [tuple(r) for r in rows] == [
+        ("old answer", 1, "answer"),
+        ("old miss", 0, None),
+        ("closest", 0, "closest"),
+        ("closest", 0, "closest"),
+        ("none", 0, "none"),
+    ]
+    report = store.stats(days=1, now=NOW, scope=GUILD_A)
+    assert (report.questions, report.answered, report.closest, report.not_found) == (5, 1, 2, 1)
+    assert report.unanswered_unlabelled == 1
 
 
 def test_postgres_stores_discord_ids_as_bigint(postgres_url: str) -> None:

@@ -53,7 +53,7 @@ from bot.storage import (
 from bot.storage import report as report_mod
 from bot.storage import schema as schema_mod
 
-LATEST = 3  # the schema version this code writes
+LATEST = 4  # the schema version this code writes
 SALT = b"test-salt-0123456789abcdef"
 USER = 987654321098765432  # a snowflake-sized id that must never appear in the file
 OTHER = 111111111111111111
@@ -225,16 +225,18 @@ def test_v1_file_is_upgraded_in_place_and_keeps_rows(tmp_path: Path, caplog: pyt
     caplog.set_level(logging.INFO, LOGGER)
     with AnalyticsStore(path, SALT) as store:
         assert store.schema_version == LATEST
-        # The old rows are still there, with a NULL latency; new rows continue the numbering.
+        # The old rows are still there, with a NULL latency; an answer's verdict is "answer" and an
+        # unanswered row's is unknown (NULL); new rows continue the numbering.
         after = raw(path, "SELECT * FROM questions ORDER BY id")
-        assert [row[:-1] for row in after] == before
-        assert [row[-1] for row in after] == [None, None, None]
+        assert [row[:-2] for row in after] == before
+        assert [row[-2:] for row in after] == [(None, "answer"), (None, None), (None, None)]
         assert ask(store, asked_at=datetime(2026, 3, 10, 10, 0, tzinfo=timezone.utc)) == 4
         # The new votes table works on an old row.
         assert store.record_vote(1, USER, 1) == VoteResult(True, 1, 0)
         report = store.stats(days=2, now=NOW)
     assert report.questions == 4
     assert report.answered == 2
+    assert (report.closest, report.not_found, report.unanswered_unlabelled) == (0, 0, 2)
     assert [g.text for g in report.top_unanswered] == ["old two"]
     assert report.unanswered_without_text == 1
     assert raw(path, "PRAGMA journal_mode") == [("wal",)]
@@ -439,9 +441,9 @@ def test_stats_on_known_data(tmp_path: Path) -> None:
         report = store.stats(days=3, now=NOW)
     assert (report.days, report.since, report.until) == (3, date(2026, 3, 8), date(2026, 3, 10))
     assert report.per_day == (
-        DayCount(date(2026, 3, 8), 2, 1),
-        DayCount(date(2026, 3, 9), 2, 1),
-        DayCount(date(2026, 3, 10), 5, 1),
+        DayCount(date(2026, 3, 8), 2, 1, 0, 1),
+        DayCount(date(2026, 3, 9), 2, 1, 0, 1),
+        DayCount(date(2026, 3, 10), 5, 1, 0, 4),
     )
     assert (report.questions, report.answered, report.unanswered) == (9, 3, 6)
     assert report.answered_rate == pytest.approx(3 / 9)
@@ -463,7 +465,7 @@ def test_stats_window_and_limits(tmp_path: Path) -> None:
         empty = store.stats(days=7, now=datetime(2027, 1, 1, tzinfo=timezone.utc))
         with pytest.raises(ValueError):
             store.stats(days=0)
-    assert today.per_day == (DayCount(date(2026, 3, 10), 5, 1),)
+    assert today.per_day == (DayCount(date(2026, 3, 10), 5, 1, 0, 4),)
     assert [g.count for g in today.top_unanswered] == [1, 1, 1]
     assert wide.questions == 11
     assert wide.top_unanswered == (UnansweredQuestion("what is the summit", 4, "«what is the Summit»", at(10, 10)),)
@@ -529,12 +531,80 @@ def test_format_stats_known_data(tmp_path: Path) -> None:
         fill_known_data(store)
         text = format_stats(store.stats(days=3, now=NOW))
     assert text.startswith("Usage, last 3 days (2026-03-08 to 2026-03-10 UTC)")
-    assert "Questions: 9, answered: 3 (33%), unanswered: 6" in text
+    assert "Questions: 9, answered: 3 (33%), closest passage: 0, not in sources: 6" in text
     assert "Feedback: 2 up, 1 down" in text
-    assert "2026-03-10: 5 / 1" in text and "2026-03-08: 2 / 1" in text
+    assert "2026-03-10: 5 / 1 / 0 / 4" in text and "2026-03-08: 2 / 1 / 0 / 1" in text
+    assert "before verdicts" not in text
     assert "1. 3x `what is the summit`" in text
     assert "(1 unanswered without stored text)" in text
     assert "1. 2x `doc-a` para 2" in text
+
+
+def test_verdicts_are_recorded_and_counted_apart(tmp_path: Path) -> None:
+    """A closest reply is neither an answer nor "not in my sources": the report counts the three."""
+    with open_store(tmp_path) as store:
+        ask(store)
+        ask(store, question="When was it held?", answered=False, verdict="closest", doc_id=None)
+        ask(store, question="When was it held?", answered=False, verdict="closest", doc_id=None)
+        ask(store, question="banana bread", answered=False, doc_id=None)  # no verdict given: "none"
+        ask(store, question="weather?", answered=False, verdict="none", doc_id=None)
+        report = store.stats(days=1, now=NOW)
+    stored = raw(db_path(tmp_path), "SELECT answered, verdict FROM questions ORDER BY id")
+    assert stored == [(1, "answer"), (0, "closest"), (0, "closest"), (0, "none"), (0, "none")]
+    assert (report.questions, report.answered, report.closest, report.not_found) == (5, 1, 2, 2)
+    assert report.unanswered == 4 and report.unanswered_unlabelled == 0
+    assert report.per_day == (DayCount(NOW.date(), 5, 1, 2, 2),)
+    assert (report.top_unanswered[0].text, report.top_unanswered[0].count) == ("when was it held", 2)
+    text = format_stats(report)
+    assert "Questions: 5, answered: 1 (20%), closest passage: 2, not in sources: 2" in text
+    assert "2026-03-10: 5 / 1 / 2 / 2" in text
+    data = report.to_json()
+    assert (data["answered"], data["closest"], data["not_found"], data["unanswered_unlabelled"]) == (1, 2, 2, 0)
+    assert data["per_day"] == [{"date": "2026-03-10", "questions": 5, "answered": 1, "closest": 2, "not_found": 2}]
+
+
+@pytest.mark.parametrize(("answered", "verdict"), [(True, "closest"), (True, "none"), (False, "answer"), (False, "?")])
+def test_a_verdict_must_agree_with_answered(answered: bool, verdict: str) -> None:
+    with pytest.raises(ValueError, match="verdict"):
+        QuestionRecord(user_id=USER, question="q", answered=answered, verdict=verdict)
+
+
+def test_stored_verdicts_are_the_answering_verdicts() -> None:
+    from bot.answering.verdict import VERDICTS
+    from bot.storage.store import VERDICTS as STORED
+
+    assert STORED == VERDICTS
+
+
+def test_a_v3_file_gets_verdicts_and_its_old_rows_keep_their_meaning(tmp_path: Path) -> None:
+    """Upgrading to v4: an old answer is an answer; an old unanswered row was a closest reply or a
+    "not in my sources" (never recorded which), and the report says so instead of guessing."""
+    path = db_path(tmp_path)
+    with AnalyticsStore(path, SALT) as store:
+        assert store.schema_version == LATEST
+    raw_conn = sqlite3.connect(path)
+    with raw_conn:
+        raw_conn.execute("ALTER TABLE questions DROP COLUMN verdict")
+        raw_conn.execute("PRAGMA user_version = 3")
+        raw_conn.executemany(
+            "INSERT INTO questions (asked_at, asker_hash, question, answered) VALUES (?, ?, ?, ?)",
+            [(NOW.isoformat(timespec="microseconds"), "a" * 64, "old answer", 1)]
+            + [(NOW.isoformat(timespec="microseconds"), "b" * 64, "old unanswered", 0)] * 2,
+        )
+    raw_conn.close()
+    with AnalyticsStore(path, SALT) as store:
+        assert store.schema_version == LATEST
+        ask(store, question="new closest", answered=False, verdict="closest")
+        report = store.stats(days=1, now=NOW)
+    assert raw(path, "SELECT question, verdict FROM questions ORDER BY id") == [
+        ("old answer", "answer"),
+        ("old unanswered", None),
+        ("old unanswered", None),
+        ("new closest", "closest"),
+    ]
+    assert (report.questions, report.answered, report.closest, report.not_found) == (4, 1, 1, 0)
+    assert report.unanswered_unlabelled == 2
+    assert "(2 unanswered recorded before verdicts were: closest or none)" in format_stats(report)
 
 
 def test_format_stats_truncates_to_fit() -> None:
@@ -564,8 +634,13 @@ def test_write_stats_csv(tmp_path: Path) -> None:
     assert summary["questions"] == "10" and summary["answered"] == "3"
     assert summary["answered_rate"] == "0.3000"
     assert summary["since"] == "2026-03-08" and summary["votes_up"] == "2" and summary["votes_down"] == "1"
-    days = [(r["date"], r["count"], r["answered"]) for r in rows if r["section"] == "day"]
-    assert days == [("2026-03-08", "2", "1"), ("2026-03-09", "2", "1"), ("2026-03-10", "6", "1")]
+    assert (summary["closest"], summary["not_found"], summary["unanswered_unlabelled"]) == ("0", "7", "0")
+    days = [(r["date"], r["count"], r["answered"], r["closest"], r["not_found"]) for r in rows if r["section"] == "day"]
+    assert days == [
+        ("2026-03-08", "2", "1", "0", "1"),
+        ("2026-03-09", "2", "1", "0", "1"),
+        ("2026-03-10", "6", "1", "0", "5"),
+    ]
     unanswered = [(r["text"], r["example"], r["count"], r["date"]) for r in rows if r["section"] == "unanswered"]
     assert unanswered[0] == ("what is the summit", "«what is the Summit»", "3", "2026-03-10")
     # end punctuation is trimmed from the group key; both texts get the spreadsheet guard

@@ -132,6 +132,7 @@ class Questions(commands.Cog):
                 user_id=user_id,
                 question=question,
                 answered=result.answered,
+                verdict=result.verdict,
                 guild_id=guild_id,
                 channel_id=channel_id,
                 doc_id=best.passage.document.id if best and result.answered else None,
