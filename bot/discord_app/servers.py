@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.discord_app.guards import Cooldown, owner_ids_of
+from bot.discord_app.guards import Cooldown, is_operator, owner_ids_of
 from bot.server_settings import ServerSettings, decode, encode, validate
 
 if TYPE_CHECKING:
@@ -131,6 +131,11 @@ class ServerRuntime:
         if state is not None:
             self._seen = dict(state)
         self._watch_task = asyncio.create_task(self._watch(), name="summitbot-shared-state")
+
+    def is_operator(self, user: discord.abc.User) -> bool:
+        """Whether ``user`` runs the bot (see :func:`~bot.discord_app.guards.is_operator`): the one
+        check every operator-only command uses, with the owners learned at start."""
+        return is_operator(user, self.bot.settings.discord, self.owner_ids)
 
     def learn_owners(self, info: discord.AppInfo | None) -> None:
         """Operators named by Discord: the application's owner or its team (see :func:`owner_ids_of`)."""

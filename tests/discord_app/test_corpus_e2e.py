@@ -20,6 +20,7 @@ from discord_stub import DiscordStub, RecordedRequest
 from news_server import PAGES, NewsSite, news_site
 
 from bot.config import Settings
+from bot.discord_app.cogs.admin import RELOAD_REFUSAL
 from bot.ingest import REMOVED_FOLDER
 
 FERRY_ID = "night-ferry-to-the-islands-returns-after-two-year-pause"
@@ -254,6 +255,26 @@ async def test_operators_from_config_users_and_roles(stub: DiscordStub, make_set
             ix = await stub.slash_command("corpus show", {"document": doc_id}, user=user)
             rec = await stub.wait_for_message(interaction=ix)
             assert rec.embeds and fields(rec)["Document id"] == f"`{doc_id}`", rec
+
+
+async def test_corpus_commands_use_the_bots_one_operator_check(
+    stub: DiscordStub, make_settings: Callable[..., Settings]
+) -> None:
+    """/corpus asks the bot's one operator check (the owners it learned at login), like /reload: it
+    fetches nothing of its own, and when the owners the bot knows change, /corpus follows."""
+    async with running(make_settings(stub), stub) as bot:
+        doc_id = bot.engine.corpus.documents[0].id
+        fetched = [r for r in stub.requests if r.path.startswith("/oauth2/applications/@me")]
+        assert len(fetched) == 1  # discord.py's own fetch at login; no second copy of the owners
+        assert bot.servers.is_operator(stub.owner) and not bot.servers.is_operator(stub.member)
+        bot.servers.owner_ids = frozenset({stub.member.id})  # as if the application's team changed
+        for user, allowed in ((stub.member, True), (stub.owner, False)):
+            ix = await stub.slash_command("corpus show", {"document": doc_id}, user=user)
+            rec = await stub.wait_for_message(interaction=ix)
+            assert bool(rec.embeds) is allowed and ("only the bot's operators" in (rec.content or "")) is not allowed
+            ix = await stub.slash_command("reload", user=user)
+            rec = await stub.wait_for_message(interaction=ix, timeout=20)
+            assert (rec.content == RELOAD_REFUSAL) is not allowed and bool(rec.embeds) is allowed, (user, rec)
 
 
 async def test_preview_escapes_corpus_text_and_asks_for_one_source(

@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app import limits, render
-from bot.discord_app.guards import is_operator, may_manage_server
+from bot.discord_app.guards import may_manage_server
 from bot.discord_app.replies import NO_MENTIONS, send_private
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class Admin(commands.Cog):
         self.bot = bot
 
     def _operator(self, interaction: discord.Interaction[Any]) -> bool:
-        return is_operator(interaction.user, self.bot.settings.discord, self.bot.servers.owner_ids)
+        return self.bot.servers.is_operator(interaction.user)
 
     def _server_admin(self, interaction: discord.Interaction[Any]) -> bool:
         admin_roles = self.bot.servers.settings_for(interaction.guild_id).admin_roles

@@ -22,7 +22,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app import render
-from bot.discord_app.guards import is_operator, owner_ids_of
 from bot.discord_app.replies import NO_MENTIONS, send_private
 from bot.ingest import (
     IMPORT_SUFFIXES,
@@ -60,20 +59,12 @@ class Curation(commands.Cog):
 
     def __init__(self, bot: SummitBot) -> None:
         self.bot = bot
-        self.owner_ids: frozenset[int] = frozenset()
         # One change to the corpus folder at a time in this process: write or move, then reload.
         self.lock = asyncio.Lock()
 
-    async def cog_load(self) -> None:
-        """Learn the application's owner (or team) once, at start."""
-        try:
-            self.owner_ids = owner_ids_of(await self.bot.application_info())
-        except discord.HTTPException as exc:
-            log.warning("could not fetch the application's owner (%s); only configured operators count", exc.status)
-
     def allowed(self, interaction: discord.Interaction[Any]) -> bool:
-        """Whether the user of this interaction is an operator."""
-        return is_operator(interaction.user, self.bot.settings.discord, self.owner_ids)
+        """Whether the user of this interaction is an operator (the bot's one check, in ``servers``)."""
+        return self.bot.servers.is_operator(interaction.user)
 
     @staticmethod
     async def _private_followup(interaction: discord.Interaction[Any], text: str) -> None:
