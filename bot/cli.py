@@ -13,14 +13,18 @@ import shutil
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot import index_store, terminal
-from bot.config import ConfigError, Settings, load_settings
-from bot.corpus import CorpusError
-from bot.engine import Engine, build_engine
+from bot import terminal
+from bot.config import ConfigError, load_settings
 from bot.messages import count
 from bot.terminal import clean, format_answer, format_explanation, json_line
+
+# The engine (numpy, the index, the corpus loader) is imported by the commands that build one, so
+# ``summitbot --help``, ``health``, ``stats`` and the other light commands start quickly.
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.engine import Engine
 
 
 def _print(text: str) -> None:
@@ -49,6 +53,9 @@ def _settings(args: argparse.Namespace, problems: list[str] | None = None) -> Se
 
 
 def _engine(settings: Settings) -> Engine:
+    from bot.corpus import CorpusError
+    from bot.engine import build_engine
+
     try:
         return build_engine(settings)
     except CorpusError as exc:
@@ -96,6 +103,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate the config and the corpus, listing every problem of both."""
+    from bot.corpus import CorpusError
+    from bot.engine import build_engine
+
     config_problems: list[str] = []
     settings = _settings(args, config_problems)
     lines = [f"config error: {p}" for p in config_problems]
@@ -234,6 +244,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_index(args: argparse.Namespace) -> int:
     """Build the saved index ahead of time (or check that the saved one is still valid)."""
+    from bot import index_store
+    from bot.corpus import CorpusError
+    from bot.engine import build_engine
+
     settings = _settings(args)
     folder = Path(args.cache) if args.cache else settings.search.index_cache
     if folder is None:

@@ -16,12 +16,14 @@ import re
 import textwrap
 import time
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import messages
-from bot.answering import Answer, Explanation, RankedPassage
-from bot.corpus import Document
-from bot.summaries import Summary
+
+if TYPE_CHECKING:  # annotations only: the light commands (health, stats) import this module
+    from bot.answering import Answer, Explanation, RankedPassage
+    from bot.corpus import Document
+    from bot.summaries import Summary
 
 # ---------------------------------------------------------------------------------- the sanitizer
 

@@ -14,7 +14,6 @@ gateway has been disconnected for longer than ``stale_seconds``.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
 import dataclasses
@@ -259,6 +258,8 @@ class HealthMonitor:
 
     async def run(self, interval: float) -> None:
         """Write the status every ``interval`` seconds until cancelled (off the event loop: disk may be slow)."""
+        import asyncio  # here, not at the top: ``summitbot health`` reads the file and needs no event loop
+
         while True:
             await asyncio.to_thread(self.beat)
             await asyncio.sleep(interval)
@@ -273,6 +274,7 @@ async def serve_http(host: str, port: int, verdict: Callable[[], tuple[Verdict, 
     ``verdict`` gives the verdict and the status fields. Any other path is 404, any other method 405.
     Returns the :class:`asyncio.Server` (close it to stop).
     """
+    import asyncio  # here, not at the top: ``summitbot health`` needs no event loop
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
