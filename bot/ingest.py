@@ -38,6 +38,7 @@ from urllib.parse import urljoin, urlsplit
 import yaml
 
 from bot.corpus import Document, parse_markdown, read_article
+from bot.terminal import shown
 from bot.urls import url_problem
 
 IMPORT_SUFFIXES = (".html", ".htm", ".md", ".txt")
@@ -123,12 +124,6 @@ class PreparedImport:
 
 
 # ------------------------------------------------------------------------------------------- text
-
-
-def shown(text: str, limit: int = 200) -> str:
-    """``text`` safe for a one-line message: control characters escaped, long text cut with '…'."""
-    cleaned = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 def clean_text(text: str) -> str:

@@ -3,18 +3,22 @@
 The wording comes from :mod:`bot.messages` (shared with Discord); this module only lays it out:
 wrapped passages, citations, matched words in bold (ANSI on a TTY, ``**…**`` otherwise).
 
-Everything the command line writes goes through :func:`clean` (or :func:`json_line`): questions,
-corpus text and file names can carry ESC, BEL, C1 controls and bidi overrides (Discord passes ESC
-through), which would retitle, recolour or rewrite the admin's terminal. They are shown as visible
-escapes (``\\x1b``) instead.
+Everything the command line writes goes through :func:`clean` (or :func:`json_line`, or
+:func:`shown` for one-line error messages): questions, corpus text, file names and addresses can
+carry ESC, BEL, C1 controls, bidi overrides, invisible format characters and (file names that are
+not UTF-8) lone surrogates (Discord passes ESC through), which would retitle, recolour or rewrite
+the admin's terminal, or hide what a name really is. They are shown as visible escapes
+(``\\x1b``) instead.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import textwrap
 import time
+import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -27,29 +31,72 @@ if TYPE_CHECKING:  # annotations only: the light commands (health, stats) import
 
 # ---------------------------------------------------------------------------------- the sanitizer
 
-# C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI), bidi embeddings,
-# overrides and isolates, line/paragraph separators.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+#: Characters the sanitizer looks at: everything but printable ASCII, tab and newline (the common
+#: case stays on the regex engine's fast path). :func:`_keep` decides for each.
+_CANDIDATE = re.compile("[^\x20-\x7e\t\n]")
+_CANDIDATE_ONE_LINE = re.compile("[^\x20-\x7e]")
+#: Zero-width non-joiner and joiner: format characters that scripts (Persian, Indic) and emoji
+#: sequences need; they cannot move the cursor or reorder text, so they are kept.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+@functools.lru_cache(maxsize=4096)
+def _keep(ch: str) -> bool:
+    """Whether ``ch`` may reach a terminal as itself: printable characters and spaces (NBSP and
+    the like). Escaped: C0/C1 controls and DEL (0x9b is a one-byte CSI), format characters (bidi
+    embeddings, overrides, isolates, U+061C, zero-width space, BOM…) but the joiners, line and
+    paragraph separators, lone surrogates (file names that are not UTF-8), private-use and
+    unassigned code points."""
+    return ch.isprintable() or ch in _JOINERS or unicodedata.category(ch) == "Zs"
+
+
+def _visible(ch: str) -> str:
+    """The visible escape of one character: ``\\x1b``, ``\\u202e``, ``\\U000e0001``."""
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    ch = match.group()
+    return ch if _keep(ch) else _visible(ch)
 
 
-def clean(text: str) -> str:
-    """``text`` safe to write to a terminal: every control character (ESC, BEL, CR, C1, bidi
-    overrides…) but tab and newline shown as a visible escape such as ``\\x1b``."""
-    return _UNSAFE.sub(_escape, text)
+def clean(text: str, *, one_line: bool = False) -> str:
+    """``text`` safe to write to a terminal: every character that could drive or fool it (see
+    :func:`_keep`: ESC, BEL, CR, C1, bidi overrides, invisible format characters, lone surrogates…)
+    shown as a visible escape such as ``\\x1b``; tab and newline are kept unless ``one_line``.
+
+    The one sanitizer for the command line and every message that names a file, URL or user text
+    (:func:`shown` is its one-line, length-capped form)."""
+    return (_CANDIDATE_ONE_LINE if one_line else _CANDIDATE).sub(_escape, text)
+
+
+def shown(text: str, limit: int = 200) -> str:
+    """``text`` safe for a one-line message (an error naming a file or an address): every control
+    escaped as by :func:`clean`, newline and tab too, and long text cut to ``limit`` characters with '…'."""
+    cleaned = clean(text, one_line=True)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if _keep(ch):
+        return ch
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # JSON spells a character beyond the BMP as a UTF-16 surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def json_line(obj: Any) -> str:
     """One JSON line (UTF-8 kept readable) in which no character can drive a terminal.
 
-    ``json.dumps`` escapes C0 controls already; C1 controls and bidi controls are escaped as
-    ``\\uXXXX`` too, which JSON readers decode back to the same text.
+    ``json.dumps`` escapes C0 controls already; every other character :func:`clean` would escape
+    (C1, bidi and other format characters, lone surrogates…) is written as ``\\uXXXX`` too, which JSON
+    readers decode back to the same text.
     """
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(obj, ensure_ascii=False))
+    return _CANDIDATE_ONE_LINE.sub(_json_escape, json.dumps(obj, ensure_ascii=False))
 
 
 # ---------------------------------------------------------------------------------------- answers

@@ -20,7 +20,7 @@ from bot_harness import article
 
 from bot.config import AnalyticsSettings
 from bot.storage import AnalyticsStore, QuestionRecord
-from bot.terminal import clean, json_line
+from bot.terminal import clean, json_line, shown
 
 REPO = Path(__file__).resolve().parent.parent
 #: Retitle the terminal, ring the bell, turn text red, a one-byte CSI, a right-to-left override.
@@ -50,6 +50,50 @@ def test_clean_makes_every_control_visible_and_keeps_text() -> None:
     assert clean(f"a{ATTACK}b\tc\nd") == "a\\x1b]0;pwned\\x07\\x1b[31m\\x9b2J\\u202eb\tc\nd"
     assert json.loads(json_line({"q": ATTACK})) == {"q": ATTACK}  # escaped, not changed
     assert not RAW.search(json_line({"q": ATTACK}))
+
+
+#: What could fool a reader rather than drive the terminal: a zero-width space, a BOM, an Arabic
+#: letter mark, a tag character, a private-use character, and a lone surrogate (a file name that is
+#: not UTF-8, as Python decodes it).
+INVISIBLE = "\u200b\ufeff\u061c\U000e0041\ue000\udcff"
+
+
+def test_one_sanitizer_with_the_stricter_rules() -> None:
+    """clean() escapes what either earlier sanitizer escaped; shown() is its one-line, capped form."""
+    assert clean(f"a{INVISIBLE}b") == "a\\u200b\\ufeff\\u061c\\U000e0041\\ue000\\udcffb"
+    # Kept as themselves: letters of any script, emoji, spaces (NBSP), the joiners scripts and emoji
+    # sequences need, tab and newline (multi-line output).
+    text = "café 中文 \u00a0 \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \U0001f469\u200d\U0001f52c\tend\n"
+    assert clean(text) == text
+    assert clean("a\tb\nc", one_line=True) == "a\\x09b\\x0ac"
+    assert shown(f"x{ATTACK}\n{INVISIBLE}") == clean(f"x{ATTACK}\n{INVISIBLE}", one_line=True)
+    assert shown("y" * 300, 20) == "y" * 19 + "…"
+    line = json_line({"q": f"{ATTACK}{INVISIBLE}"})
+    assert json.loads(line) == {"q": f"{ATTACK}{INVISIBLE}"}  # escaped, not changed
+    assert line.isascii() and line.encode("utf-8")  # nothing raw: not even a surrogate
+
+
+def test_invisible_and_undecodable_names_are_shown_escaped(tmp_path: Path) -> None:
+    """A corpus file whose name is not UTF-8 and hides a zero-width space: `check` names it with
+    visible escapes, and `ask --json` with an undecodable byte in the question writes valid UTF-8."""
+    corpus = hostile_corpus(tmp_path)
+    bad = os.fsencode(corpus) + b"/bad\xff\xe2\x80\x8bname.md"
+    with open(bad, "wb") as handle:
+        handle.write(b"no front matter\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "check", "--corpus", str(corpus)], capture_output=True, cwd=REPO, timeout=60
+    )
+    stderr = result.stderr.decode("utf-8")  # strict: no raw undecodable byte reached the terminal
+    assert result.returncode == 1 and "bad\\udcff\\u200bname.md" in stderr, stderr
+    os.unlink(bad)
+    asked = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--json", "--corpus", os.fsencode(corpus), b"beacon tower\xff?"],
+        capture_output=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout.decode("utf-8"))["question"] == "beacon tower\udcff?"
 
 
 def test_stats_shows_a_hostile_question_escaped(tmp_path: Path) -> None:

@@ -34,9 +34,9 @@ from bot.ingest import (
     known_from,
     prepare_import,
     remove_document,
-    shown,
     write_import,
 )
+from bot.terminal import shown
 
 if TYPE_CHECKING:
     from bot.discord_app.app import ReloadOutcome, SummitBot
