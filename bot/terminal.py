@@ -33,8 +33,8 @@ if TYPE_CHECKING:  # annotations only: the light commands (health, stats) import
 
 #: Characters the sanitizer looks at: everything but printable ASCII, tab and newline (the common
 #: case stays on the regex engine's fast path). :func:`_keep` decides for each.
-_CANDIDATE = re.compile("[^\x20-\x7e\t\n]")
-_CANDIDATE_ONE_LINE = re.compile("[^\x20-\x7e]")
+_CANDIDATE = re.compile("[^\x20-\x7e\t\n]+")
+_CANDIDATE_ONE_LINE = re.compile("[^\x20-\x7e]+")
 #: Zero-width non-joiner and joiner: format characters that scripts (Persian, Indic) and emoji
 #: sequences need; they cannot move the cursor or reorder text, so they are kept.
 _JOINERS = frozenset("\u200c\u200d")
@@ -57,8 +57,8 @@ def _visible(ch: str) -> str:
 
 
 def _escape(match: re.Match[str]) -> str:
-    ch = match.group()
-    return ch if _keep(ch) else _visible(ch)
+    run = match.group()  # a run of non-ASCII: most often all printable (checked at C speed)
+    return run if run.isprintable() else "".join(ch if _keep(ch) else _visible(ch) for ch in run)
 
 
 def clean(text: str, *, one_line: bool = False) -> str:
@@ -79,7 +79,12 @@ def shown(text: str, limit: int = 200) -> str:
 
 
 def _json_escape(match: re.Match[str]) -> str:
-    ch = match.group()
+    run = match.group()
+    return run if run.isprintable() else "".join(_json_char(ch) for ch in run)
+
+
+def _json_char(ch: str) -> str:
+    """``ch`` itself, or its JSON escape when :func:`clean` would escape it."""
     if _keep(ch):
         return ch
     code = ord(ch)
