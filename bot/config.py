@@ -16,11 +16,11 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
 from bot import safe_yaml
+from bot.urls import url_problem
 
 
 class ConfigError(ValueError):
@@ -225,14 +225,8 @@ def _between(low: float, high: float) -> typing.Callable[[Any], bool]:
 
 
 def _url(*schemes: str) -> typing.Callable[[Any], bool]:
-    def check(value: str) -> bool:
-        try:
-            parts = urlsplit(value)
-        except ValueError:
-            return False
-        return parts.scheme in schemes and bool(parts.hostname) and not re.search(r"[\s\x00-\x1f]", value)
-
-    return check
+    """A URL check with these schemes: :func:`bot.urls.url_problem`, the one every URL goes through."""
+    return lambda value: url_problem(value, schemes, ipv6=True) is None
 
 
 def _snowflakes(value: Any) -> bool:
@@ -275,8 +269,8 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
         "the name of an environment variable (letters, digits and _, not starting with a digit); "
         "the value is not shown in case it is the token itself",
     ),
-    "discord.api_url": (_url("http", "https"), "an http:// or https:// URL"),
-    "discord.gateway_url": (_url("ws", "wss"), "a ws:// or wss:// URL"),
+    "discord.api_url": (_url("http", "https"), "an http:// or https:// URL with a host"),
+    "discord.gateway_url": (_url("ws", "wss"), "a ws:// or wss:// URL with a host"),
     "discord.answer_channels": (_snowflakes, "a list of Discord ids (positive whole numbers)"),
     "discord.answer_in_thread": (_always, "true or false"),
     "discord.admin_roles": (_snowflakes, "a list of Discord ids (positive whole numbers)"),
@@ -306,7 +300,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "discord.operator_users": (_snowflakes, "a list of Discord ids (positive whole numbers)"),
     "discord.operator_roles": (_snowflakes, "a list of Discord ids (positive whole numbers)"),
     "logging.format": (lambda v: v in ("text", "json"), "text or json"),
-    "logging.error_webhook": (_url("https", "http"), "an https:// webhook URL"),
+    "logging.error_webhook": (_url("https", "http"), "an https:// (or http://) webhook URL"),
     "logging.error_webhook_env": (
         lambda v: bool(_ENV_NAME.match(v)),
         "the name of an environment variable (letters, digits and _, not starting with a digit); "

@@ -405,19 +405,12 @@ def _refusal(host: str, address: str, kind: str) -> str:
 
 
 def _check_url(url: str, policy: FetchPolicy) -> None:
-    """Refuse what is not an http(s) address, and literal addresses in refused ranges."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        raise IngestError(f"{shown(url)}: not a valid address") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise IngestError(f"{shown(url)}: only http:// and https:// addresses can be fetched")
-    if not host:
-        raise IngestError(f"{shown(url)}: the address has no host")
-    if parts.username or parts.password:
-        raise IngestError(f"{shown(url)}: addresses with a user name or password are refused")
+    """Refuse what is not an http(s) address (:func:`bot.urls.url_problem`), and literal addresses
+    in refused ranges."""
+    why = url_problem(url, ("http", "https"), ipv6=True)
+    if why is not None:
+        raise IngestError(f"{shown(url)}: not an address that can be fetched: it {why}")
+    host = urlsplit(url).hostname or ""
     if not policy.allow_private:
         try:
             ipaddress.ip_address(host.split("%", 1)[0])

@@ -1,14 +1,15 @@
 """Article URLs: checked with a real parser when the corpus is loaded, and encoded in one place.
 
-:func:`url_problem` says what is wrong with a URL from a corpus file (scheme, host, whitespace,
-characters no URL may hold), or None. :func:`encode_url` turns a URL into the form every link the
-bot builds uses: IDNA host, no user info, and every character outside a small safe set
-percent-encoded, so that ``(``, ``)``, ``[``, ``]``, ``*``, ``|``, ``<``, ``>`` and backticks can
-never end a masked link or start markdown.
+:func:`url_problem` says what is wrong with a URL from a corpus file, a page to import or the
+config (scheme, host, whitespace, characters no URL may hold), or None. :func:`encode_url` turns a
+URL into the form every link the bot builds uses: IDNA host, no user info, and every character
+outside a small safe set percent-encoded, so that ``(``, ``)``, ``[``, ``]``, ``*``, ``|``, ``<``,
+``>`` and backticks can never end a masked link or start markdown.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import string
 from urllib.parse import urlsplit
@@ -22,13 +23,27 @@ _SAFE = frozenset(string.ascii_letters + string.digits + "-._~" + "/:@!$&'+,;=?"
 # Characters that no URL may contain as written (RFC 3986 never allows them unencoded).
 _NEVER = re.compile(r"[\s\x00-\x1f\x7f\"<>\\^`{}\[\]]")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# A URL whose host is a bracketed IPv6 address: ``scheme://[address]`` (no user info before it).
+_IPV6_HOST = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)\[([^\]/@]{0,64})\](?=[:/?#]|$)")
 
 
-def url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be an article link, or None when it can (http/https with a host)."""
+def url_problem(url: str, schemes: tuple[str, ...] = SCHEMES, *, ipv6: bool = False) -> str | None:
+    """Why ``url`` is not a usable URL with one of ``schemes`` (lower case), or None when it is.
+
+    The one URL check: article links (http, https; the default), pages to import, the Discord API
+    (http, https), the gateway (ws, wss) and the error webhook. It needs a host name or IPv4 address
+    (or, with ``ipv6``, a bracketed IPv6 address: fine to connect to, never part of a link, whose
+    brackets would end a masked link), and refuses user info, whitespace and the characters no URL
+    may hold as written."""
     if len(url) > MAX_URL_CHARS:
         return f"is longer than {MAX_URL_CHARS:,} characters"
-    bad = _NEVER.search(url)
+    literal = _IPV6_HOST.match(url) if ipv6 else None
+    if literal is not None:
+        try:
+            ipaddress.IPv6Address(literal.group(2))
+        except ValueError:
+            return f"has an invalid IPv6 address {literal.group(2)[:80]!r}"
+    bad = _NEVER.search(url, literal.end() if literal else 0)
     if bad is not None:
         what = "whitespace" if bad.group().isspace() else f"the character {bad.group()!r}"
         return f"contains {what} (percent-encode it)"
@@ -37,13 +52,13 @@ def url_problem(url: str) -> str | None:
         port = parts.port
     except ValueError as exc:
         return f"cannot be parsed ({exc})"
-    if parts.scheme.lower() not in SCHEMES:
-        return "must start with http:// or https://"
+    if parts.scheme.lower() not in schemes:
+        return "must start with " + " or ".join(f"{scheme}://" for scheme in schemes)
     if not parts.hostname:
         return "has no host name"
     if "@" in parts.netloc:
         return "must not hold a user name or password ('@' before the host)"
-    if _ascii_host(parts.hostname) is None:
+    if literal is None and _ascii_host(parts.hostname) is None:
         return f"has an invalid host name {parts.hostname[:80]!r}"
     if port == 0:
         return "has an invalid port"

@@ -49,6 +49,12 @@ def test_a_token_pasted_as_token_env_is_refused_without_echo(tmp_path: Path, com
         ("discord:\n  admin_users: [0]\n", "discord.admin_users"),
         ("discord:\n  api_url: ftp://example.org\n", "discord.api_url"),
         ("discord:\n  gateway_url: https://example.org\n", "discord.gateway_url"),
+        # The config's URLs go through the one URL check (bot.urls.url_problem) with their schemes:
+        ("discord:\n  api_url: https://example.org:99999/api\n", "discord.api_url"),
+        ("discord:\n  api_url: https://user:secret@example.org/api\n", "discord.api_url"),
+        ("discord:\n  gateway_url: 'wss://gateway.example.org/<x>'\n", "discord.gateway_url"),
+        ("discord:\n  gateway_url: wss://bad..host/\n", "discord.gateway_url"),
+        ("logging:\n  error_webhook: 'https://discord.com/api/webhooks/1/a`b'\n", "logging.error_webhook"),
         ("corpus:\n  reload_timeout_seconds: 0\n", "corpus.reload_timeout_seconds"),
         ("summaries:\n  long_words: 10000000\n", "summaries.long_words"),
     ],

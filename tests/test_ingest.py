@@ -215,7 +215,7 @@ async def test_redirect_loop_and_long_chain_are_refused() -> None:
             await fetch_page(site.url("/to-file"), OPEN)
     assert "redirect loop" in one_line(loop.value)
     assert "more than 5 redirects" in one_line(chain.value)
-    assert "only http:// and https://" in one_line(to_file.value)
+    assert "not an address that can be fetched: it must start with http:// or https://" in one_line(to_file.value)
 
 
 async def test_huge_pages_are_cut_off_at_the_cap() -> None:

@@ -60,3 +60,17 @@ def test_parentheses_in_a_real_url_are_kept_as_percent_escapes() -> None:
     assert url_problem(url) is None
     assert encode_url(url) == "https://en.wikipedia.org/wiki/Summit_%28meeting%29?x=1#top"
     assert encode_url("https://de.wikipedia.org/wiki/Künstliche") == "https://de.wikipedia.org/wiki/K%C3%BCnstliche"
+
+
+def test_one_url_check_takes_the_schemes_it_allows() -> None:
+    """Article links, imports and the config's URLs share url_problem; only the schemes differ."""
+    assert url_problem("wss://127.0.0.1:8080/gateway", ("ws", "wss")) is None
+    assert url_problem("https://discord.com/api/v10", ("ws", "wss")) == "must start with ws:// or wss://"
+    assert url_problem("wss://gateway.discord.gg/") == "must start with http:// or https://"  # links: http(s)
+    assert url_problem("https://example.org:99999/", ("http", "https")) is not None
+    # A bracketed IPv6 host: fine to connect to (config, imports), never an article link.
+    assert url_problem("ws://[::1]:8080/", ("ws", "wss"), ipv6=True) is None
+    assert url_problem("http://[::1]/a") is not None and encode_url("http://[::1]/a") is None
+    assert url_problem("ws://[::zz]/", ("ws", "wss"), ipv6=True) == "has an invalid IPv6 address '::zz'"
+    assert url_problem("ws://[::1]/<x>", ("ws", "wss"), ipv6=True) is not None  # the rest is still checked
+    assert url_problem("ws://[::1]x/", ("ws", "wss"), ipv6=True) is not None
