@@ -59,7 +59,7 @@ def _engine(settings: Settings) -> Engine:
     try:
         return build_engine(settings)
     except CorpusError as exc:
-        raise CliError(*(f"corpus error: {p}" for p in exc.problems)) from None
+        raise CliError(*(f"{p.label}: {p}" for p in exc.problems)) from None
 
 
 # ---------------------------------------------------------------------------------------------- ask
@@ -113,7 +113,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         engine = build_engine(settings)
     except CorpusError as exc:
-        lines += [f"corpus error: {p}" for p in exc.problems]
+        lines += [f"{p.label}: {p}" for p in exc.problems]
     if lines:
         raise CliError(*lines)
     assert engine is not None
@@ -269,7 +269,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     try:
         engine = build_engine(settings, progress=bar, log=notes.append)
     except CorpusError as exc:
-        raise CliError(*(f"corpus error: {p}" for p in exc.problems)) from None
+        raise CliError(*(f"{p.label}: {p}" for p in exc.problems)) from None
     finally:
         if bar is not None:
             bar.close()

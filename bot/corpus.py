@@ -38,11 +38,15 @@ _FRONT_KEYS = {"title", "source", "url", "published", "id"}
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with one corpus file; ``line`` is 1-based, or None for the whole file."""
+    """One thing wrong with one corpus file; ``line`` is 1-based, or None for the whole file.
+
+    ``label`` says what the file is, for the front ends' one-line messages (``corpus error: …``,
+    ``semantic model: …``)."""
 
     path: Path
     line: int | None
     message: str
+    label: str = "corpus error"
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)

@@ -170,7 +170,8 @@ def build_engine(
                 [p.text for p in corpus.passages], wanted.model, wanted.cache, wanted.rerank_weight
             )
         except SemanticError as exc:
-            raise CorpusError([Problem(wanted.model, None, str(exc).removeprefix(f"{wanted.model}: "))]) from None
+            why = str(exc).removeprefix(f"{wanted.model}: ")
+            raise CorpusError([Problem(wanted.model, None, why, label="semantic model")]) from None
     answers = AnswerEngine(corpus.passages, analyzer, index, settings.answers, semantic=semantic)
     return Engine(
         settings,

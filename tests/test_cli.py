@@ -352,3 +352,13 @@ def test_ask_explain_shows_terms_passages_confidence_and_stage() -> None:
     assert "Decided at: confidence" in out
     nothing = run("ask", "--explain", "the of")
     assert nothing.returncode == 0 and "Decided at: analysis" in nothing.stdout
+
+
+def test_a_bad_semantic_model_is_named_as_such(tmp_path: Path) -> None:
+    """An unusable semantic.model is one line naming the model file, not a "corpus error"."""
+    config = tmp_path / "config.yaml"
+    config.write_text(f"corpus:\n  path: {REPO / 'corpus'}\nsemantic:\n  model: missing.npz\n", encoding="utf-8")
+    for command in ("check", "ask"):
+        result = run(command, "--config", str(config), *(["What is DeepSeek?"] if command == "ask" else []))
+        assert result.returncode == 1
+        assert result.stderr == f"summitbot: semantic model: {tmp_path / 'missing.npz'}: no such model file\n"

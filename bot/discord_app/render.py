@@ -483,7 +483,8 @@ def _relative(problem: Problem, root: Path | None) -> str:
         if path == Path("."):  # the corpus folder itself (e.g. deleted): name it, not "."
             path = Path(Path(root).name or str(root))
     where = f"{path}:{problem.line}" if problem.line else str(path)
-    return f"{where}: {problem.message}"
+    label = "" if problem.label == "corpus error" else f"{problem.label}: "  # the list is the corpus's
+    return f"{label}{where}: {problem.message}"
 
 
 def render_reload_failed(problems: Sequence[Problem], root: Path | None, documents: int) -> discord.Embed:

@@ -89,7 +89,7 @@ def run_bot(settings: Settings) -> int:
         engine = build_engine(settings, progress=logged_progress(log.info), log=log.info)
     except CorpusError as exc:
         for problem in exc.problems:
-            _say(f"corpus error: {problem}")
+            _say(f"{problem.label}: {problem}")
         return 1
     errors = ErrorCounter()
     handlers = configure_logging(settings.logging, secrets=[token], extra_handlers=[errors])

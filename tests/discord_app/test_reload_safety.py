@@ -18,7 +18,7 @@ import pytest
 from bot_harness import SHIPPED_CORPUS, VANCE, make_settings, mention, running, write_doc
 from discord_stub import DiscordStub
 
-from bot.config import CorpusSettings, Settings, load_settings
+from bot.config import CorpusSettings, SemanticSettings, Settings, load_settings
 from bot.corpus import CorpusError
 from bot.engine import build_engine
 
@@ -65,6 +65,32 @@ def test_file_over_the_size_cap_is_refused_by_name(corpus_dir: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------- /reload
+
+
+async def test_reload_with_a_broken_semantic_model_names_the_model(
+    stub: DiscordStub, corpus_dir: Path, tmp_path: Path
+) -> None:
+    """The semantic model file goes bad under a running bot: /reload says "semantic model: <file>: …"
+    (the file name only, no server path) and keeps the engine it had."""
+    import numpy as np
+
+    model = tmp_path / "models" / "static.npz"
+    model.parent.mkdir()
+    vocab = np.array(["[PAD]", "[UNK]", "summit", "vance", "china", "paris"])
+    np.savez(model, vocab=vocab, vectors=np.random.default_rng(1).normal(size=(len(vocab), 8)).astype(np.float32))
+    settings = make_settings(stub, corpus_dir, tmp_path / "data")
+    semantic = SemanticSettings(model=model, cache=tmp_path / "data" / "semantic-cache", rerank_weight=1.0)
+    async with running(dataclasses.replace(settings, semantic=semantic), stub) as bot:
+        engine = bot.engine
+        assert engine.answers.semantic is not None
+        model.write_bytes(b"not a model any more")
+        ix = await stub.slash_command("reload", user=stub.owner)
+        rec = await stub.wait_for_message(interaction=ix, timeout=20)
+        description = rec.embeds[0]["description"]
+        assert rec.embeds[0]["title"].startswith("Reload failed") and rec.ephemeral
+        assert "• semantic model: static.npz: not a semantic model" in description, description
+        assert str(tmp_path) not in description and "corpus error" not in description
+        assert bot.engine is engine
 
 
 async def test_reload_refuses_links_and_oversized_files_keeping_the_old_corpus(
