@@ -135,6 +135,19 @@ def _passage_lines(ranked: RankedPassage, tty: bool, width: int) -> list[str]:
     return [wrapped, cite]
 
 
+#: Longest question echoed on the "Q:" line (a pasted page is searched whole, not echoed whole).
+QUESTION_ECHO_CHARS = 300
+
+
+def _question_line(question: str) -> str:
+    """The question as echoed: one line, cleaned, at most :data:`QUESTION_ECHO_CHARS` characters
+    (a longer one ends with "… (N characters)")."""
+    flat = " ".join(question.split())
+    if len(flat) <= QUESTION_ECHO_CHARS:
+        return shown(flat, QUESTION_ECHO_CHARS)
+    return shown(flat, QUESTION_ECHO_CHARS) + f" ({len(flat):,} characters)"
+
+
 def format_answer(answer: Answer, documents: Sequence[Document], tty: bool = False, width: int = 100) -> str:
     """A readable, cited reply for the terminal, by verdict (matched words in bold; all cleaned).
 
@@ -143,7 +156,7 @@ def format_answer(answer: Answer, documents: Sequence[Document], tty: bool = Fal
       sentence as a headline, the confidence beside the citation): never laid out as an answer;
     * ``none``: :func:`bot.messages.not_in_sources`, naming what the sources (``documents``) cover.
     """
-    lines: list[str] = [f"Q: {clean(answer.question.strip())}", ""]
+    lines: list[str] = [f"Q: {_question_line(answer.question)}", ""]
     best = answer.best
     if answer.verdict == "answer" and answer.passages:
         for rank, ranked in enumerate(answer.passages, start=1):
@@ -165,7 +178,7 @@ def format_answer(answer: Answer, documents: Sequence[Document], tty: bool = Fal
 def format_explanation(ex: Explanation, width: int = 100) -> str:
     """``summitbot ask --explain``: the analysed question, each top passage's matched and missing
     terms and evidence, the confidence inputs with their contributions, the verdict and why."""
-    lines = [f"Q: {clean(ex.question.strip())}", "", "Question terms (how each word was read, its weight):"]
+    lines = [f"Q: {_question_line(ex.question)}", "", "Question terms (how each word was read, its weight):"]
     if not ex.terms:
         lines.append("    (none: only stopwords or symbols)")
     for t in ex.terms:

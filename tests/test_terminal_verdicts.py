@@ -68,3 +68,14 @@ def test_none_names_what_the_sources_cover_and_shows_no_passage() -> None:
 def test_wordless_question_gets_the_hint() -> None:
     out = format_answer(Answer("?!", "none", 0.0, (), reason="empty"), [doc()])
     assert out.splitlines()[2] == messages.NO_SEARCHABLE_WORDS
+
+
+def test_the_question_is_echoed_on_one_short_line() -> None:
+    """A pasted page is searched whole but echoed on one line, cut, with its length; line breaks in
+    a question do not break the "Q:" line."""
+    long = format_answer(Answer("What did Vance say? " * 500, "none", 0.0, ()), [doc()]).splitlines()[0]
+    assert long.startswith("Q: What did Vance say? What") and long.endswith("… (9,999 characters)")
+    assert len(long) < 340
+    assert format_answer(Answer("Where was\n  the summit?\r\n", "none", 0.0, ()), [doc()]).splitlines()[0] == (
+        "Q: Where was the summit?"
+    )
