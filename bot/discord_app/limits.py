@@ -46,6 +46,9 @@ _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]*_]*(?=\s)")
 _URL = re.compile(r"<[^: >]+:/[^ >]+>|(?:https?|steam)://[^\s<]+[^<.,:;\"'\]\s]")
 # A markdown character not already escaped (an even run of backslashes before it escapes nothing).
 _UNESCAPED = re.compile(r"(?<!\\)((?:\\\\)*)([*_~|`\[\]])")
+# Controls and bidi embeddings, overrides and isolates: invisible in Discord, but an unclosed
+# override reverses the rest of the line ("Q: …" footers, the citation after a quote). Removed.
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def trim(text: str, limit: int) -> str:
@@ -92,6 +95,12 @@ def masked_link(label: str, url: str | None, limit: int = TEXT_LINK_URL) -> str 
     return f"[{escape_text(one_line(label))}]({usable})" if usable else None
 
 
+def without_hidden(text: str) -> str:
+    """``text`` without control characters (tab and newline kept) and bidi embeddings, overrides
+    and isolates: invisible in Discord, but an unclosed override reverses the rest of the line."""
+    return _HIDDEN.sub("", text)
+
+
 def one_line(text: str) -> str:
     """``text`` with every run of whitespace (newlines included) turned into one space."""
     return " ".join(text.split())
@@ -102,8 +111,9 @@ def escape_text(text: str) -> str:
 
     ``discord.utils.escape_markdown`` (links left intact) and ``escape_mentions``, then every
     markdown character it left unescaped outside a URL (a lone ``*``, brackets of a masked link).
+    Control characters and bidi overrides, embeddings and isolates are removed first.
     """
-    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    text = discord.utils.escape_mentions(discord.utils.escape_markdown(without_hidden(text)))
     out: list[str] = []
     pos = 0
     for match in _URL.finditer(text):

@@ -185,7 +185,7 @@ def question_key(question: str) -> str:
 
 def footer_question(question: str) -> str:
     """The footer that carries the question (footers show no markdown; mentions are defused)."""
-    flat = discord.utils.escape_mentions(one_line(question))
+    flat = discord.utils.escape_mentions(one_line(limits.without_hidden(question)))
     return FOOTER_PREFIX + trim(flat, FOOTER_QUESTION_CHARS)
 
 

@@ -9,11 +9,14 @@ import stat
 from pathlib import Path
 
 from bot.storage.store import Stats
+from bot.terminal import clean
 
 
 def _inline(text: str, width: int) -> str:
-    """``text`` on one line, at most ``width`` characters, as inline code (safe in Discord markdown)."""
-    flat = " ".join(text.split()).replace("`", "'")
+    """``text`` on one line, at most ``width`` characters, as inline code (safe in Discord markdown);
+    controls, bidi overrides and other invisible characters shown as escapes (``\\u202e``), as
+    :func:`bot.terminal.clean` shows them: the same report goes to a terminal and to Discord."""
+    flat = clean(" ".join(text.split()), one_line=True).replace("`", "'")
     if len(flat) > width:
         flat = flat[: max(1, width - 1)] + "…"
     return f"`{flat}`"

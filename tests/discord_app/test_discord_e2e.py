@@ -572,6 +572,18 @@ async def test_stats_for_admin(stub: DiscordStub, make_settings: Callable[..., S
 # ------------------------------------------------------------------------------------- buttons
 
 
+async def test_a_bidi_override_in_a_question_is_dropped_and_more_passages_still_works(
+    stub: DiscordStub, make_settings: Callable[..., Settings]
+) -> None:
+    async with running(make_settings(stub), stub):
+        await stub.send_message(f"{mention(stub)} {VANCE}\u202e\x07")
+        answer = await stub.wait_for_message()
+        assert answer.embeds[0]["footer"]["text"] == f"Q: {VANCE}"  # nothing reverses the line
+        more = next(i for i in custom_ids(answer) if i.startswith("sb:more:"))
+        rec = await stub.wait_for_message(interaction=await stub.press_button(answer, more, user=stub.member))
+        assert rec.embeds and rec.embeds[0]["title"].startswith("2. ")  # the question is found again
+
+
 async def test_more_passages_and_votes(stub: DiscordStub, make_settings: Callable[..., Settings]) -> None:
     async with running(make_settings(stub), stub):
         await stub.send_message(f"{mention(stub)} {VANCE}")

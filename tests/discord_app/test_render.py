@@ -169,6 +169,22 @@ def test_answer_embed_has_citation_and_question_footer() -> None:
     assert render.question_from_footer(embed.footer.text) == "Where was the summit? @everyone"
 
 
+def test_bidi_overrides_and_controls_in_a_question_or_passage_are_removed() -> None:
+    """An unclosed right-to-left override in a question would reverse the rest of the footer (and
+    in a passage, the citation after it): overrides, embeddings, isolates and controls are dropped."""
+    hidden = "\u202e\u202a\u2066\u2069\x1b\x07\x9b"
+    assert escape_text(f"Where{hidden} was it?") == "Where was it?"
+    assert escape_text("line one\nline two\ttab") == "line one\nline two\ttab"
+    text = f"Leaders met at the summit in Paris.{hidden} It rained."
+    doc = document(title=f"Paris{hidden} summit", paragraphs=(text,))
+    (embed,) = render.render_answer(
+        Answer(f"Where was the summit?{hidden}gpj.exe", "answer", 0.9, (ranked(text, doc, 1),))
+    )
+    shown = f"{embed.title}{embed.description}{embed.footer.text}"
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", shown), repr(shown)
+    assert embed.footer.text == "Q: Where was the summit?gpj.exe"
+
+
 def test_answer_embed_shows_every_passage_of_the_answer() -> None:
     """The engine returns at most ``search.top_k`` passages; the reply shows all of them (the best
     as the description, the rest as numbered fields), not a fixed three."""

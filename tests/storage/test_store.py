@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import sqlite3
 import stat
 import subprocess
@@ -605,6 +606,16 @@ def test_a_v3_file_gets_verdicts_and_its_old_rows_keep_their_meaning(tmp_path: P
     assert (report.questions, report.answered, report.closest, report.not_found) == (4, 1, 1, 0)
     assert report.unanswered_unlabelled == 2
     assert "(2 unanswered recorded before verdicts were: closest or none)" in format_stats(report)
+
+
+def test_format_stats_shows_hidden_characters_escaped(tmp_path: Path) -> None:
+    """The report goes to Discord (/stats) as well as the terminal: a stored question with a bidi
+    override or ESC is shown with visible escapes, never raw."""
+    with open_store(tmp_path) as store:
+        ask(store, question="why\u202e\x1b[31m now\u2066", answered=False)
+        text = format_stats(store.stats(days=1, now=NOW))
+    assert "`why\\u202e\\x1b[31m now\\u2066`" in text
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text)
 
 
 def test_format_stats_truncates_to_fit() -> None:

@@ -82,8 +82,9 @@ _DISCORD_MARKUP = re.compile(r"<(?:@[!&]?|#)\d+>|<a?:\w+:\d+>|</[\w -]+:\d+>|@(?
 
 
 def searchable_question(text: str) -> str:
-    """The question without Discord mentions and emoji markup, whitespace collapsed."""
-    return " ".join(_DISCORD_MARKUP.sub(" ", text).split())
+    """The question without Discord mentions and emoji markup, control characters and bidi
+    overrides (see :func:`~bot.discord_app.limits.without_hidden`), whitespace collapsed."""
+    return " ".join(_DISCORD_MARKUP.sub(" ", limits.without_hidden(text)).split())
 
 
 def _scoped(key: str, guild_id: int | None) -> str:
