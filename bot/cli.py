@@ -180,7 +180,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     results = run_probes(engine, probes)
     configured = (settings.answers.min_confidence, settings.answers.min_related)
     counts = ", ".join(f"{sum(p.expect == g for p in probes)} {g}" for g in ("answer", "refuse", "unrelated"))
-    _print(f"Probes {path}: {counts}; corpus {len(engine.documents)} documents, {len(engine.passages)} passages.")
+    documents, passages = count(len(engine.documents), "document"), count(len(engine.passages), "passage")
+    _print(f"Probes {path}: {counts}; corpus {documents}, {passages}.")
     print()
     passed = sum(r.passes(*configured) for r in results)
     _print(

@@ -47,4 +47,4 @@ def count(n: int, noun: str) -> str:
 
 def topic_heading(name: str, documents: int) -> str:
     """The heading of one topic in a corpus overview: "Topic: <name> (N documents)" (``name`` plain text)."""
-    return f"Topic: {name} ({documents} document{'s' if documents != 1 else ''})"
+    return f"Topic: {name} ({count(documents, 'document')})"

@@ -281,7 +281,7 @@ def test_calibrate_reports_each_probe_and_thresholds_that_work(tmp_path: Path) -
     result = run("calibrate", "--probes", str(probes_file(tmp_path, PASSING)))
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "1 answer, 0 refuse, 1 unrelated" in out
+    assert "1 answer, 0 refuse, 1 unrelated; corpus 1 document, 9 passages." in out
     assert "At the configured thresholds (min_confidence 0.5, min_related 0.1): 2 of 2 pass." in out
     rows = [line.split() for line in out.splitlines() if line.startswith("  ok") or line.startswith("  FAIL")]
     assert [r[:3] for r in rows] == [["ok", "answer", "answer"], ["ok", "unrelated", "none"]]

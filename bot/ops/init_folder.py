@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import shipped_corpus_dir
+from bot.messages import count
 
 CONFIG_TEMPLATE = """\
 # summitbot configuration, written by `summitbot init`. Relative paths are relative to this file's
@@ -148,7 +149,7 @@ def next_steps(result: InitResult, shown: str) -> str:
     return f"""\
 Set up summitbot in {result.folder}:
   config.yaml   the settings, commented (every key is optional)
-  corpus/       {result.articles} shipped article(s) and aliases.yaml: add your own .md/.txt articles here
+  corpus/       {count(result.articles, "shipped article")} and aliases.yaml: add your own .md/.txt articles here
   .env          the environment: put your bot token in it (mode 0600, keep it private)
 
 Next steps:

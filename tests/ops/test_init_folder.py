@@ -26,6 +26,7 @@ def test_init_writes_a_working_folder(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     site = tmp_path / "site"
     assert "Next steps:" in result.stdout and "cd site" in result.stdout and "summitbot invite" in result.stdout
+    assert "corpus/       1 shipped article and aliases.yaml" in result.stdout  # "1 article", not "1 article(s)"
     shipped = sorted(p.name for p in shipped_corpus_dir().iterdir() if p.is_file())
     assert sorted(p.name for p in (site / "corpus").iterdir()) == shipped
     assert "aliases.yaml" in shipped
