@@ -194,5 +194,5 @@ def test_webhook_url_from_env_or_config(tmp_path: Path) -> None:
     load_settings(config, problems)
     assert problems == [
         f"{config}: 'logging.format' must be text or json, not 'xml'",
-        f"{config}: 'logging.error_webhook' must be an https:// webhook URL, not 'discord.com/hook'",
+        f"{config}: 'logging.error_webhook' must be an https:// (or http://) webhook URL, not 'discord.com/hook'",
     ]
