@@ -25,6 +25,7 @@ from bot.terminal import clean, format_answer, format_explanation, json_line
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.engine import Engine
+    from bot.storage import Stats
 
 
 def _print(text: str) -> None:
@@ -321,7 +322,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     optionally purge old rows, write a CSV. The database is the SQLite file or ``database.url``."""
     import sqlite3
 
-    from bot.storage import DMS, AnalyticsSchemaError, AnalyticsStore, format_stats, redact_url, write_stats_csv
+    from bot.storage import DMS, AnalyticsSchemaError, AnalyticsStore, format_stats, redact_url
     from bot.storage.store import empty_stats
 
     settings = _settings(args)
@@ -333,6 +334,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
             print(json_line({"scope": _stats_scope(args)} | empty_stats(args.days).to_json()))
         else:
             _print(f"No questions recorded yet: there is no analytics database at {path}.")
+        if args.csv:  # the empty report, so a script that reads the file finds one
+            _write_csv(empty_stats(args.days), args.csv, sys.stderr if args.json else sys.stdout)
         return 0
     scope = DMS if args.dms else args.guild
     errors: tuple[type[BaseException], ...] = (sqlite3.Error, AnalyticsSchemaError, OSError)
@@ -370,12 +373,19 @@ def cmd_stats(args: argparse.Namespace) -> int:
             _print(f"Server {args.guild} only.")
         _print(format_stats(stats, limit=100_000))
     if args.csv:
-        try:
-            written = write_stats_csv(stats, args.csv)
-        except OSError as exc:
-            raise CliError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
-        print(clean(f"Wrote {written}."), file=sys.stderr if args.json else sys.stdout)
+        _write_csv(stats, args.csv, sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _write_csv(stats: Stats, target: str, note: TextIO) -> None:
+    """``stats --csv``: write the report and say where (on ``note``); a one-line error if it cannot."""
+    from bot.storage import write_stats_csv
+
+    try:
+        written = write_stats_csv(stats, target)
+    except OSError as exc:
+        raise CliError(f"cannot write {target}: {exc.strerror or exc}") from None
+    print(clean(f"Wrote {written}."), file=note)
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -145,6 +145,8 @@ def test_stats_from_a_real_sqlite_file(tmp_path: Path) -> None:
     empty = run("stats", "--config", str(config))
     assert empty.returncode == 0 and "No questions recorded yet" in empty.stdout
     empty_json = json.loads(run("stats", "--config", str(config), "--json", "--days", "3").stdout)
+    empty_csv = run("stats", "--config", str(config), "--csv", str(tmp_path / "empty.csv"))
+    assert empty_csv.returncode == 0 and "questions,0" in (tmp_path / "empty.csv").read_text(encoding="utf-8")
     assert (empty_json["scope"], empty_json["days"], empty_json["questions"], empty_json["per_day"]) == (
         "all",
         3,
