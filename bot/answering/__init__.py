@@ -15,6 +15,7 @@ score is close to the best one (``answers.related_ratio``, :class:`bot.config.An
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,7 +153,7 @@ class AnswerEngine:
 
     def __init__(
         self,
-        passages: tuple[Passage, ...],
+        passages: Sequence[Passage],
         analyzer: Analyzer,
         index: BM25Index,
         policy: AnswerSettings | None = None,
