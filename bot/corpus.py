@@ -13,12 +13,14 @@ Loading never half-succeeds: :func:`load_corpus` returns a whole :class:`Corpus`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import hashlib
 import os
 import re
 import stat
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as dataclasses_replace
@@ -150,6 +152,74 @@ class ArticleFile:
     sha256: str
 
 
+class TextFile:
+    """The text buffer of a saved corpus, read with ``os.pread`` from its ``.npy`` file (uint8, 1-D).
+
+    Not memory-mapped: the text stays in the OS page cache, out of the process's resident memory
+    (a map counts every page ever read, and the kernel maps the pages around each one read).
+    """
+
+    dtype = np.dtype(np.uint8)
+    ndim = 1
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            self.offset = handle.tell()
+            size = os.fstat(handle.fileno()).st_size
+        if dtype != np.uint8 or len(shape) != 1 or fortran or self.offset + shape[0] != size:
+            raise ValueError(f"{path} is not a text buffer")
+        self.path = Path(path)
+        self.size = int(shape[0])
+        self._fd = os.open(path, os.O_RDONLY)
+        self._closer = weakref.finalize(self, os.close, self._fd)
+
+    @property
+    def nbytes(self) -> int:
+        """The text's size in bytes."""
+        return self.size
+
+    def read(self, a: int, b: int) -> bytes:
+        """Bytes ``a:b`` of the text."""
+        data = os.pread(self._fd, b - a, self.offset + a)
+        if len(data) != b - a:
+            raise OSError(f"{self.path} is shorter than its header says")
+        return data
+
+    def copy_into(self, fd: int, a: int, b: int) -> None:
+        """Append bytes ``a:b`` to the open file ``fd`` (copied by the kernel where it can)."""
+        src, left = self.offset + a, b - a
+        while left > 0:
+            try:
+                done = os.copy_file_range(self._fd, fd, left, src)
+            except (AttributeError, OSError):
+                done = os.write(fd, self.read(src - self.offset, src - self.offset + min(left, 1 << 24)))
+            if done <= 0:
+                raise OSError(f"{self.path}: copy stopped short")
+            src += done
+            left -= done
+
+    def save_as(self, target: Path) -> None:
+        """Make ``target`` a ``.npy`` file with this text: a hard link when the file is still in
+        place, else a copy."""
+        try:
+            if os.stat(self.path).st_ino == os.fstat(self._fd).st_ino:
+                os.link(self.path, target)
+                return
+        except OSError:
+            pass
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, os.pread(self._fd, self.offset, 0))  # the .npy header
+            self.copy_into(fd, 0, self.size)
+        finally:
+            os.close(fd)
+
+
 class PassageStore:
     """Every document's paragraph and passage texts in one UTF-8 buffer, and the arrays that place them.
 
@@ -159,7 +229,8 @@ class PassageStore:
     ranges; ``doc_paras`` and ``doc_passages`` (D + 1,) int64 offsets; ``passage_doc``,
     ``passage_para`` (global paragraph number, 0-based), ``passage_part`` and ``passage_parts``
     (N,) int32. ``digests`` holds a BLAKE2b digest of each document's texts (what the index keys on).
-    The arrays may be memory-mapped from a saved corpus (:mod:`bot.index_store`): read-only.
+    The arrays may be memory-mapped from a saved corpus (:mod:`bot.index_store`): read-only; its
+    text is then a :class:`TextFile`, read a passage at a time.
     """
 
     ARRAYS = (
@@ -175,8 +246,8 @@ class PassageStore:
         "passage_parts",
     )
 
-    def __init__(self, arrays: dict[str, np.ndarray], digests: Sequence[str]) -> None:
-        self.blob: np.ndarray = arrays["blob"]
+    def __init__(self, arrays: dict[str, Any], digests: Sequence[str], spill: Path | None = None) -> None:
+        self.blob: np.ndarray | TextFile = arrays["blob"]
         self.doc_bytes: np.ndarray = arrays["doc_bytes"]
         self.para_span: np.ndarray = arrays["para_span"]
         self.passage_span: np.ndarray = arrays["passage_span"]
@@ -187,7 +258,20 @@ class PassageStore:
         self.passage_part: np.ndarray = arrays["passage_part"]
         self.passage_parts: np.ndarray = arrays["passage_parts"]
         self.digests = tuple(digests)
-        self._bytes = memoryview(self.blob)
+        self.spill = spill  # a text file written for this store, to drop once saved (drop_spill)
+        if isinstance(self.blob, TextFile):
+            self._read: Callable[[int, int], bytes | memoryview] = self.blob.read
+        else:
+            view = memoryview(self.blob)
+            self._read = lambda a, b: view[a:b]
+
+    def drop_spill(self) -> None:
+        """Remove the file this store's text was written to (its data stays readable while the
+        store lives, and where :meth:`TextFile.save_as` linked it)."""
+        if self.spill is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.spill)
+            self.spill = None
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays by name (:attr:`ARRAYS`), as :meth:`__init__` takes them back."""
@@ -230,24 +314,42 @@ class PassageStore:
     def text(self, passage: int) -> str:
         """The text of passage ``passage`` (0-based)."""
         a, b = self.passage_span[passage]
-        return str(self._bytes[a:b], "utf-8")
+        return str(self._read(int(a), int(b)), "utf-8")
 
     def paragraph(self, number: int) -> str:
         """The text of paragraph ``number`` (0-based, over the whole corpus)."""
         a, b = self.para_span[number]
-        return str(self._bytes[a:b], "utf-8")
+        return str(self._read(int(a), int(b)), "utf-8")
+
+    def paragraphs(self, first: int, stop: int) -> Iterator[str]:
+        """Paragraphs ``first:stop`` (0-based, over the whole corpus) in order."""
+        return self._spans(self.para_span[first:stop])
 
     def texts(self, start: int = 0, stop: int | None = None) -> Iterator[str]:
         """Passage texts ``start:stop`` in order, without building :class:`Passage` objects."""
-        view = self._bytes
-        stop = self.n_passages if stop is None else stop
-        for a, b in self.passage_span[start:stop].tolist():
-            yield str(view[a:b], "utf-8")
+        return self._spans(self.passage_span[start : self.n_passages if stop is None else stop])
+
+    def _spans(self, spans: np.ndarray, window: int = 4096) -> Iterator[str]:
+        """The texts of ``spans`` in order, read a window of consecutive spans at a time."""
+        for w0 in range(0, len(spans), window):
+            part = spans[w0 : w0 + window]
+            lo, hi = int(part.min()), int(part.max())
+            if hi - lo > 1 << 26:  # spans far apart: one read each
+                for a, b in part.tolist():
+                    yield str(self._read(a, b), "utf-8")
+                continue
+            data = memoryview(self._read(lo, hi))
+            for a, b in part.tolist():
+                yield str(data[a - lo : b - lo], "utf-8")
 
     @classmethod
-    def build(cls, parts: Sequence[Document]) -> PassageStore:
+    def build(cls, parts: Sequence[Document], spill: Path | None = None) -> PassageStore:
         """A store for ``parts``: a document whose paragraphs are a view of another store is copied
-        byte for byte (no decoding); the others are encoded and split into passages here."""
+        byte for byte (no decoding); the others are encoded and split into passages here.
+
+        With ``spill`` (a path), when some text comes from a saved corpus (a :class:`TextFile`),
+        the new text is written to that file instead of memory (the kernel copies the unchanged
+        documents' bytes file to file) and read from it as a :class:`TextFile`."""
         chunks: list[Any] = []
         doc_bytes, doc_paras, doc_passages = [0], [0], [0]
         para_spans: list[np.ndarray] = []
@@ -264,7 +366,7 @@ class PassageStore:
                 b0, b1 = int(src.doc_bytes[i]), int(src.doc_bytes[i + 1])
                 p0, p1 = int(src.doc_paras[i]), int(src.doc_paras[i + 1])
                 q0, q1 = int(src.doc_passages[i]), int(src.doc_passages[i + 1])
-                chunks.append(src.blob[b0:b1])
+                chunks.append((src.blob, b0, b1))
                 para_spans.append(src.para_span[p0:p1] + (at - b0))
                 passage_spans.append(src.passage_span[q0:q1] + (at - b0))
                 passage_para.append(src.passage_para[q0:q1] - p0 + doc_paras[-1])
@@ -305,12 +407,22 @@ class PassageStore:
                 doc_paras.append(doc_paras[-1] + len(encoded))
                 doc_passages.append(doc_passages[-1] + len(pspans))
             doc_bytes.append(at)
-        blob = np.empty(at, dtype=np.uint8)
-        pos = 0
-        for chunk in chunks:
-            n = len(chunk)
-            blob[pos : pos + n] = np.frombuffer(chunk, dtype=np.uint8) if isinstance(chunk, bytes) else chunk
-            pos += n
+        files = any(isinstance(c, tuple) and isinstance(c[0], TextFile) for c in chunks)
+        if spill is not None and files:
+            blob: np.ndarray | TextFile = _spill_text(spill, chunks, at)
+        else:
+            spill = None
+            blob = np.empty(at, dtype=np.uint8)
+            pos = 0
+            for chunk in chunks:
+                if isinstance(chunk, tuple):
+                    src, b0, b1 = chunk
+                    data: Any = src.read(b0, b1) if isinstance(src, TextFile) else src[b0:b1]
+                else:
+                    data = chunk
+                n = len(data)
+                blob[pos : pos + n] = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
+                pos += n
         del chunks
         counts = np.diff(np.array(doc_passages, dtype=np.int64))
         arrays = {
@@ -325,7 +437,34 @@ class PassageStore:
             "passage_part": _stack(passage_part, (0,), np.int32),
             "passage_parts": _stack(passage_parts, (0,), np.int32),
         }
-        return cls(arrays, digests)
+        return cls(arrays, digests, spill)
+
+
+def _spill_text(path: Path, chunks: list[Any], size: int) -> TextFile:
+    """Write the text made of ``chunks`` (bytes, or ``(source, start, stop)`` runs of another
+    store's text) to ``path`` as a ``.npy`` file, and open it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        with os.fdopen(os.dup(fd), "wb") as handle:
+            np.lib.format.write_array_header_1_0(handle, {"descr": "|u1", "fortran_order": False, "shape": (size,)})
+        os.lseek(fd, 0, os.SEEK_END)
+        for chunk in chunks:
+            if isinstance(chunk, tuple):
+                src, b0, b1 = chunk
+                if isinstance(src, TextFile):
+                    src.copy_into(fd, b0, b1)
+                else:
+                    os.write(fd, memoryview(src[b0:b1]))
+            else:
+                os.write(fd, chunk)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    os.close(fd)
+    return TextFile(path)
 
 
 def _stack(pieces: list[np.ndarray], empty: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -371,9 +510,7 @@ class _Paragraphs(Sequence[str]):
         return self.store.paragraph(self._first + i)
 
     def __iter__(self) -> Iterator[str]:
-        view = self.store._bytes
-        for a, b in self.store.para_span[self._first : self._first + self._count].tolist():
-            yield str(view[a:b], "utf-8")
+        return self.store.paragraphs(self._first, self._first + self._count)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, _Paragraphs) and other.store is self.store and other.doc == self.doc:
@@ -470,11 +607,16 @@ class Corpus:
 
     @classmethod
     def from_documents(
-        cls, root: Path, documents: Sequence[Document], files: Sequence[ArticleFile] | None = None
+        cls,
+        root: Path,
+        documents: Sequence[Document],
+        files: Sequence[ArticleFile] | None = None,
+        spill: Path | None = None,
     ) -> Corpus:
         """Build a corpus (its text buffer and passages) from documents already parsed, or taken
-        from another corpus (copied byte for byte)."""
-        store = PassageStore.build(documents)
+        from another corpus (copied byte for byte; to the file ``spill`` if that corpus's text is
+        a file, see :meth:`PassageStore.build`)."""
+        store = PassageStore.build(documents, spill)
         return cls.from_store(root, documents, store, files)
 
     @classmethod
@@ -830,6 +972,7 @@ def load_corpus(
     max_files: int = 200_000,
     on_file: Callable[[int], None] | None = None,
     previous: Corpus | None = None,
+    spill: Path | None = None,
 ) -> Corpus:
     """Load every article under ``root``; raise :class:`CorpusError` listing all problems if any.
 
@@ -837,7 +980,8 @@ def load_corpus(
     ``previous`` is a corpus loaded before (the running one, or a saved snapshot): a file whose
     path and bytes (SHA-256) are the ones it recorded is not decoded nor parsed again, its document
     is taken over; every other file is read as if there were no ``previous``, so its problems are
-    reported the same way. When nothing changed, ``previous`` itself is returned.
+    reported the same way. When nothing changed, ``previous`` itself is returned. ``spill`` is
+    where a new text buffer may be written rather than held in memory (see :meth:`PassageStore.build`).
     """
     root = Path(root)
     if not root.is_dir():
@@ -888,4 +1032,4 @@ def load_corpus(
         if previous.root == root and previous.files == tuple(files):
             return previous
         return Corpus.from_store(root, documents, previous.store, files)
-    return Corpus.from_documents(root, documents, files)
+    return Corpus.from_documents(root, documents, files, spill)

@@ -12,6 +12,7 @@ caches derived from its corpus.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -148,12 +149,19 @@ def _read_corpus(settings: Settings, base: Corpus | None, progress: BuildProgres
     c = settings.corpus
     try:
         on_file = None if progress is None else (lambda n: progress("files", n, 0))
-        corpus = load_corpus(c.path, c.max_file_bytes, c.max_files, on_file, previous=base)
+        corpus = load_corpus(c.path, c.max_file_bytes, c.max_files, on_file, previous=base, spill=_spill(settings))
     except CorpusError as exc:
         raise CorpusError(problems + exc.problems) from None
     if problems:
         raise CorpusError(problems)
     return corpus, Analyzer(aliases)
+
+
+def _spill(settings: Settings) -> Path | None:
+    """Where this process may write a new corpus text (in the cache folder, replaced by the next
+    save, which links it into the new generation), or None without a cache folder."""
+    folder = settings.search.index_cache
+    return None if folder is None else Path(folder) / f"spill-{os.getpid()}.npy"
 
 
 def _saved_corpus(settings: Settings, log: Callable[[str], None] | None) -> Corpus | None:
@@ -183,9 +191,12 @@ def index_corpus(
     corpus, analyzer = _read_corpus(settings, snapshot, progress)
     on_passages = None if progress is None else (lambda done, total: progress("passages", done, total))
     folder = settings.search.index_cache
-    _, outcome = load_or_build(
-        corpus, analyzer, settings.search, folder, None, on_passages, log, corpus_saved=corpus is snapshot
-    )
+    try:
+        _, outcome = load_or_build(
+            corpus, analyzer, settings.search, folder, None, on_passages, log, corpus_saved=corpus is snapshot
+        )
+    finally:
+        corpus.store.drop_spill()
     if outcome.save_error is not None:
         raise OSError(f"the index could not be saved to {folder}: {outcome.save_error}")
     return outcome
@@ -249,7 +260,10 @@ def build_engine(
     folder = settings.search.index_cache
     saved = corpus is snapshot or (previous is not None and previous.corpus_saved and corpus is previous.corpus)
     on_passages = None if progress is None else (lambda done, total: progress("passages", done, total))
-    index, outcome = load_or_build(corpus, analyzer, params, folder, reuse, on_passages, log, keys, saved)
+    try:
+        index, outcome = load_or_build(corpus, analyzer, params, folder, reuse, on_passages, log, keys, saved)
+    finally:
+        corpus.store.drop_spill()
     saved = folder is not None and corpus.files is not None and (saved or outcome.saved is not None)
     return _engine(settings, corpus, analyzer, index, started, (stamp, keys), outcome, corpus_saved=saved)
 

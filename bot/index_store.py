@@ -41,7 +41,7 @@ import bot.search
 import bot.sentences
 import bot.urls
 from bot.analysis import Analyzer
-from bot.corpus import ArticleFile, Corpus, Document, PassageStore
+from bot.corpus import ArticleFile, Corpus, Document, PassageStore, TextFile
 from bot.messages import count as counted
 from bot.search import BM25Index, BM25Params
 
@@ -163,7 +163,10 @@ def save(
         snapshot = None
         if corpus is not None and corpus.files is not None:
             for name, array in corpus.store.arrays().items():
-                np.save(tmp / f"{CORPUS_PREFIX}{name}.npy", np.asarray(array), allow_pickle=False)
+                if isinstance(array, TextFile):  # already a file: linked, not read
+                    array.save_as(tmp / f"{CORPUS_PREFIX}{name}.npy")
+                else:
+                    np.save(tmp / f"{CORPUS_PREFIX}{name}.npy", np.asarray(array), allow_pickle=False)
             snapshot = {
                 "fingerprint": corpus_fingerprint(),
                 "documents": [
@@ -299,7 +302,8 @@ def load_corpus_snapshot(folder: Path, root: Path, verify: bool = True) -> Corpu
                 raise ValueError(f"bad document row for {doc_id!r}")
             documents.append(Document(str(doc_id), str(title), str(source), url, published, root / rel, ()))
             files.append(ArticleFile(rel, int(size), str(sha)))
-        arrays = {n: _map(folder / f"{CORPUS_PREFIX}{n}.npy") for n in PassageStore.ARRAYS}
+        arrays: dict[str, object] = {n: _map(folder / f"{CORPUS_PREFIX}{n}.npy") for n in PassageStore.ARRAYS[1:]}
+        arrays["blob"] = TextFile(folder / f"{CORPUS_PREFIX}blob.npy")
         store = PassageStore(arrays, [k.digest for k in keys])
         ok = store.consistent() and np.array_equal(np.diff(store.doc_passages), [k.passages for k in keys])
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -54,8 +54,10 @@ async def rebuild_in_child(
     timeout: float,
     log: Callable[[str], None] | None = None,
     progress: BuildProgress | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> ChildReport:
-    """Run :func:`bot.engine.index_corpus` on ``settings`` in a child process.
+    """Run :func:`bot.engine.index_corpus` on ``settings`` in a child process (``on_start`` is
+    given its process id, for a benchmark's memory sampler).
 
     Raises :class:`CorpusError` with the child's problems, :class:`asyncio.TimeoutError` (the child
     is killed) after ``timeout`` seconds, :class:`RebuildError` if it fails otherwise.
@@ -72,6 +74,8 @@ async def rebuild_in_child(
         stderr=asyncio.subprocess.PIPE,
         env=env,
     )
+    if on_start is not None:
+        on_start(proc.pid)
     result: dict[str, Any] = {}
     errors: list[str] = []
 

@@ -49,6 +49,8 @@ _MARGIN = 1e-9
 """Relative slack on every bound, so float rounding in a sum can never drop a tying passage."""
 _PRUNE_AT = 64
 """Candidate sets larger than this are pruned term by term before they are scored exactly."""
+_MERGE_CHUNK = 1 << 20
+"""Postings read at a time when an index is merged with re-analysed documents (bounds its memory)."""
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(passages_indexed, tokens_seen)`` while a build runs."""
@@ -446,28 +448,26 @@ class BM25Index:
             fresh_terms[fid] = vocab.setdefault(term, len(vocab))
         n_terms = len(vocab)
         total = int(self.offsets[-1])
-        kept_docs = np.empty(total, dtype=np.int32)
         tf_type = np.promote_types(self.post_tf.dtype, fresh.post_tf.dtype)
-        kept_tf = np.empty(total, dtype=tf_type)
+        # Pass 1: the postings of passages that are gone (few: those of changed documents).
+        step = _MERGE_CHUNK
+        gone_parts = []
+        for p0 in range(0, total, step):
+            mapped = doc_map[self.post_docs[p0 : p0 + step]]
+            gone_parts.append(np.flatnonzero(mapped < 0) + p0)
+        gone = np.concatenate(gone_parts) if gone_parts else np.zeros(0, dtype=np.int64)
+        del gone_parts
         removed = np.zeros(n_terms, dtype=np.int64)
-        n_kept = 0
-        for p0 in range(0, total, CHUNK_TOKENS):
-            p1 = min(p0 + CHUNK_TOKENS, total)
-            mapped = doc_map[self.post_docs[p0:p1]]
-            keep = mapped >= 0
-            n = int(keep.sum())
-            kept_docs[n_kept : n_kept + n] = mapped[keep]
-            kept_tf[n_kept : n_kept + n] = self.post_tf[p0:p1][keep]
-            n_kept += n
-            gone = np.flatnonzero(~keep) + p0
-            if gone.size:
-                terms = np.searchsorted(self.offsets, gone, side="right") - 1
-                removed[: self.df.size] += np.bincount(terms, minlength=self.df.size)
+        if gone.size:
+            terms = np.searchsorted(self.offsets, gone, side="right") - 1
+            removed[: self.df.size] += np.bincount(terms, minlength=self.df.size)
         kept_df = np.zeros(n_terms, dtype=np.int64)
         kept_df[: self.df.size] = self.df
         kept_df -= removed
         kept_offsets = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(kept_df, out=kept_offsets[1:])
+        n_kept = int(kept_offsets[-1])
+        # Where each fresh posting goes among the kept ones (np.insert's indices), term by term.
         fresh_df = np.zeros(n_terms, dtype=np.int64)
         where: list[np.ndarray] = []
         docs: list[np.ndarray] = []
@@ -478,18 +478,35 @@ class BM25Index:
                 continue
             tid = fresh_terms[fid]
             new_docs = fresh_ids[fresh.post_docs[lo:hi]]
-            k0, k1 = int(kept_offsets[tid]), int(kept_offsets[tid + 1])
-            where.append(np.searchsorted(kept_docs[k0:k1], new_docs) + k0)
+            kept = np.zeros(0, dtype=np.int64)
+            if tid < self.df.size:
+                kept = doc_map[self.post_docs[int(self.offsets[tid]) : int(self.offsets[tid + 1])]]
+                kept = kept[kept >= 0]
+            where.append(np.searchsorted(kept, new_docs) + kept_offsets[tid])
             docs.append(new_docs.astype(np.int32))
             tfs.append(fresh.post_tf[lo:hi])
             fresh_df[tid] = hi - lo
-        if where:
-            at = np.concatenate(where)
-            post_docs = np.insert(kept_docs[:n_kept], at, np.concatenate(docs))
-            post_tf = np.insert(kept_tf[:n_kept], at, np.concatenate(tfs).astype(tf_type))
-        else:
-            post_docs, post_tf = kept_docs[:n_kept].copy(), kept_tf[:n_kept].copy()
-        del kept_docs, kept_tf
+        at = np.concatenate(where) if where else np.zeros(0, dtype=np.int64)
+        # Pass 2: every posting written once at its final place (no copy of the kept postings first).
+        post_docs = np.empty(n_kept + at.size, dtype=np.int32)
+        post_tf = np.empty(n_kept + at.size, dtype=tf_type)
+        if at.size:
+            final = at + np.arange(at.size)
+            post_docs[final] = np.concatenate(docs)
+            post_tf[final] = np.concatenate(tfs).astype(tf_type)
+            del final
+        del where, docs, tfs
+        k0 = 0
+        for p0 in range(0, total, step):
+            mapped = doc_map[self.post_docs[p0 : p0 + step]]
+            keep = mapped >= 0
+            n = int(np.count_nonzero(keep))
+            final = np.arange(k0, k0 + n, dtype=np.int64)
+            if at.size:
+                final += np.searchsorted(at, final, side="right")
+            post_docs[final] = mapped[keep]
+            post_tf[final] = self.post_tf[p0 : p0 + step][keep]
+            k0 += n
         offsets = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(kept_df + fresh_df, out=offsets[1:])
         doc_len = np.zeros(n_docs, dtype=np.float64)
