@@ -12,6 +12,7 @@ caches derived from its corpus.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import re
 import time
@@ -32,6 +33,7 @@ from bot.index_store import (
     load,
     load_corpus_snapshot,
     load_or_build,
+    verify_files,
 )
 from bot.probes import ProbeReport, check_probes, probe_warnings
 from bot.search import BM25Index
@@ -164,17 +166,48 @@ def _spill(settings: Settings) -> Path | None:
     return None if folder is None else Path(folder) / f"spill-{os.getpid()}.npy"
 
 
-def _saved_corpus(settings: Settings, log: Callable[[str], None] | None) -> Corpus | None:
-    """The parsed corpus saved in ``search.index_cache`` (its files not checked yet), or None."""
+def _saved_corpus(
+    settings: Settings, log: Callable[[str], None] | None
+) -> tuple[Corpus | None, concurrent.futures.Future[None] | None]:
+    """The parsed corpus saved in ``search.index_cache`` (or None), and the check of every saved
+    file's checksum (:func:`~bot.index_store.verify_files`), started in a thread: the caller waits
+    for it before it serves anything read from the folder."""
     folder = settings.search.index_cache
     if folder is None:
-        return None
+        return None, None
     try:
-        return load_corpus_snapshot(folder, settings.corpus.path)
+        snapshot = load_corpus_snapshot(folder, settings.corpus.path, verify=False)
     except IndexCacheError as exc:
         if log is not None and not str(exc).startswith("no saved"):
             log(f"saved corpus not used: {exc}")
-        return None
+        return None, None
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="summitbot-verify")
+    check = pool.submit(verify_files, folder)
+    pool.shutdown(wait=False)
+    return snapshot, check
+
+
+def _checked(
+    settings: Settings,
+    corpus: Corpus,
+    snapshot: Corpus | None,
+    check: concurrent.futures.Future[None] | None,
+    progress: BuildProgress | None,
+    log: Callable[[str], None] | None,
+) -> tuple[Corpus, bool]:
+    """``corpus`` once the saved files passed their checksums, and True; if they failed, the corpus
+    read again without the saved one (nothing of it is served), and False."""
+    if check is None:
+        return corpus, False
+    try:
+        check.result()
+        return corpus, True
+    except IndexCacheError as exc:
+        if log is not None:
+            log(f"saved corpus not used: {exc}")
+        if snapshot is None:
+            return corpus, False
+        return _read_corpus(settings, None, progress)[0], False
 
 
 def index_corpus(
@@ -187,13 +220,22 @@ def index_corpus(
     bytes changed are parsed, only changed documents analysed; raises :class:`CorpusError`."""
     if settings.search.index_cache is None:
         raise ValueError("index_corpus needs search.index_cache")
-    snapshot = _saved_corpus(settings, log)
+    snapshot, check = _saved_corpus(settings, log)
     corpus, analyzer = _read_corpus(settings, snapshot, progress)
+    corpus, verified = _checked(settings, corpus, snapshot, check, progress, log)
     on_passages = None if progress is None else (lambda done, total: progress("passages", done, total))
     folder = settings.search.index_cache
     try:
         _, outcome = load_or_build(
-            corpus, analyzer, settings.search, folder, None, on_passages, log, corpus_saved=corpus is snapshot
+            corpus,
+            analyzer,
+            settings.search,
+            folder,
+            None,
+            on_passages,
+            log,
+            corpus_saved=corpus is snapshot,
+            verified=verified,
         )
     finally:
         corpus.store.drop_spill()
@@ -246,11 +288,13 @@ def build_engine(
     one-line notes.
     """
     started = time.perf_counter()
-    snapshot = None
+    snapshot, check = None, None
     base = previous.corpus if previous is not None and previous.corpus.files is not None else None
     if base is None:
-        snapshot = base = _saved_corpus(settings, log)
+        snapshot, check = _saved_corpus(settings, log)
+        base = snapshot
     corpus, analyzer = _read_corpus(settings, base, progress)
+    corpus, verified = _checked(settings, corpus, snapshot, check, progress, log)
     params = settings.search
     stamp = fingerprint(analyzer, params)
     reuse = None
@@ -261,7 +305,7 @@ def build_engine(
     saved = corpus is snapshot or (previous is not None and previous.corpus_saved and corpus is previous.corpus)
     on_passages = None if progress is None else (lambda done, total: progress("passages", done, total))
     try:
-        index, outcome = load_or_build(corpus, analyzer, params, folder, reuse, on_passages, log, keys, saved)
+        index, outcome = load_or_build(corpus, analyzer, params, folder, reuse, on_passages, log, keys, saved, verified)
     finally:
         corpus.store.drop_spill()
     saved = folder is not None and corpus.files is not None and (saved or outcome.saved is not None)

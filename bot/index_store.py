@@ -267,6 +267,19 @@ def _check_files(folder: Path, meta: dict, names: Sequence[str], verify: bool) -
             raise IndexCacheError(f"corrupt: {path} fails its checksum")
 
 
+def verify_files(folder: Path) -> None:
+    """Check the size and CRC-32 of every file the saved folder lists; raises :class:`IndexCacheError`.
+
+    Run in a thread while the corpus files are hashed (both release the interpreter lock), after
+    which :func:`load` and :func:`load_corpus_snapshot` can skip their own check (``verify=False``).
+    """
+    meta = read_meta(folder)
+    files = meta.get("files")
+    if not isinstance(files, dict):
+        raise IndexCacheError("corrupt: meta.json does not list the saved files")
+    _check_files(Path(folder), meta, sorted(files), True)
+
+
 def _map(path: Path) -> np.ndarray:
     """A saved array, memory-mapped (an empty one is read: there is nothing to map)."""
     try:
@@ -359,6 +372,7 @@ def load_or_build(
     log: Callable[[str], None] | None = None,
     keys: Sequence[DocumentKey] | None = None,
     corpus_saved: bool = False,
+    verified: bool = False,
 ) -> tuple[BM25Index, IndexOutcome]:
     """The corpus's index: the saved one when valid, else updated from a previous one, else built.
 
@@ -367,7 +381,7 @@ def load_or_build(
     updated index is saved to ``folder`` with the parsed corpus (when it was read from files), and
     so is a valid index whose saved corpus is not this one (``corpus_saved`` False); a failure to
     save is reported in the outcome, not raised. ``keys`` are the corpus's document keys if the
-    caller already has them.
+    caller already has them; ``verified``: :func:`verify_files` passed on ``folder`` just now.
     """
     started = time.perf_counter()
     keys = list(keys) if keys is not None else corpus_keys(corpus)
@@ -375,7 +389,7 @@ def load_or_build(
     reason = "no saved index configured"
     if previous is None and folder is not None:
         try:
-            index = load(folder, stamp, keys)
+            index = load(folder, stamp, keys, verify=not verified)
             unchanged = counted(len(keys), "document") + " unchanged"
             if corpus_saved or corpus.files is None:
                 return index, IndexOutcome("loaded", unchanged, 0, _since(started), None)
@@ -387,7 +401,7 @@ def load_or_build(
                 log(f"saved index not used: {reason}")
             if reason.startswith("stale: documents"):
                 try:  # the postings of unchanged documents are still good
-                    old = load(folder, stamp, None)
+                    old = load(folder, stamp, None, verify=not verified)
                     previous = (old, saved_documents(read_meta(folder)))
                 except IndexCacheError:
                     previous = None
