@@ -170,7 +170,8 @@ class AnswerEngine:
         self.depth = depth
         self.sentences = SentenceCache(passages, analyzer)
         self.highlighter = Highlighter(self.sentences, index)
-        self.signal_reader = SignalReader(passages, index, lambda i: self.sentences[i].term_set)
+        sentences = self.sentences  # not self: a cycle would keep a replaced engine alive (freeze_heap)
+        self.signal_reader = SignalReader(passages, index, lambda i: sentences[i].term_set)
         seen = index.known_idf()
         self._median_idf = float(np.median(seen)) if seen.size else 0.0
 
