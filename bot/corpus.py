@@ -639,6 +639,11 @@ class Corpus:
         """Every passage's text in order (cheaper than reading ``p.text`` of each passage)."""
         return self.store.texts()
 
+    def paragraph_numbers(self) -> np.ndarray:
+        """Each passage's ¶ number (int64, 1-based), without building the passages."""
+        store = self.store
+        return np.asarray(store.passage_para, dtype=np.int64) - store.doc_paras[store.passage_doc] + 1
+
     def document_range(self, index: int) -> tuple[int, int]:
         """Where document number ``index``'s passages are in :attr:`passages`: ``start, stop``."""
         offsets = self.store.doc_passages
