@@ -48,9 +48,13 @@ from bot.search import BM25Index, BM25Params
 Progress = Callable[[int, int], None]
 """Called as ``progress(passages_analysed, passages_to_analyse)`` while passages are analysed."""
 
-FORMAT = 2
+FORMAT = 3
 META = "meta.json"
 VOCAB = "vocab.txt"
+DOCUMENTS = "documents.jsonl"
+"""One JSON list a line per document: id, digest, passages (and, with a saved corpus, title,
+source, url, published, file path, size, SHA-256). Read a line at a time: one big ``json.loads``
+would hold the interpreter lock, and the bot's event loop, for a long moment at a million passages."""
 CORPUS_PREFIX = "corpus_"
 """The saved corpus's arrays are ``corpus_<name>.npy`` (:attr:`bot.corpus.PassageStore.ARRAYS`)."""
 _READ = 1 << 22
@@ -126,7 +130,7 @@ def foreign_files(folder: Path) -> list[str]:
         names = [p.name for p in Path(folder).iterdir()]
     except FileNotFoundError:
         return []
-    return sorted(n for n in names if n not in (META, VOCAB) and not n.endswith(".npy"))
+    return sorted(n for n in names if n not in (META, VOCAB, DOCUMENTS) and not n.endswith(".npy"))
 
 
 def save(
@@ -161,19 +165,18 @@ def save(
         for name, array in arrays.items():
             np.save(tmp / f"{name}.npy", np.asarray(array), allow_pickle=False)
         snapshot = None
+        rows: list[list] = [[d.id, d.digest, d.passages] for d in documents]
         if corpus is not None and corpus.files is not None:
             for name, array in corpus.store.arrays().items():
                 if isinstance(array, TextFile):  # already a file: linked, not read
                     array.save_as(tmp / f"{CORPUS_PREFIX}{name}.npy")
                 else:
                     np.save(tmp / f"{CORPUS_PREFIX}{name}.npy", np.asarray(array), allow_pickle=False)
-            snapshot = {
-                "fingerprint": corpus_fingerprint(),
-                "documents": [
-                    [d.id, d.title, d.source, d.url, d.published, f.path, f.size, f.sha256]
-                    for d, f in zip(corpus.documents, corpus.files, strict=True)
-                ],
-            }
+            snapshot = {"fingerprint": corpus_fingerprint()}
+            for row, d, f in zip(rows, corpus.documents, corpus.files, strict=True):
+                row.extend([d.title, d.source, d.url, d.published, f.path, f.size, f.sha256])
+        with open(tmp / DOCUMENTS, "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
         for path in sorted(tmp.iterdir()):
             files[path.name] = {"size": path.stat().st_size, "crc32": _crc(path)}
         meta = {
@@ -181,7 +184,7 @@ def save(
             "fingerprint": fingerprint,
             "scalars": scalars,
             "n_terms": len(terms),
-            "documents": [[d.id, d.digest, d.passages] for d in documents],
+            "n_documents": len(rows),
             "files": files,
             "corpus": snapshot,
             "saved_at": time.time(),
@@ -211,12 +214,33 @@ def read_meta(folder: Path) -> dict:
     return meta
 
 
-def saved_documents(meta: dict) -> list[DocumentKey]:
-    """The document keys a saved index was built from."""
+def _document_rows(folder: Path, meta: dict) -> list[list]:
+    """The rows of :data:`DOCUMENTS` (checked against ``meta``'s count); raises :class:`IndexCacheError`."""
+    path = Path(folder) / DOCUMENTS
+    rows = []
     try:
-        return [DocumentKey(str(i), str(d), int(n)) for i, d, n in meta["documents"]]
-    except (KeyError, TypeError, ValueError):
-        raise IndexCacheError("corrupt: meta.json has no valid document list") from None
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:  # a small json.loads a line: the lock is released in between
+                row = json.loads(line)
+                if not isinstance(row, list) or len(row) < 3:
+                    raise ValueError("a row is not a list of at least 3 values")
+                rows.append(row)
+    except FileNotFoundError:
+        raise IndexCacheError(f"corrupt: {path} is missing") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise IndexCacheError(f"corrupt: {path} is unreadable ({exc})") from None
+    if len(rows) != meta.get("n_documents"):
+        raise IndexCacheError(f"corrupt: {path} has {len(rows)} documents, {meta.get('n_documents')} expected")
+    return rows
+
+
+def saved_documents(folder: Path, meta: dict | None = None) -> list[DocumentKey]:
+    """The document keys a saved index was built from."""
+    rows = _document_rows(folder, read_meta(folder) if meta is None else meta)
+    try:
+        return [DocumentKey(str(row[0]), str(row[1]), int(row[2])) for row in rows]
+    except (TypeError, ValueError):
+        raise IndexCacheError("corrupt: the saved document list holds a bad row") from None
 
 
 def load(
@@ -230,11 +254,10 @@ def load(
     meta = read_meta(folder)
     if meta.get("fingerprint") != fingerprint:
         raise IndexCacheError("stale: built with another analyzer, alias list, BM25 parameters or code")
-    if documents is not None:
-        saved = saved_documents(meta)
-        if saved != list(documents):
-            raise IndexCacheError(f"stale: {_describe_change(saved, documents)}")
-    names = [VOCAB, *(f"{n}.npy" for n in BM25Index.ARRAYS)]
+    saved = saved_documents(folder, meta)
+    if documents is not None and saved != list(documents):
+        raise IndexCacheError(f"stale: {_describe_change(saved, documents)}")
+    names = [VOCAB, DOCUMENTS, *(f"{n}.npy" for n in BM25Index.ARRAYS)]
     _check_files(folder, meta, names, verify)
     try:
         terms = (folder / VOCAB).read_text(encoding="utf-8").split("\n")
@@ -244,7 +267,8 @@ def load(
         index = BM25Index.from_state(dict(zip(terms, range(len(terms)), strict=True)), arrays, meta["scalars"])
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise IndexCacheError(f"corrupt: {folder} cannot be read as an index ({exc})") from None
-    _check_shapes(index, len(terms), meta)
+    if not index.consistent(len(terms), sum(k.passages for k in saved)):
+        raise IndexCacheError("corrupt: the saved arrays do not fit each other")
     return index
 
 
@@ -302,16 +326,15 @@ def load_corpus_snapshot(folder: Path, root: Path, verify: bool = True) -> Corpu
         raise IndexCacheError(f"no saved corpus in {folder}")
     if snapshot.get("fingerprint") != corpus_fingerprint():
         raise IndexCacheError("stale: the saved corpus was read by other code")
-    names = [f"{CORPUS_PREFIX}{n}.npy" for n in PassageStore.ARRAYS]
+    names = [DOCUMENTS, *(f"{CORPUS_PREFIX}{n}.npy" for n in PassageStore.ARRAYS)]
     _check_files(folder, meta, names, verify)
-    keys = saved_documents(meta)
+    rows = _document_rows(folder, meta)
     try:
-        rows = snapshot["documents"]
-        if len(rows) != len(keys):
-            raise ValueError("document lists differ")
+        keys = [DocumentKey(str(row[0]), str(row[1]), int(row[2])) for row in rows]
         documents, files = [], []
-        for (doc_id, title, source, url, published, rel, size, sha), key in zip(rows, keys, strict=True):
-            if key.id != doc_id or not isinstance(rel, str) or rel.startswith("/") or ".." in rel.split("/"):
+        for row in rows:
+            doc_id, title, source, url, published, rel, size, sha = row[0], *row[3:]
+            if not isinstance(rel, str) or rel.startswith("/") or ".." in rel.split("/"):
                 raise ValueError(f"bad document row for {doc_id!r}")
             documents.append(Document(str(doc_id), str(title), str(source), url, published, root / rel, ()))
             files.append(ArticleFile(rel, int(size), str(sha)))
@@ -324,13 +347,6 @@ def load_corpus_snapshot(folder: Path, root: Path, verify: bool = True) -> Corpu
     if not ok:
         raise IndexCacheError("corrupt: the saved corpus's arrays do not fit each other")
     return Corpus.from_store(root, documents, store, files)
-
-
-def _check_shapes(index: BM25Index, n_terms: int, meta: dict) -> None:
-    """Raise :class:`IndexCacheError` unless the arrays fit each other and the metadata."""
-    expected_docs = sum(int(d[2]) for d in meta.get("documents", []))
-    if not index.consistent(n_terms, expected_docs):
-        raise IndexCacheError("corrupt: the saved arrays do not fit each other")
 
 
 def _describe_change(saved: Sequence[DocumentKey], now: Sequence[DocumentKey]) -> str:
@@ -402,7 +418,7 @@ def load_or_build(
             if reason.startswith("stale: documents"):
                 try:  # the postings of unchanged documents are still good
                     old = load(folder, stamp, None, verify=not verified)
-                    previous = (old, saved_documents(read_meta(folder)))
+                    previous = (old, saved_documents(folder))
                 except IndexCacheError:
                     previous = None
     if previous is not None and len(set(previous[1]) & set(keys)) * 2 < len(keys):
