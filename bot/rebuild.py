@@ -33,6 +33,8 @@ from bot.index_store import IndexOutcome
 
 #: Lines of the child's stderr kept for the log when it fails.
 STDERR_LINES = 20
+#: The longest line read from the child (its list of problems is one line).
+LINE_LIMIT = 1 << 26
 #: The child reports progress at most this often (seconds).
 PROGRESS_EVERY = 0.5
 
@@ -73,6 +75,7 @@ async def rebuild_in_child(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
+        limit=LINE_LIMIT,
     )
     if on_start is not None:
         on_start(proc.pid)

@@ -13,7 +13,7 @@ import pytest
 from bot_harness import VANCE, make_settings, mention, running, show, write_doc
 from discord_stub import DiscordStub
 
-from bot.config import Settings
+from bot.config import CorpusSettings, SearchSettings, Settings
 
 
 @pytest.fixture
@@ -92,3 +92,25 @@ async def test_failing_child_leaves_the_old_engine_with_one_line(
         mark = stub.mark()
         await stub.send_message(f"{mention(stub)} {VANCE}")
         assert "¶3" in (await stub.wait_for_message(since=mark)).embeds[0]["description"]
+
+
+async def test_child_reports_many_problems_in_full(tmp_path: Path) -> None:
+    """Hundreds of broken files: the child's one-line list of problems (far over a pipe's default
+    line limit) comes back whole, as a corpus error naming every file."""
+    from bot.corpus import CorpusError, load_corpus
+    from bot.rebuild import rebuild_in_child
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_doc(corpus, "good", "Good", "example.org", ["Fine text."])
+    for i in range(600):
+        (corpus / f"broken-{i:03d}-{'x' * 120}.md").write_text(
+            "---\ntitle: No source\n---\n\nText.\n", encoding="utf-8"
+        )
+    settings = Settings(corpus=CorpusSettings(path=corpus), search=SearchSettings(index_cache=tmp_path / "index"))
+    with pytest.raises(CorpusError) as caught:
+        await rebuild_in_child(settings, 120.0)
+    with pytest.raises(CorpusError) as in_process:
+        load_corpus(corpus)
+    assert [str(p) for p in caught.value.problems] == [str(p) for p in in_process.value.problems]
+    assert len(caught.value.problems) >= 600 and len(str(caught.value.problems)) > 1 << 16
