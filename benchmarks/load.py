@@ -599,6 +599,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the 1,000,000-paragraph corpus from a saved index, with a /reload two seconds into each burst",
     )
+    parser.add_argument(
+        "--no-reload", action="store_true", help="no /reload in the burst (the same run without it, as an anchor)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -627,6 +630,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{paragraphs:,}-paragraph engine ready in {time.perf_counter() - started:.1f} s ({how})", flush=True)
         questions = make_questions(folder, USERS * PER_USER)
         label, reload_after = ("1M", 2.0) if args.million else ("100k", None)
+        if args.no_reload:
+            reload_after = None
         for cooldown_label, cooldown in variants:
             result = asyncio.run(one_run(label, engine, questions, cooldown, cooldown_label, reload_after))
             results.append(result)

@@ -35,6 +35,8 @@ from bot.index_store import IndexOutcome
 STDERR_LINES = 20
 #: The longest line read from the child (its list of problems is one line).
 LINE_LIMIT = 1 << 26
+#: The child's CPU priority is lowered by this much (``nice``): the bot's answers come first.
+NICENESS = 10
 #: The child reports progress at most this often (seconds).
 PROGRESS_EVERY = 0.5
 
@@ -130,6 +132,8 @@ async def rebuild_in_child(
 
 def main() -> int:
     """The child: settings (pickled) on stdin; reports on stdout as the module docstring says."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(NICENESS)  # a reload may take a while; the bot answering meanwhile must not wait for it
     settings = pickle.load(sys.stdin.buffer)
     if not isinstance(settings, Settings):
         print("summitbot rebuild: stdin holds no settings", file=sys.stderr)
