@@ -114,3 +114,24 @@ async def test_child_reports_many_problems_in_full(tmp_path: Path) -> None:
         load_corpus(corpus)
     assert [str(p) for p in caught.value.problems] == [str(p) for p in in_process.value.problems]
     assert len(caught.value.problems) >= 600 and len(str(caught.value.problems)) > 1 << 16
+
+
+async def test_child_past_its_deadline_is_killed(corpus_dir: Path, tmp_path: Path) -> None:
+    """The reload's deadline kills the child (no process left behind) and raises TimeoutError,
+    which the bot reports as a reload given up; the saved folder is left as it was."""
+    import asyncio
+    import os
+
+    from bot.engine import build_engine
+    from bot.rebuild import rebuild_in_child
+
+    settings = Settings(corpus=CorpusSettings(path=corpus_dir), search=SearchSettings(index_cache=tmp_path / "index"))
+    build_engine(settings)
+    before = sorted((p.name, p.stat().st_ino) for p in (tmp_path / "index").iterdir())
+    write_doc(corpus_dir, "extra", "Extra", "example.org", ["Extra text."])
+    pids: list[int] = []
+    with pytest.raises(asyncio.TimeoutError):
+        await rebuild_in_child(settings, 0.05, on_start=pids.append)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)
+    assert sorted((p.name, p.stat().st_ino) for p in (tmp_path / "index").iterdir()) == before
