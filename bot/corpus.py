@@ -408,9 +408,13 @@ class PassageStore:
                 doc_passages.append(doc_passages[-1] + len(pspans))
             doc_bytes.append(at)
         files = any(isinstance(c, tuple) and isinstance(c[0], TextFile) for c in chunks)
+        blob: np.ndarray | TextFile | None = None
         if spill is not None and files:
-            blob: np.ndarray | TextFile = _spill_text(spill, chunks, at)
-        else:
+            try:
+                blob = _spill_text(spill, chunks, at)
+            except OSError:  # a read-only or full cache folder: the text is held in memory instead
+                blob = None
+        if blob is None:
             spill = None
             blob = np.empty(at, dtype=np.uint8)
             pos = 0

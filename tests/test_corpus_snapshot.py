@@ -239,3 +239,19 @@ def test_corpus_from_documents_equals_the_loaded_one(folder: Path) -> None:
         folder, [dataclasses.replace(d, paragraphs=tuple(d.paragraphs)) for d in loaded.documents]
     )
     assert built == loaded and built.passages == loaded.passages
+
+
+def test_new_text_goes_to_a_file_or_to_memory_when_it_cannot(folder: Path, tmp_path: Path) -> None:
+    """With a changed file, the new text buffer is written file to file next to the saved corpus;
+    where that file cannot be written, the text is held in memory, and the corpus is the same."""
+    build_engine(settings_for(folder, tmp_path / "cache"))
+    (folder / "a0.md").write_text(article("Article 0", ["Okapi text."]), encoding="utf-8")
+    snapshot = index_store.load_corpus_snapshot(tmp_path / "cache", folder)
+    spilled = load_corpus(folder, previous=snapshot, spill=tmp_path / "spill.npy")
+    assert isinstance(spilled.store.blob, TextFile) and (tmp_path / "spill.npy").is_file()
+    (tmp_path / "afile").write_text("not a folder", encoding="utf-8")
+    in_memory = load_corpus(folder, previous=snapshot, spill=tmp_path / "afile" / "spill.npy")
+    assert isinstance(in_memory.store.blob, np.ndarray)
+    assert spilled == in_memory == load_corpus(folder) and spilled.passages == in_memory.passages
+    spilled.store.drop_spill()
+    assert not (tmp_path / "spill.npy").exists() and spilled.passages[0].text  # still readable
