@@ -217,6 +217,31 @@ def read_meta(folder: Path) -> dict:
 def _document_rows(folder: Path, meta: dict) -> list[list]:
     """The rows of :data:`DOCUMENTS` (checked against ``meta``'s count); raises :class:`IndexCacheError`."""
     path = Path(folder) / DOCUMENTS
+    try:
+        info = path.stat()
+    except OSError:
+        raise IndexCacheError(f"corrupt: {path} is missing") from None
+    # A folder's files are never rewritten in place (a save writes a new generation), so the same
+    # file (inode, size, time) read a moment ago has the same rows: start and reload read it twice.
+    global _last_rows
+    stamp = (str(path), info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    last = _last_rows
+    if last is not None and last[0] == stamp:
+        rows = last[1]
+    else:
+        rows = _read_rows(path)
+        _last_rows = (stamp, rows)
+    if len(rows) != meta.get("n_documents"):
+        raise IndexCacheError(f"corrupt: {path} has {len(rows)} documents, {meta.get('n_documents')} expected")
+    return rows
+
+
+_last_rows: tuple[tuple, list[list]] | None = None
+"""The last document list read: ((path, inode, size, mtime, ctime), rows)."""
+
+
+def _read_rows(path: Path) -> list[list]:
+    """Every row of a document list file; raises :class:`IndexCacheError`."""
     rows = []
     try:
         with open(path, encoding="utf-8") as handle:
@@ -229,8 +254,6 @@ def _document_rows(folder: Path, meta: dict) -> list[list]:
         raise IndexCacheError(f"corrupt: {path} is missing") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise IndexCacheError(f"corrupt: {path} is unreadable ({exc})") from None
-    if len(rows) != meta.get("n_documents"):
-        raise IndexCacheError(f"corrupt: {path} has {len(rows)} documents, {meta.get('n_documents')} expected")
     return rows
 
 
