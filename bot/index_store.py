@@ -1,19 +1,25 @@
-"""A saved BM25 index: its arrays and vocabulary in one folder, memory-mapped at start.
+"""A saved BM25 index and parsed corpus: arrays in one folder, memory-mapped at start.
 
 Layout of the folder (``search.index_cache``, or ``.index`` inside the corpus folder, which the
 corpus loader skips because its name starts with a dot)::
 
-    meta.json      format, fingerprint, scalars, every document's (id, content digest, passages),
-                   and each file's size and CRC-32
-    vocab.txt      the terms in id order, one a line
-    <array>.npy    one file per array of :attr:`BM25Index.ARRAYS`
+    meta.json        format, fingerprints (index; parsed corpus), scalars, the number of
+                     documents, and each file's size and CRC-32
+    documents.jsonl  one line per document: id, content digest, passages (and, with the parsed
+                     corpus: title, source, url, published, file path, size, SHA-256)
+    vocab.txt        the terms in id order, one a line
+    <array>.npy      one file per array of :attr:`BM25Index.ARRAYS`
+    corpus_*.npy     the parsed corpus: :attr:`bot.corpus.PassageStore.ARRAYS` (the text buffer
+                     ``corpus_blob.npy`` is read with ``pread``, the others memory-mapped)
 
 The index is valid for a corpus when the fingerprint (format, analyzer code, aliases, BM25
 parameters) and the list of (document id, content digest, passages) are the same; anything else
 is *stale*. A missing file, a wrong size or checksum, unreadable JSON or arrays whose shapes do
 not fit each other is *corrupt*. Either way :func:`load` raises :class:`IndexCacheError` and the
-caller rebuilds: a stale or corrupt index is never served. Saving writes a fresh folder beside
-the old one and swaps it in with renames, so a crash mid-save leaves the old index or none.
+caller rebuilds: a stale or corrupt index is never served. The parsed corpus
+(:func:`load_corpus_snapshot`) has its own fingerprint (the parsing code) and the same checks; it
+tells the loader which files' bytes it already parsed. Saving writes a fresh folder beside the
+old one and swaps it in with renames, so a crash mid-save leaves the old index or none.
 
 With a previous index at hand (a reload, or a stale saved index), :func:`load_or_build` keeps the
 postings of every document whose digest did not change and analyses only the others
