@@ -193,7 +193,7 @@ class BM25Index:
         self.block_pos[-1] = self.offsets[-1]
         del rank
         self.block_max = np.empty(total_blocks, dtype=np.float64)
-        step = max(1, CHUNK_TOKENS // BLOCK)
+        step = max(1, _MERGE_CHUNK // BLOCK)  # blocks a pass: ~40 MB of temporaries (a reload's child peak)
         for b0 in range(0, total_blocks, step):
             b1 = min(b0 + step, total_blocks)
             p0, p1 = int(self.block_pos[b0]), int(self.block_pos[b1])
