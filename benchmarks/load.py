@@ -24,8 +24,9 @@ per user, some get a notice) and with the cooldown relaxed so all 500 are answer
 shipped corpus p95 < 100 ms; 100,000 paragraphs p95 < 250 ms and no stall over 100 ms.
 
 With ``--million`` the large corpus is the 1,000,000-paragraph one, started from its saved index
-(``benchmarks/.cache/index-…``, written by ``benchmarks/speed.py --cold`` or built on first use),
-and each burst has a ``/reload`` two seconds in (target: p95 < 100 ms, no stall over 50 ms).
+(``benchmarks/.cache/index-…``, written by ``benchmarks/speed.py --cold`` or built on first use;
+the bot runs on hard-linked copies of both), and each burst has a ``/reload`` two seconds in, with
+one article rewritten just before (target: p95 < 100 ms, no stall over 50 ms).
 
 Run: ``python benchmarks/load.py`` (both corpora) or ``--skip-large`` / ``--paragraphs N`` /
 ``--skip-shipped --million``.
@@ -40,6 +41,7 @@ import gc
 import logging
 import math
 import multiprocessing
+import os
 import sys
 import tempfile
 import threading
@@ -403,6 +405,36 @@ async def started(bot: SummitBot, token: str = "load.bench.token") -> AsyncItera
         await asyncio.wait_for(task, 10)
 
 
+def linked_copies(folder: Path, cache: Path) -> tuple[Path, Path]:
+    """Hard-linked copies of a corpus folder and its saved index (a reload there rewrites one
+    article and the saved generation, never the originals)."""
+    import shutil
+
+    copies = []
+    for source in (folder, cache):
+        target = source.with_name(f"load-{source.name}")
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir()
+        for path in source.iterdir():
+            if path.is_file():
+                os.link(path, target / path.name)
+        copies.append(target)
+    return copies[0], copies[1]
+
+
+def change_one_article(corpus: Path) -> None:
+    """Rewrite the middle article of ``corpus`` as a new file (a hard-linked original is left as it
+    was) with one more paragraph, different at each call, so that a reload has one change to make."""
+    files = sorted(corpus.glob("*.md"))
+    target = files[len(files) // 2]
+    text = target.read_text(encoding="utf-8")
+    head, _, body = text.partition("\n\n")
+    if body.startswith("Zebra quagga okapi"):
+        body = body.partition("\n\n")[2]
+    target.unlink()
+    target.write_text(f"{head}\n\nZebra quagga okapi {time.time_ns()}.\n\n{body}", encoding="utf-8")
+
+
 async def one_run(
     label: str,
     engine: Engine,
@@ -413,8 +445,9 @@ async def one_run(
 ) -> RunResult:
     """Start a stub and the bot, send the burst, wait for every reply, and measure.
 
-    With ``reload_after``, a ``/reload`` (the bot's own ``reload_corpus``, reusing the running
-    engine's postings) starts that many seconds into the burst; the run waits for it to finish.
+    With ``reload_after``, one article is rewritten and a ``/reload`` (the bot's own
+    ``reload_corpus``: with a saved index, in a child process) starts that many seconds into the
+    burst; the run waits for it to finish.
     """
     with tempfile.TemporaryDirectory(prefix="summitbot-load-") as tmp, StubClient() as side:
         urls = await side.call("start", USERS)
@@ -438,6 +471,7 @@ async def one_run(
 
                     async def reload_later() -> float:
                         await asyncio.sleep(reload_after)
+                        await asyncio.to_thread(change_one_article, settings.corpus.path)
                         start = time.monotonic()
                         outcome = await bot.reload_corpus()
                         if outcome.problems:
@@ -565,6 +599,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the 1,000,000-paragraph corpus from a saved index, with a /reload two seconds into each burst",
     )
+    parser.add_argument(
+        "--no-reload", action="store_true", help="no /reload in the burst (the same run without it, as an anchor)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -585,11 +622,16 @@ def main(argv: list[str] | None = None) -> int:
         paragraphs = 1_000_000 if args.million else args.paragraphs
         folder, _ = generate_corpus(paragraphs)
         cache = HERE / ".cache" / f"index-{folder.name}" if args.million else None
+        if cache is not None:  # the saved index built (or checked) once, then run on hard-linked copies
+            build_engine(Settings(corpus=CorpusSettings(path=folder), search=SearchSettings(index_cache=cache)))
+            folder, cache = linked_copies(folder, cache)
         engine = build_engine(Settings(corpus=CorpusSettings(path=folder), search=SearchSettings(index_cache=cache)))
         how = engine.index_outcome.summary() if engine.index_outcome else ""
         print(f"{paragraphs:,}-paragraph engine ready in {time.perf_counter() - started:.1f} s ({how})", flush=True)
         questions = make_questions(folder, USERS * PER_USER)
         label, reload_after = ("1M", 2.0) if args.million else ("100k", None)
+        if args.no_reload:
+            reload_after = None
         for cooldown_label, cooldown in variants:
             result = asyncio.run(one_run(label, engine, questions, cooldown, cooldown_label, reload_after))
             results.append(result)

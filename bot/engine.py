@@ -12,9 +12,11 @@ caches derived from its corpus.
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +24,17 @@ from bot.analysis import AliasError, AliasTable, Analyzer
 from bot.answering import Answer, AnswerEngine, Explanation, RankedPassage
 from bot.config import Settings
 from bot.corpus import Corpus, CorpusError, Document, Passage, Problem, load_corpus
-from bot.index_store import DocumentKey, IndexOutcome, corpus_keys, fingerprint, load_or_build
+from bot.index_store import (
+    DocumentKey,
+    IndexCacheError,
+    IndexOutcome,
+    corpus_keys,
+    fingerprint,
+    load,
+    load_corpus_snapshot,
+    load_or_build,
+    verify_files,
+)
 from bot.probes import ProbeReport, check_probes, probe_warnings
 from bot.search import BM25Index
 from bot.semantic import SemanticError, build_semantic
@@ -47,25 +59,28 @@ class Engine:
     # What the index was built from (fingerprint, document keys), so a reload can reuse its postings.
     index_key: tuple[str, tuple[DocumentKey, ...]] | None = None
     index_outcome: IndexOutcome | None = None
+    # True when the saved corpus in search.index_cache is this engine's corpus (nothing to write).
+    corpus_saved: bool = False
     # Caches of work derived from this engine's (immutable) corpus; they live and die with it.
     summary_cache: SummaryCache = field(default_factory=SummaryCache, compare=False, repr=False)
-    _doc_positions: dict[str, tuple[int, ...]] = field(init=False, compare=False, repr=False)
+    _doc_ranges: dict[str, tuple[range, ...]] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        by_doc: dict[str, list[int]] = {}
-        for i, passage in enumerate(self.corpus.passages):
-            by_doc.setdefault(passage.document.id, []).append(i)
-        object.__setattr__(self, "_doc_positions", {doc: tuple(ps) for doc, ps in by_doc.items()})
+        bounds = self.corpus.store.doc_passages.tolist()
+        by_doc: dict[str, list[range]] = {}
+        for d, doc in enumerate(self.corpus.documents):
+            by_doc.setdefault(doc.id, []).append(range(bounds[d], bounds[d + 1]))
+        object.__setattr__(self, "_doc_ranges", {doc: tuple(rs) for doc, rs in by_doc.items()})
 
     def passages_of(self, document: str) -> tuple[Passage, ...]:
         """The passages of one document (paragraph 1 first); empty for an unknown id."""
         passages = self.corpus.passages
-        return tuple(passages[i] for i in self._doc_positions.get(document, ()))
+        return tuple(passages[i] for i in self.positions_of(document))
 
     def positions_of(self, document: str) -> tuple[int, ...]:
         """Where one document's passages are in :attr:`passages` (and in the index); empty for an
         unknown id."""
-        return self._doc_positions.get(document, ())
+        return tuple(i for r in self._doc_ranges.get(document, ()) for i in r)
 
     # -- the façade every front end calls --------------------------------------------------------
 
@@ -109,8 +124,8 @@ class Engine:
         return self.corpus.documents
 
     @property
-    def passages(self) -> tuple[Passage, ...]:
-        """Every passage, in corpus order."""
+    def passages(self) -> Sequence[Passage]:
+        """Every passage, in corpus order (a read-only sequence, built on demand)."""
         return self.corpus.passages
 
     def document(self, document: str) -> Document | None:
@@ -123,6 +138,140 @@ class Engine:
         return len(self.analyzer.aliases.groups)
 
 
+def _read_corpus(settings: Settings, base: Corpus | None, progress: BuildProgress | None) -> tuple[Corpus, Analyzer]:
+    """The alias table and the corpus folder (files whose bytes ``base`` recorded are not parsed
+    again); raises :class:`CorpusError` listing every problem of both."""
+    problems: list[Problem] = []
+    aliases_path = settings.aliases_path
+    aliases = AliasTable()
+    try:
+        aliases = AliasTable.load(aliases_path, settings.corpus.max_file_bytes)
+    except AliasError as exc:
+        problems.append(_alias_problem(aliases_path, exc))
+    c = settings.corpus
+    try:
+        on_file = None if progress is None else (lambda n: progress("files", n, 0))
+        corpus = load_corpus(c.path, c.max_file_bytes, c.max_files, on_file, previous=base, spill=_spill(settings))
+    except CorpusError as exc:
+        raise CorpusError(problems + exc.problems) from None
+    if problems:
+        raise CorpusError(problems)
+    return corpus, Analyzer(aliases)
+
+
+def _spill(settings: Settings) -> Path | None:
+    """Where this process may write a new corpus text (in the cache folder, replaced by the next
+    save, which links it into the new generation), or None without a cache folder."""
+    folder = settings.search.index_cache
+    return None if folder is None else Path(folder) / f"spill-{os.getpid()}.npy"
+
+
+def _saved_corpus(
+    settings: Settings, log: Callable[[str], None] | None
+) -> tuple[Corpus | None, concurrent.futures.Future[None] | None]:
+    """The parsed corpus saved in ``search.index_cache`` (or None), and the check of every saved
+    file's checksum (:func:`~bot.index_store.verify_files`), started in a thread: the caller waits
+    for it before it serves anything read from the folder."""
+    folder = settings.search.index_cache
+    if folder is None:
+        return None, None
+    try:
+        snapshot = load_corpus_snapshot(folder, settings.corpus.path, verify=False)
+    except IndexCacheError as exc:
+        if log is not None and not str(exc).startswith("no saved"):
+            log(f"saved corpus not used: {exc}")
+        return None, None
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="summitbot-verify")
+    check = pool.submit(verify_files, folder)
+    pool.shutdown(wait=False)
+    return snapshot, check
+
+
+def _checked(
+    settings: Settings,
+    corpus: Corpus,
+    snapshot: Corpus | None,
+    check: concurrent.futures.Future[None] | None,
+    progress: BuildProgress | None,
+    log: Callable[[str], None] | None,
+) -> tuple[Corpus, bool]:
+    """``corpus`` once the saved files passed their checksums, and True; if they failed, the corpus
+    read again without the saved one (nothing of it is served), and False."""
+    if check is None:
+        return corpus, False
+    try:
+        check.result()
+        return corpus, True
+    except IndexCacheError as exc:
+        if log is not None:
+            log(f"saved corpus not used: {exc}")
+        if snapshot is None:
+            return corpus, False
+        return _read_corpus(settings, None, progress)[0], False
+
+
+def index_corpus(
+    settings: Settings,
+    progress: BuildProgress | None = None,
+    log: Callable[[str], None] | None = None,
+) -> IndexOutcome:
+    """Bring the saved corpus and index in ``search.index_cache`` up to date with the corpus
+    folder, and build nothing else (what a ``/reload`` runs in a child process). Only files whose
+    bytes changed are parsed, only changed documents analysed; raises :class:`CorpusError`."""
+    if settings.search.index_cache is None:
+        raise ValueError("index_corpus needs search.index_cache")
+    snapshot, check = _saved_corpus(settings, log)
+    corpus, analyzer = _read_corpus(settings, snapshot, progress)
+    corpus, verified = _checked(settings, corpus, snapshot, check, progress, log)
+    on_passages = None if progress is None else (lambda done, total: progress("passages", done, total))
+    folder = settings.search.index_cache
+    try:
+        _, outcome = load_or_build(
+            corpus,
+            analyzer,
+            settings.search,
+            folder,
+            None,
+            on_passages,
+            log,
+            corpus_saved=corpus is snapshot,
+            verified=verified,
+        )
+    finally:
+        corpus.store.drop_spill()
+    if outcome.save_error is not None:
+        raise OSError(f"the index could not be saved to {folder}: {outcome.save_error}")
+    return outcome
+
+
+def open_saved_engine(settings: Settings, outcome: IndexOutcome | None = None) -> Engine:
+    """An engine over the corpus and index saved in ``search.index_cache`` as they are, without
+    reading the corpus folder (after :func:`index_corpus` wrote them, e.g. in a child process).
+
+    Only the sizes of the saved files are checked (the writer has just checked the rest); raises
+    :class:`IndexCacheError` when they are missing, stale or do not fit, :class:`CorpusError` for a
+    bad alias file.
+    """
+    started = time.perf_counter()
+    folder = settings.search.index_cache
+    if folder is None:
+        raise IndexCacheError("no saved index configured")
+    problems: list[Problem] = []
+    aliases = AliasTable()
+    try:
+        aliases = AliasTable.load(settings.aliases_path, settings.corpus.max_file_bytes)
+    except AliasError as exc:
+        problems.append(_alias_problem(settings.aliases_path, exc))
+    if problems:
+        raise CorpusError(problems)
+    analyzer = Analyzer(aliases)
+    corpus = load_corpus_snapshot(folder, settings.corpus.path, verify=False)
+    stamp = fingerprint(analyzer, settings.search)
+    keys = tuple(corpus_keys(corpus))
+    index = load(folder, stamp, keys, verify=False)
+    return _engine(settings, corpus, analyzer, index, started, (stamp, keys), outcome, corpus_saved=True)
+
+
 def build_engine(
     settings: Settings,
     previous: Engine | None = None,
@@ -131,28 +280,21 @@ def build_engine(
 ) -> Engine:
     """Load, validate and index the corpus; raises :class:`CorpusError` listing every problem.
 
-    With ``search.index_cache`` set, a valid saved index is memory-mapped instead of rebuilt, and
-    a rebuilt one is saved. ``previous`` (the running engine, on a reload) lets documents whose
-    content did not change keep their postings: only the others are analysed. ``progress`` sees
-    files read and passages analysed (:data:`BuildProgress`); ``log`` gets one-line notes.
+    With ``search.index_cache`` set, the saved parsed corpus spares parsing the files whose bytes
+    did not change, a valid saved index is memory-mapped instead of rebuilt, and what was rebuilt
+    is saved. ``previous`` (the running engine, on a reload) lets files and documents that did not
+    change keep their parsed form and postings: only the others are parsed and analysed.
+    ``progress`` sees files read and passages analysed (:data:`BuildProgress`); ``log`` gets
+    one-line notes.
     """
     started = time.perf_counter()
-    root = settings.corpus.path
-    problems: list[Problem] = []
-    aliases_path = settings.aliases_path
-    aliases = AliasTable()
-    try:
-        aliases = AliasTable.load(aliases_path, settings.corpus.max_file_bytes)
-    except AliasError as exc:
-        problems.append(_alias_problem(aliases_path, exc))
-    try:
-        on_file = None if progress is None else (lambda n: progress("files", n, 0))
-        corpus = load_corpus(root, settings.corpus.max_file_bytes, settings.corpus.max_files, on_file)
-    except CorpusError as exc:
-        raise CorpusError(problems + exc.problems) from None
-    if problems:
-        raise CorpusError(problems)
-    analyzer = Analyzer(aliases)
+    snapshot, check = None, None
+    base = previous.corpus if previous is not None and previous.corpus.files is not None else None
+    if base is None:
+        snapshot, check = _saved_corpus(settings, log)
+        base = snapshot
+    corpus, analyzer = _read_corpus(settings, base, progress)
+    corpus, verified = _checked(settings, corpus, snapshot, check, progress, log)
     params = settings.search
     stamp = fingerprint(analyzer, params)
     reuse = None
@@ -160,15 +302,32 @@ def build_engine(
         reuse = (previous.index, previous.index_key[1])
     keys = tuple(corpus_keys(corpus))
     folder = settings.search.index_cache
+    saved = corpus is snapshot or (previous is not None and previous.corpus_saved and corpus is previous.corpus)
     on_passages = None if progress is None else (lambda done, total: progress("passages", done, total))
-    index, outcome = load_or_build(corpus, analyzer, params, folder, reuse, on_passages, log, keys)
+    try:
+        index, outcome = load_or_build(corpus, analyzer, params, folder, reuse, on_passages, log, keys, saved, verified)
+    finally:
+        corpus.store.drop_spill()
+    saved = folder is not None and corpus.files is not None and (saved or outcome.saved is not None)
+    return _engine(settings, corpus, analyzer, index, started, (stamp, keys), outcome, corpus_saved=saved)
+
+
+def _engine(
+    settings: Settings,
+    corpus: Corpus,
+    analyzer: Analyzer,
+    index: BM25Index,
+    started: float,
+    index_key: tuple[str, tuple[DocumentKey, ...]],
+    outcome: IndexOutcome | None,
+    corpus_saved: bool,
+) -> Engine:
+    """The engine over a loaded corpus and index (semantic evidence and the answer engine built here)."""
     semantic = None
     wanted = settings.semantic
     if wanted.model is not None:
         try:
-            semantic = build_semantic(
-                [p.text for p in corpus.passages], wanted.model, wanted.cache, wanted.rerank_weight
-            )
+            semantic = build_semantic(list(corpus.passage_texts()), wanted.model, wanted.cache, wanted.rerank_weight)
         except SemanticError as exc:
             why = str(exc).removeprefix(f"{wanted.model}: ")
             raise CorpusError([Problem(wanted.model, None, why, label="semantic model")]) from None
@@ -180,8 +339,9 @@ def build_engine(
         index,
         answers,
         time.perf_counter() - started,
-        index_key=(stamp, keys),
+        index_key=index_key,
         index_outcome=outcome,
+        corpus_saved=corpus_saved,
     )
 
 
@@ -235,20 +395,19 @@ class CorpusChange:
 
 
 def corpus_change(old: Corpus, new: Corpus) -> CorpusChange:
-    """Compare two corpora document by document."""
-    before = {d.id: d for d in old.documents}
-    after = {d.id: d for d in new.documents}
+    """Compare two corpora document by document (texts by the digests the corpora keep)."""
+
+    def described(corpus: Corpus) -> dict[str, tuple[str | None, ...]]:
+        return {
+            d.id: (digest, d.title, d.source, d.url, d.published)
+            for d, digest in zip(corpus.documents, corpus.store.digests, strict=True)
+        }
+
+    before, after = described(old), described(new)
     return CorpusChange(
         added=tuple(sorted(after.keys() - before.keys())),
         removed=tuple(sorted(before.keys() - after.keys())),
-        changed=tuple(
-            sorted(
-                i
-                for i in before.keys() & after.keys()
-                if (before[i].paragraphs, before[i].title, before[i].source, before[i].url, before[i].published)
-                != (after[i].paragraphs, after[i].title, after[i].source, after[i].url, after[i].published)
-            )
-        ),
+        changed=tuple(sorted(i for i in before.keys() & after.keys() if before[i] != after[i])),
         passages_before=len(old.passages),
         passages_after=len(new.passages),
     )

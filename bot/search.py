@@ -28,7 +28,9 @@ build never holds one key per token of the whole corpus.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import mmap
 import threading
 from array import array
 from collections import Counter
@@ -49,6 +51,8 @@ _MARGIN = 1e-9
 """Relative slack on every bound, so float rounding in a sum can never drop a tying passage."""
 _PRUNE_AT = 64
 """Candidate sets larger than this are pruned term by term before they are scored exactly."""
+_MERGE_CHUNK = 1 << 20
+"""Postings read at a time when an index is merged with re-analysed documents (bounds its memory)."""
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(passages_indexed, tokens_seen)`` while a build runs."""
@@ -189,7 +193,7 @@ class BM25Index:
         self.block_pos[-1] = self.offsets[-1]
         del rank
         self.block_max = np.empty(total_blocks, dtype=np.float64)
-        step = max(1, CHUNK_TOKENS // BLOCK)
+        step = max(1, _MERGE_CHUNK // BLOCK)  # blocks a pass: ~40 MB of temporaries (a reload's child peak)
         for b0 in range(0, total_blocks, step):
             b1 = min(b0 + step, total_blocks)
             p0, p1 = int(self.block_pos[b0]), int(self.block_pos[b1])
@@ -446,28 +450,30 @@ class BM25Index:
             fresh_terms[fid] = vocab.setdefault(term, len(vocab))
         n_terms = len(vocab)
         total = int(self.offsets[-1])
-        kept_docs = np.empty(total, dtype=np.int32)
         tf_type = np.promote_types(self.post_tf.dtype, fresh.post_tf.dtype)
-        kept_tf = np.empty(total, dtype=tf_type)
+        # Pass 1: the postings of passages that are gone (few: those of changed documents).
+        step = _MERGE_CHUNK
+        gone_parts = []
+        for p0 in range(0, total, step):
+            mapped = doc_map[self.post_docs[p0 : p0 + step]]
+            gone_parts.append(np.flatnonzero(mapped < 0) + p0)
+            _drop_pages(self.post_docs, p0, p0 + step)
+        gone = np.concatenate(gone_parts) if gone_parts else np.zeros(0, dtype=np.int64)
+        del gone_parts
         removed = np.zeros(n_terms, dtype=np.int64)
-        n_kept = 0
-        for p0 in range(0, total, CHUNK_TOKENS):
-            p1 = min(p0 + CHUNK_TOKENS, total)
-            mapped = doc_map[self.post_docs[p0:p1]]
-            keep = mapped >= 0
-            n = int(keep.sum())
-            kept_docs[n_kept : n_kept + n] = mapped[keep]
-            kept_tf[n_kept : n_kept + n] = self.post_tf[p0:p1][keep]
-            n_kept += n
-            gone = np.flatnonzero(~keep) + p0
-            if gone.size:
-                terms = np.searchsorted(self.offsets, gone, side="right") - 1
-                removed[: self.df.size] += np.bincount(terms, minlength=self.df.size)
+        if gone.size:
+            terms = np.searchsorted(self.offsets, gone, side="right") - 1
+            removed[: self.df.size] += np.bincount(terms, minlength=self.df.size)
         kept_df = np.zeros(n_terms, dtype=np.int64)
         kept_df[: self.df.size] = self.df
         kept_df -= removed
         kept_offsets = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(kept_df, out=kept_offsets[1:])
+        n_kept = int(kept_offsets[-1])
+        # Where each fresh posting goes: before old posting ``at`` (an old position), found by a
+        # binary search in its term's old postings for the first kept passage numbered after it.
+        kept_old = np.flatnonzero(doc_map >= 0)
+        kept_new = doc_map[kept_old]
         fresh_df = np.zeros(n_terms, dtype=np.int64)
         where: list[np.ndarray] = []
         docs: list[np.ndarray] = []
@@ -478,18 +484,52 @@ class BM25Index:
                 continue
             tid = fresh_terms[fid]
             new_docs = fresh_ids[fresh.post_docs[lo:hi]]
-            k0, k1 = int(kept_offsets[tid]), int(kept_offsets[tid + 1])
-            where.append(np.searchsorted(kept_docs[k0:k1], new_docs) + k0)
+            if tid < self.df.size:
+                o0, o1 = int(self.offsets[tid]), int(self.offsets[tid + 1])
+                rank = np.searchsorted(kept_new, new_docs)
+                first_after = np.where(rank < kept_old.size, kept_old[np.minimum(rank, kept_old.size - 1)], self.n_docs)
+                where.append(np.searchsorted(self.post_docs[o0:o1], first_after) + o0)
+            else:  # a term the old index lacks: after every old posting
+                where.append(np.full(hi - lo, total, dtype=np.int64))
             docs.append(new_docs.astype(np.int32))
             tfs.append(fresh.post_tf[lo:hi])
             fresh_df[tid] = hi - lo
-        if where:
-            at = np.concatenate(where)
-            post_docs = np.insert(kept_docs[:n_kept], at, np.concatenate(docs))
-            post_tf = np.insert(kept_tf[:n_kept], at, np.concatenate(tfs).astype(tf_type))
-        else:
-            post_docs, post_tf = kept_docs[:n_kept].copy(), kept_tf[:n_kept].copy()
-        del kept_docs, kept_tf
+        at = np.concatenate(where) if where else np.zeros(0, dtype=np.int64)
+        fresh_docs = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int32)
+        fresh_tf = np.concatenate(tfs).astype(tf_type) if tfs else np.zeros(0, dtype=tf_type)
+        del where, docs, tfs
+        # Every posting written once, in runs: old postings between two events (a fresh posting to
+        # insert, an old one to drop) are copied as a slice, their passages renumbered.
+        post_docs = np.empty(n_kept + at.size, dtype=np.int32)
+        post_tf = np.empty(n_kept + at.size, dtype=tf_type)
+        events = np.concatenate([at, gone])
+        is_drop = np.concatenate([np.zeros(at.size, dtype=np.int8), np.ones(gone.size, dtype=np.int8)])
+        number = np.concatenate([np.arange(at.size), np.zeros(gone.size, dtype=np.int64)])
+        order = np.lexsort((number, is_drop, events))
+
+        def copy_run(start: int, stop: int, out: int) -> int:
+            """Old postings ``start:stop`` to ``out`` (renumbered, in chunks); returns the next ``out``."""
+            for p0 in range(start, stop, step):
+                p1 = min(p0 + step, stop)
+                post_docs[out : out + p1 - p0] = doc_map[self.post_docs[p0:p1]]
+                post_tf[out : out + p1 - p0] = self.post_tf[p0:p1]
+                out += p1 - p0
+                _drop_pages(self.post_docs, p0, p1)
+                _drop_pages(self.post_tf, p0, p1)
+            return out
+
+        old, out = 0, 0
+        for event, drop, j in zip(events[order].tolist(), is_drop[order].tolist(), number[order].tolist(), strict=True):
+            if event > old:
+                out = copy_run(old, event, out)
+                old = event
+            if drop:
+                old = event + 1
+            else:
+                post_docs[out] = fresh_docs[j]
+                post_tf[out] = fresh_tf[j]
+                out += 1
+        copy_run(old, total, out)
         offsets = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(kept_df + fresh_df, out=offsets[1:])
         doc_len = np.zeros(n_docs, dtype=np.float64)
@@ -647,6 +687,23 @@ class BM25Index:
     def memory_bytes(self) -> int:
         """Bytes held by the index arrays (memory-mapped ones count in full)."""
         return sum(getattr(self, name).nbytes for name in self.ARRAYS)
+
+
+def _drop_pages(array: np.ndarray, lo: int, hi: int) -> None:
+    """Done with elements ``lo:hi`` of a memory-mapped array: their pages leave this process's
+    resident memory (they stay in the page cache; reading them again maps them again). A merge
+    reads a whole saved index once; without this its process would keep every page it read."""
+    base = array.base
+    mm = getattr(base, "_mmap", None)
+    if mm is None or not isinstance(base, np.memmap) or not hasattr(mm, "madvise"):
+        return
+    head = base.offset % mmap.ALLOCATIONGRANULARITY
+    start = head + lo * array.itemsize
+    start -= start % mmap.PAGESIZE
+    end = min(head + hi * array.itemsize, len(mm))
+    if end > start:
+        with contextlib.suppress(OSError, ValueError):
+            mm.madvise(mmap.MADV_DONTNEED, start, end - start)
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:

@@ -595,7 +595,7 @@ def _corpus_candidates(engine: Engine, params: SummaryParams) -> list[Candidate]
     documents = corpus.documents
     if len(corpus.passages) * 4 <= params.max_candidates:
         return [c for d in documents for c in _doc_candidates(engine, d)]
-    first = [i for i, p in enumerate(corpus.passages) if p.paragraph == 1]
+    first = np.flatnonzero(corpus.paragraph_numbers() == 1).tolist()  # no Passage built for the others
     limit = max(1, params.max_candidates // max(params.lead_sentences, 1))
     if len(first) > limit and index.n_docs:
         typical = index.passage_weight_mass()

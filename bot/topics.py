@@ -96,7 +96,7 @@ def recency_weights(published: Sequence[str | None], half_life: float = HALF_LIF
 def document_vectors(corpus: Corpus, index: BM25Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """L2-normalised document x feature-term matrix (float32), the term id and document frequency of each column."""
     n_docs = len(corpus.documents)
-    doc_of_passage = np.repeat(np.arange(n_docs, dtype=np.int64), [len(d.paragraphs) for d in corpus.documents])
+    doc_of_passage = np.asarray(corpus.store.passage_doc, dtype=np.int64)
     passages, terms, weights = index.term_postings()
     if passages.size == 0 or n_docs == 0:
         return np.zeros((n_docs, 0), dtype=np.float32), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)

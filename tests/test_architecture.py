@@ -26,6 +26,8 @@ CORE = (
     "topics",
     "summaries",
     "engine",
+    "index_store",
+    "rebuild",
     "messages",
     "terminal",
     "ingest",

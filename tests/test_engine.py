@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+import weakref
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,22 @@ def test_summarize_is_the_summarizer_with_a_cache_per_engine(engine: Engine) -> 
     assert doc in engine.summary_cache.features  # the document's sentence features, kept with the engine
     other = build_engine(engine.settings)
     assert other.summary_cache is not engine.summary_cache and not other.summary_cache.features
+
+
+def test_a_replaced_engine_is_freed_without_the_cycle_collector(tmp_path: Path) -> None:
+    """The bot freezes its heap after a reload (``freeze_heap``): an engine kept alive by a reference
+    cycle would then never be freed. After answers and summaries, dropping the last reference
+    frees the engine and its index by reference counting alone."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        engine = build_engine(Settings(corpus=CorpusSettings(path=Path(__file__).resolve().parent.parent / "corpus")))
+        engine.answer("What did JD Vance say about America first?")
+        engine.summarize()
+        engine.summarize(document=engine.documents[0].id)
+        freed, index_freed = weakref.ref(engine), weakref.ref(engine.index)
+        del engine
+        assert freed() is None and index_freed() is None
+    finally:
+        if collecting:
+            gc.enable()

@@ -92,7 +92,7 @@ def test_changed_document_or_settings_make_the_index_stale(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     "damage",
-    ["flip a byte", "truncate", "delete", "garbage meta", "meta lies about sizes", "wrong shape"],
+    ["flip a byte", "truncate", "delete", "garbage meta", "meta lies about sizes", "wrong shape", "document list"],
 )
 def test_corrupt_index_is_detected(tmp_path: Path, damage: str) -> None:
     """Flipped bytes, a cut file, a missing file or a broken meta.json are reported as corrupt."""
@@ -114,6 +114,10 @@ def test_corrupt_index_is_detected(tmp_path: Path, damage: str) -> None:
         (folder / "vocab.txt").unlink()
     elif damage == "garbage meta":
         (folder / "meta.json").write_text("{not json")
+    elif damage == "document list":  # a row changed, same length: only the checksum tells
+        rows = (folder / "documents.jsonl").read_text(encoding="utf-8")
+        (folder / "documents.jsonl").write_text(rows.replace(", 2]", ", 3]", 1), encoding="utf-8")
+        keys = index_store.saved_documents(folder)
     elif damage == "meta lies about sizes":
         meta["files"]["post_tf.npy"]["size"] += 2
         (folder / "meta.json").write_text(json.dumps(meta))

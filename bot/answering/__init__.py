@@ -15,6 +15,7 @@ score is close to the best one (``answers.related_ratio``, :class:`bot.config.An
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,7 +153,7 @@ class AnswerEngine:
 
     def __init__(
         self,
-        passages: tuple[Passage, ...],
+        passages: Sequence[Passage],
         analyzer: Analyzer,
         index: BM25Index,
         policy: AnswerSettings | None = None,
@@ -169,7 +170,8 @@ class AnswerEngine:
         self.depth = depth
         self.sentences = SentenceCache(passages, analyzer)
         self.highlighter = Highlighter(self.sentences, index)
-        self.signal_reader = SignalReader(passages, index, lambda i: self.sentences[i].term_set)
+        sentences = self.sentences  # not self: a cycle would keep a replaced engine alive (freeze_heap)
+        self.signal_reader = SignalReader(passages, index, lambda i: sentences[i].term_set)
         seen = index.known_idf()
         self._median_idf = float(np.median(seen)) if seen.size else 0.0
 

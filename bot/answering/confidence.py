@@ -22,7 +22,7 @@ import numpy as np
 
 from bot.answering.query import Query
 from bot.answering.rerank import FEATURES, RERANK_DEPTH, Candidate
-from bot.corpus import Passage
+from bot.corpus import Passage, PassageSequence
 from bot.search import BM25Index
 
 # How many of BM25's best passages the query-performance signals look at.
@@ -164,7 +164,7 @@ class SignalReader:
 
     def __init__(
         self,
-        passages: tuple[Passage, ...],
+        passages: Sequence[Passage],
         index: BM25Index,
         passage_terms: Callable[[int], frozenset[str]],
     ) -> None:
@@ -175,12 +175,18 @@ class SignalReader:
         # Each document's passages as runs of consecutive positions (one run when, as in a Corpus,
         # a document's passages are kept together), to ask the postings whether a document has a term.
         runs: dict[str, list[list[int]]] = {}
-        for i, passage in enumerate(passages):
-            found = runs.setdefault(passage.document.id, [])
-            if found and found[-1][1] == i:
-                found[-1][1] = i + 1
-            else:
-                found.append([i, i + 1])
+        if isinstance(passages, PassageSequence):  # a corpus's: the runs are its documents' ranges
+            bounds = passages.store.doc_passages.tolist()
+            for d, doc in enumerate(passages.documents):
+                if bounds[d + 1] > bounds[d]:
+                    runs.setdefault(doc.id, []).append([bounds[d], bounds[d + 1]])
+        else:
+            for i, passage in enumerate(passages):
+                found = runs.setdefault(passage.document.id, [])
+                if found and found[-1][1] == i:
+                    found[-1][1] = i + 1
+                else:
+                    found.append([i, i + 1])
         self._doc_runs = {doc: tuple((a, b) for a, b in r) for doc, r in runs.items()}
         self.oov_idf = math.log(index.n_docs + 0.5) - math.log(0.5)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import compress, count
@@ -65,7 +66,7 @@ class SentenceCache:
 
     SIZE = 4096
 
-    def __init__(self, passages: tuple[Passage, ...], analyzer: Analyzer, size: int = SIZE) -> None:
+    def __init__(self, passages: Sequence[Passage], analyzer: Analyzer, size: int = SIZE) -> None:
         self.passages = passages
         self.analyzer = analyzer
         self.size = size

@@ -33,7 +33,9 @@ from bot.discord_app.guards import Cooldown
 from bot.discord_app.recording import RECORD_WAIT_SECONDS, RecordBreaker
 from bot.discord_app.replies import NO_MENTIONS, send_private
 from bot.discord_app.servers import ServerRuntime
-from bot.engine import CorpusChange, Engine, build_engine, corpus_change, logged_progress
+from bot.engine import CorpusChange, Engine, build_engine, corpus_change, logged_progress, open_saved_engine
+from bot.index_store import IndexCacheError
+from bot.rebuild import rebuild_in_child
 from bot.worker_thread import run_with_deadline
 
 if TYPE_CHECKING:
@@ -195,10 +197,7 @@ class SummitBot(commands.Bot):
             collecting = gc.isenabled()
             gc.disable()
             try:
-                progress = logged_progress(log.info)
-                new = await run_with_deadline(
-                    build_engine, self.settings, old, progress, log.info, timeout=limit, name="summitbot-reload"
-                )
+                new = await self._rebuilt_engine(old, limit)
             except CorpusError as exc:
                 return ReloadOutcome(None, tuple(exc.problems), time.perf_counter() - started, before)
             except asyncio.TimeoutError:
@@ -232,6 +231,34 @@ class SummitBot(commands.Bot):
             )
             warnings = await self._probe_warnings(new)
             return ReloadOutcome(change, (), seconds, len(new.corpus.documents), warnings=warnings)
+
+    async def _rebuilt_engine(self, old: Engine | None, limit: float) -> Engine:
+        """The new engine for a reload, within ``limit`` seconds.
+
+        With a saved index (``search.index_cache``), the corpus is re-read and the saved corpus and
+        index brought up to date in a child process (:mod:`bot.rebuild`); this process then only
+        memory-maps what it wrote. Without one, the engine is built here, in a worker thread.
+        """
+        settings = self.settings
+        progress = logged_progress(log.info)
+        if settings.search.index_cache is None or old is None:
+            return await run_with_deadline(
+                build_engine, settings, old, progress, log.info, timeout=limit, name="summitbot-reload"
+            )
+        started = time.monotonic()
+        report = await rebuild_in_child(settings, limit, log.info, progress)
+        log.info("reload child process: %s; its peak memory %.0f MB", report.outcome.summary(), report.peak_mb)
+        left = max(limit - (time.monotonic() - started), 1.0)
+        try:
+            return await run_with_deadline(
+                open_saved_engine, settings, report.outcome, timeout=left, name="summitbot-reload"
+            )
+        except IndexCacheError as exc:  # e.g. the alias file changed in between: build it here
+            log.warning("the reloaded index cannot be mapped (%s): building it in this process", exc)
+            left = max(limit - (time.monotonic() - started), 1.0)
+            return await run_with_deadline(
+                build_engine, settings, old, progress, log.info, timeout=left, name="summitbot-reload"
+            )
 
     @staticmethod
     async def _probe_warnings(engine: Engine) -> tuple[str, ...]:

@@ -223,16 +223,16 @@ async def test_file_vanishing_while_reload_reads_keeps_old_corpus(
     """A file listed by the reload disappears before it is read: the reload reports it by name and
     the old corpus stays in service, whole."""
     doomed = write_doc(corpus_dir, "zz-doomed", "Doomed article", "example.org", ["It will vanish."])
-    real_read = bot.corpus.read_article
+    real_read = bot.corpus.read_file_bytes
 
-    def read_then_delete(path: Path, max_bytes: int) -> Any:
-        if path.name != doomed.name and doomed.exists():
+    def read_then_delete(path: Path, max_bytes: int, **kw: Any) -> Any:
+        if path.suffix == ".md" and path.name != doomed.name and doomed.exists():  # an article, not aliases.yaml
             doomed.unlink()  # vanishes between the folder listing and its own read
-        return real_read(path, max_bytes)
+        return real_read(path, max_bytes, **kw)
 
     async with running(settings_for(stub), stub) as bot_:
         engine = bot_.engine
-        monkeypatch.setattr(bot.corpus, "read_article", read_then_delete)
+        monkeypatch.setattr(bot.corpus, "read_file_bytes", read_then_delete)
         ix = await stub.slash_command("reload", user=stub.owner)
         rec = await stub.wait_for_message(interaction=ix, timeout=10)
         assert rec.embeds[0]["title"].startswith("Reload failed")
@@ -253,22 +253,24 @@ async def test_files_deleted_and_rewritten_during_build_give_whole_old_or_whole_
     for i in range(6):
         write_doc(corpus, f"doc{i}", f"Doc {i} v1", "example.org", [f"Version one paragraph of doc {i}."])
     settings = make_settings(DiscordStub(), corpus, tmp_path / "data")
-    real_read = bot.corpus.read_article
+    real_read = bot.corpus.read_file_bytes
     outcomes: list[str] = []
     for round_ in range(6):
         reads = 0
 
-        def churn(path: Path, max_bytes: int, round_: int = round_) -> Any:
+        def churn(path: Path, max_bytes: int, round_: int = round_, **kw: Any) -> Any:
             nonlocal reads
+            if path.suffix != ".md":  # the alias file is read with the same function
+                return real_read(path, max_bytes, **kw)
             reads += 1
             victim = corpus / f"doc{(reads + round_) % 6}.md"
             if round_ % 2:
                 victim.unlink(missing_ok=True)
             else:
                 write_doc(corpus, victim.stem, f"{victim.stem} v{round_}", "example.org", [f"Version {round_}."])
-            return real_read(path, max_bytes)
+            return real_read(path, max_bytes, **kw)
 
-        monkeypatch.setattr(bot.corpus, "read_article", churn)
+        monkeypatch.setattr(bot.corpus, "read_file_bytes", churn)
         try:
             engine = build_engine(settings)
         except bot.corpus.CorpusError as exc:
@@ -282,7 +284,7 @@ async def test_files_deleted_and_rewritten_during_build_give_whole_old_or_whole_
                 version = doc.title.rsplit(" v", 1)[1]
                 assert doc.paragraphs[0].startswith("Version one" if version == "1" else f"Version {version}")
             outcomes.append("built")
-        monkeypatch.setattr(bot.corpus, "read_article", real_read)
+        monkeypatch.setattr(bot.corpus, "read_file_bytes", real_read)
         for i in range(6):  # restore for the next round
             if not (corpus / f"doc{i}.md").exists():
                 write_doc(corpus, f"doc{i}", f"Doc {i} v1", "example.org", [f"Version one paragraph of doc {i}."])
