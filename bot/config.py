@@ -176,7 +176,7 @@ class SemanticSettings:
     model: Path | None = None  # a static-embedding model file (.npz); null = off
     cache: Path = Path("data/semantic-cache")  # passage vectors, keyed by model and passage text
     # reranked score + rerank_weight x cosine over the best 10 candidates (0 = no semantic rerank)
-    rerank_weight: float = 1.5
+    rerank_weight: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,11 @@ def build_engine(
     if wanted.model is not None:
         try:
             semantic = build_semantic(
-                [p.text for p in corpus.passages], wanted.model, wanted.cache, wanted.rerank_weight
+                [p.text for p in corpus.passages],
+                wanted.model,
+                wanted.cache,
+                wanted.rerank_weight,
+                previous=previous.answers.semantic if previous is not None else None,
             )
         except SemanticError as exc:
             raise CorpusError([Problem(wanted.model, None, str(exc).removeprefix(f"{wanted.model}: "))]) from None
