@@ -2,19 +2,21 @@
 
 Off unless ``semantic.model`` names a model file. The model is a static embedding (model2vec
 style): one vector per WordPiece token of all-MiniLM-L6-v2's vocabulary, distilled from the
-sentence encoder by ``benchmarks/derive_static_model.py``. A text's vector is the weighted mean
-of its tokens' vectors, normalised -- numpy only at run time, tens of microseconds a passage,
-nothing downloaded.
+sentence encoder by ``benchmarks/derive_static_model.py`` (``models/minilm-static.npz`` ships). A
+text's vector is the weighted sum of its tokens' vectors, normalised -- numpy only at run time,
+tens of microseconds a passage, nothing downloaded.
 
 * :class:`Embedder` -- what the engine needs from a model (a name, a dimension, ``embed``);
 * :class:`StaticEmbedder` -- the numpy implementation over a ``.npz`` file (``vocab``, ``vectors``
-  and optional per-token ``weights``), with a BERT-style lower-casing WordPiece tokenizer;
+  -- float, or int8 with per-token ``scales`` -- and optional per-token ``weights``), with a
+  BERT-style lower-casing WordPiece tokenizer and a table of each word's summed token vectors;
 * :class:`VectorCache` -- passage vectors saved in a folder, keyed by the model and a hash of each
   passage's text, so an unchanged passage is embedded once, not on every start or ``/reload``;
-* :class:`Semantic` -- the passage vectors of one corpus and the two uses measured in
+* :class:`Semantic` -- the passage vectors of one corpus, made on first use (a passage's vector
+  when it is first a candidate: building the index embeds nothing), and the two uses measured in
   ``benchmarks/semantic.py``: a rerank bonus (``semantic.rerank_weight`` × cosine over the best
-  ``RERANK_TOP`` candidates) and :func:`Semantic.features` (cosine features for the confidence
-  model).
+  ``RERANK_TOP`` candidates) and :func:`Semantic.features` (the cosine inputs of the confidence
+  model used with the extra, ``bot.answering.SEMANTIC_MODEL``).
 
 The engine calls all of this inside :meth:`bot.engine.Engine.answer`, which the Discord front end
 already runs in a worker thread, so no embedding work runs on the event loop.
@@ -42,7 +44,9 @@ log = logging.getLogger(__name__)
 #: How many of the reranked candidates the semantic rerank bonus reorders.
 RERANK_TOP = 10
 #: The cosine features :meth:`Semantic.features` returns, in order.
-COSINE_FEATURES = ("cos_top", "cos_sentence", "cos_best")
+COSINE_FEATURES = ("cos_top", "cos_sentence", "cos_best", "soft_cov", "soft_min", "soft_miss")
+#: A question word counts as found in a passage (``soft_miss``) when some passage word is this close.
+SOFT_MATCH = 0.6
 _MAX_WORD_CHARS = 100
 _WORD_CACHE_LIMIT = 200_000  # words remembered (tokens and vector row); then forgotten at once
 #: How passage vectors are kept, in memory and in the cache (half the bytes of float32; cosines
@@ -64,6 +68,10 @@ class Embedder(Protocol):
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One normalised vector per text, shape (len(texts), dim)."""
+        ...
+
+    def word_vectors(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each known word's normalised vector and its weight."""
         ...
 
 
@@ -265,6 +273,17 @@ class StaticEmbedder:
         with self._lock:
             return self._embed(texts)
 
+    def word_vectors(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each whitespace word's normalised vector (the weighted sum of its tokens') and its weight
+        (that sum's norm), for the words with a known token, in text order."""
+        with self._lock:
+            rows = [r for r in map(self._word_row.__getitem__, text.split()) if r]
+            self._fill_rows()
+            vectors = self._table[rows] if rows else np.zeros((0, self.dim), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1)
+        keep = norms > 0
+        return vectors[keep] / norms[keep, None], norms[keep]
+
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         word_rows = self._word_row
@@ -439,16 +458,35 @@ class Semantic:
         order = sorted(range(len(head)), key=lambda k: -(score_of(head[k]) + self.rerank_weight * float(cos[k])))
         return [head[k] for k in order] + list(candidates[top:])
 
-    def features(self, question: np.ndarray, positions: Sequence[int], best_sentence: str | None) -> tuple[float, ...]:
-        """:data:`COSINE_FEATURES`: the question's cosine with the top passage, with that passage's
-        best sentence (the top passage's when no sentence is given), and the best over ``positions``
-        (the top candidates, best first). Zeros when there is no candidate."""
-        cos = self.cosines(question, positions[:RERANK_TOP])
+    def features(
+        self, question: str, positions: Sequence[int], best_sentence: str | None, top_text: str | None = None
+    ) -> tuple[float, ...]:
+        """:data:`COSINE_FEATURES` of a question over its candidates (``positions``, best first):
+        its cosine with the top passage, with that passage's best sentence (the top passage's when
+        none is given), the best over the top ``RERANK_TOP``; and word by word against the top
+        passage's text ``top_text``: each question word's best cosine with a passage word, averaged
+        by word weight (``soft_cov``), the lowest over the weightier half of the question's words
+        (``soft_min``), and the share of that half with no passage word within :data:`SOFT_MATCH`
+        (``soft_miss``). Zeros when there is no candidate."""
+        vector = self.question(question)
+        cos = self.cosines(vector, positions[:RERANK_TOP])
         if not len(cos):
-            return (0.0, 0.0, 0.0)
+            return (0.0,) * len(COSINE_FEATURES)
         top = float(cos[0])
-        sentence = float(self.embedder.embed([best_sentence])[0] @ question) if best_sentence else top
-        return (top, sentence, float(cos.max()))
+        sentence = float(self.embedder.embed([best_sentence])[0] @ vector) if best_sentence else top
+        soft = (0.0, 0.0, 1.0)
+        if top_text is not None:
+            q_words, q_weights = self.embedder.word_vectors(question)
+            p_words, _ = self.embedder.word_vectors(top_text)
+            if len(q_words) and len(p_words):
+                best = (q_words @ p_words.T).max(axis=1)
+                heavy = best[q_weights >= np.median(q_weights)]
+                soft = (
+                    float((q_weights * best).sum() / q_weights.sum()),
+                    float(heavy.min()),
+                    float((heavy < SOFT_MATCH).mean()),
+                )
+        return (top, sentence, float(cos.max()), *soft)
 
 
 def build_semantic(

@@ -22,7 +22,7 @@ from bot.answering.confidence import confidence
 from bot.config import ConfigError, CorpusSettings, SemanticSettings, Settings, parse_settings
 from bot.corpus import CorpusError
 from bot.engine import build_engine
-from bot.semantic import COSINE_FEATURES, SemanticError, StaticEmbedder, VectorCache
+from bot.semantic import COSINE_FEATURES, Semantic, SemanticError, StaticEmbedder, VectorCache
 
 WORDS = (
     "the a of in and to was is what who where when how many did "
@@ -201,7 +201,11 @@ def test_confidence_model_with_cosines_is_used_only_with_the_extra(model: Path, 
     lexical = build_engine(settings_for(corpus, None, tmp_path / "cache"))
     extra = build_engine(settings_for(corpus, model, tmp_path / "cache", weight=0.0))
     assert extra.answers.semantic_model is SEMANTIC_MODEL
-    assert SEMANTIC_MODEL.confidence_features == (*CONFIDENCE_FEATURES, *COSINE_FEATURES)
+    lexical_inputs, semantic_inputs = (
+        SEMANTIC_MODEL.confidence_features[: len(CONFIDENCE_FEATURES)],
+        SEMANTIC_MODEL.confidence_features[len(CONFIDENCE_FEATURES) :],
+    )
+    assert lexical_inputs == CONFIDENCE_FEATURES and semantic_inputs and set(semantic_inputs) <= set(COSINE_FEATURES)
     question = "Who signed the agreement at the summit?"
     plain, with_extra = lexical.answers.rank(question), extra.answers.rank(question)
     # the same ranking (weight 0) and signals; only the confidence model differs
@@ -209,12 +213,14 @@ def test_confidence_model_with_cosines_is_used_only_with_the_extra(model: Path, 
     assert plain.signals == with_extra.signals and plain.cosines == ()
     assert plain.confidence == confidence(DEFAULT_MODEL, plain.signals)
     cosines = dict(zip(COSINE_FEATURES, with_extra.cosines, strict=True))
-    assert len(cosines) == 3 and all(-1.0 <= v <= 1.0 for v in cosines.values())
+    assert len(cosines) == len(COSINE_FEATURES) and all(-1.0 <= v <= 1.0 for v in cosines.values())
     assert cosines["cos_best"] >= cosines["cos_top"]
     assert with_extra.confidence == confidence(SEMANTIC_MODEL, with_extra.signals, cosines)
     assert with_extra.confidence != plain.confidence
     # the confidence really reads the cosines: a model that weighs only them moves with them
-    only_cosine = RankModel(DEFAULT_MODEL.rerank, (0.0,) * 7 + (4.0, 0.0, 0.0), SEMANTIC_MODEL.confidence_features)
+    weights = [0.0] * (1 + len(SEMANTIC_MODEL.confidence_features))
+    weights[1 + SEMANTIC_MODEL.confidence_features.index("cos_top")] = 4.0
+    only_cosine = RankModel(DEFAULT_MODEL.rerank, tuple(weights), SEMANTIC_MODEL.confidence_features)
     engine = extra.answers
     probe = AnswerEngine(
         engine.passages, engine.analyzer, engine.index, semantic=engine.semantic, semantic_model=only_cosine
@@ -226,12 +232,25 @@ def test_confidence_model_with_cosines_is_used_only_with_the_extra(model: Path, 
     assert "cos_top" not in dict((name, value) for name, value, _ in lexical.answers.explain(question).contributions)
 
 
+def test_word_by_word_features_find_synonyms(model: Path) -> None:
+    """soft_*: every weighty question word has a synonym in the first passage (cosine 1 in the tiny
+    model), none in the second."""
+    embedder = StaticEmbedder.load(model)
+    texts = ["The agreement was signed at the summit.", "The cat sat on the mat."]
+    semantic = Semantic(embedder, embedder.embed(texts), 0.0)
+    names = COSINE_FEATURES
+    found = dict(zip(names, semantic.features("pact gathering", [0, 1], None, texts[0]), strict=True))
+    missed = dict(zip(names, semantic.features("pact gathering", [1, 0], None, texts[1]), strict=True))
+    assert found["soft_min"] == pytest.approx(1.0) and found["soft_miss"] == 0.0
+    assert missed["soft_min"] < 0.6 and missed["soft_miss"] == 1.0 and missed["soft_cov"] < found["soft_cov"]
+
+
 def test_shipped_semantic_model_is_fitted_not_the_lexical_one_padded() -> None:
     """The extra's coefficients come from benchmarks/semantic.py's fit: its cosine terms are not
     zero and its lexical terms are not the lexical model's copied."""
     _, *coef = SEMANTIC_MODEL.confidence
     lexical = len(CONFIDENCE_FEATURES)
-    assert len(coef) == lexical + len(COSINE_FEATURES)
+    assert len(coef) == len(SEMANTIC_MODEL.confidence_features) > lexical
     assert all(c != 0.0 for c in coef[lexical:])
     assert tuple(SEMANTIC_MODEL.confidence[: lexical + 1]) != tuple(DEFAULT_MODEL.confidence)
 

@@ -215,14 +215,15 @@ class AnswerEngine:
 
     def semantic_features(self, query: Query, candidates: list[Candidate] | tuple[Candidate, ...]) -> tuple[float, ...]:
         """The question's cosine features (:data:`bot.semantic.COSINE_FEATURES`) over the ranked
-        candidates: top passage, its best sentence, best of the top 10. Zeros without the extra."""
+        candidates: top passage, its best sentence, best of the top 10, and word by word against the
+        top passage. Zeros without the extra."""
         semantic = self.semantic
         if semantic is None or not candidates:
-            return (0.0, 0.0, 0.0)
+            return (0.0,) * len(COSINE_FEATURES)
         top = candidates[0]
+        text = self.passages[top.passage].text
         a, b = self.sentences[top.passage].spans[top.best_sentence]
-        sentence = self.passages[top.passage].text[a:b]
-        return semantic.features(semantic.question(query.text), [c.passage for c in candidates], sentence)
+        return semantic.features(query.text, [c.passage for c in candidates], text[a:b], text)
 
     def explain(self, question: str, top: int = 3) -> Explanation:
         """Why :meth:`answer` replies as it does to ``question``: the analysed question, the ``top``

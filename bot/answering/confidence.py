@@ -129,7 +129,7 @@ DEFAULT_MODEL = RankModel(
 
 #: The confidence inputs with the semantic extra on: the lexical ones and the question's cosine
 #: with the top passage, with its best sentence, and the best over the top 10 (bot.semantic).
-SEMANTIC_CONFIDENCE_FEATURES = (*CONFIDENCE_FEATURES, *COSINE_FEATURES)
+SEMANTIC_CONFIDENCE_FEATURES = (*CONFIDENCE_FEATURES, *COSINE_FEATURES[:3])
 # With the semantic extra (issue 17): the same logistic model refitted over SEMANTIC_CONFIDENCE_FEATURES
 # by `python -m benchmarks.semantic --parts abstention` ("Semantic model to ship"): the collections and
 # fitting of DEFAULT_MODEL (fold 0 of each, each collection weighing the same, intercept shifted so
