@@ -185,7 +185,7 @@ def semantic_maker(embedder: StaticEmbedder, weight: float) -> Callable[[tuple[P
         if missing:
             known.update(zip(missing, embedder.embed(missing).astype(VECTOR_DTYPE), strict=True))
         vectors = np.array([known[p.text] for p in passages], dtype=VECTOR_DTYPE).reshape(len(passages), -1)
-        return Semantic(embedder, vectors, weight)
+        return Semantic(embedder, vectors, weight, word_features=True)
 
     return make
 

@@ -407,6 +407,9 @@ class Semantic:
     texts: Sequence[str] | None = None  # each passage's text (for vectors made on first use)
     known: np.ndarray | None = None  # which rows of ``vectors`` are made (None: all of them)
     made_on_use: int = 0  # passage vectors made by :meth:`ensure` (for tests and benchmarks)
+    # compute the word-by-word features (soft_*) even when the confidence model does not read them
+    # (benchmarks; the shipped SEMANTIC_MODEL does not: they did not pay, see benchmarks/semantic.py)
+    word_features: bool = False
     _question_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

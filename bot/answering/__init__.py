@@ -170,6 +170,7 @@ class AnswerEngine:
         self.semantic = semantic  # optional semantic evidence (bot.semantic); None = lexical only
         # the confidence model used with the extra (its inputs include the cosines); unused without it
         self.semantic_model = semantic_model or SEMANTIC_MODEL
+        self._word_features = any(name.startswith("soft_") for name in self.semantic_model.confidence_features)
         self.analyzer = analyzer
         self.index = index
         self.policy = policy or AnswerSettings()
@@ -215,15 +216,17 @@ class AnswerEngine:
 
     def semantic_features(self, query: Query, candidates: list[Candidate] | tuple[Candidate, ...]) -> tuple[float, ...]:
         """The question's cosine features (:data:`bot.semantic.COSINE_FEATURES`) over the ranked
-        candidates: top passage, its best sentence, best of the top 10, and word by word against the
-        top passage. Zeros without the extra."""
+        candidates: top passage, its best sentence, best of the top 10, and (when the confidence model
+        reads them, or ``semantic.word_features``) word by word against the top passage. Zeros
+        without the extra."""
         semantic = self.semantic
         if semantic is None or not candidates:
             return (0.0,) * len(COSINE_FEATURES)
         top = candidates[0]
         text = self.passages[top.passage].text
         a, b = self.sentences[top.passage].spans[top.best_sentence]
-        return semantic.features(query.text, [c.passage for c in candidates], text[a:b], text)
+        words = text if self._word_features or semantic.word_features else None  # soft_*: only when read
+        return semantic.features(query.text, [c.passage for c in candidates], text[a:b], words)
 
     def explain(self, question: str, top: int = 3) -> Explanation:
         """Why :meth:`answer` replies as it does to ``question``: the analysed question, the ``top``
