@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import math
 import subprocess
@@ -322,3 +323,25 @@ def test_default_install_imports_nothing_of_the_extra() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_answers_in_several_threads_match_one_at_a_time(model: Path, tmp_path: Path) -> None:
+    """Vectors made on first use and the embedder's word table are shared by the worker threads the
+    Discord front end answers in: concurrent answers equal sequential ones."""
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    settings = settings_for(corpus, model, tmp_path / "cache")
+    questions = [
+        "Who signed the pact at the gathering in Paris?",
+        "What flows under the stone bridge?",
+        "Who barked at night in the garden?",
+        BROAD,
+        "When was the old bridge built?",
+        "Where did the summit leaders meet?",
+    ] * 5
+    one_at_a_time = build_engine(settings)
+    expected = [one_at_a_time.answer(q) for q in questions]
+    shared = build_engine(settings)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(shared.answer, questions))
+    assert got == expected
+    assert shared.answers.semantic.made_on_use == shared.answers.semantic.known.sum()  # each made once
