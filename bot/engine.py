@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.analysis import AliasError, AliasTable, Analyzer
-from bot.answering import Answer, AnswerEngine, Explanation, RankedPassage
+from bot.answering import DEFAULT_MODEL, Answer, AnswerEngine, Explanation, RankedPassage
 from bot.config import Settings
 from bot.corpus import Corpus, CorpusError, Document, Passage, Problem, load_corpus
 from bot.index_store import DocumentKey, IndexOutcome, corpus_keys, fingerprint, load_or_build
@@ -175,7 +175,11 @@ def build_engine(
             )
         except SemanticError as exc:
             raise CorpusError([Problem(wanted.model, None, str(exc).removeprefix(f"{wanted.model}: "))]) from None
-    answers = AnswerEngine(corpus.passages, analyzer, index, settings.answers, semantic=semantic)
+    # semantic.confidence: false keeps the lexical confidence model with the extra's rerank
+    semantic_model = None if wanted.confidence else DEFAULT_MODEL
+    answers = AnswerEngine(
+        corpus.passages, analyzer, index, settings.answers, semantic=semantic, semantic_model=semantic_model
+    )
     return Engine(
         settings,
         corpus,

@@ -246,6 +246,19 @@ def test_word_by_word_features_find_synonyms(model: Path) -> None:
     assert missed["soft_min"] < 0.6 and missed["soft_miss"] == 1.0 and missed["soft_cov"] < found["soft_cov"]
 
 
+def test_semantic_confidence_false_keeps_the_lexical_confidence(model: Path, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    settings = settings_for(corpus, model, tmp_path / "cache", weight=0.0)
+    lexical_confidence = dataclasses.replace(
+        settings, semantic=dataclasses.replace(settings.semantic, confidence=False)
+    )
+    assert parse_settings("semantic:\n  confidence: false\n").semantic.confidence is False
+    question = "Who signed the agreement at the summit?"
+    plain = build_engine(settings_for(corpus, None, tmp_path / "cache")).answers.rank(question)
+    kept = build_engine(lexical_confidence).answers.rank(question)
+    assert kept.confidence == plain.confidence != build_engine(settings).answers.rank(question).confidence
+
+
 def test_shipped_semantic_model_is_fitted_not_the_lexical_one_padded() -> None:
     """The extra's coefficients come from benchmarks/semantic.py's fit: its cosine terms are not
     zero and its lexical terms are not the lexical model's copied."""
