@@ -21,6 +21,7 @@ import numpy as np
 from benchmarks.evidence import EVIDENCE
 from benchmarks.targets import Observed
 from bot.answering import SIGNALS
+from bot.semantic import COSINE_FEATURES
 
 # Fitted on (fold f of each); never the summit sets, the BBC leave-one-out run or the paraphrases.
 TRAIN = (
@@ -45,6 +46,8 @@ def inputs(obs: Observed, names: Sequence[str]) -> np.ndarray:
     named = {n: raw[:, i] for i, n in enumerate((*SIGNALS, *EVIDENCE))}
     named["oov_share"] = named["oov"] / np.maximum(named["terms"], 1.0)
     named["type_miss"] = 1.0 - named["type_found"]
+    if obs.cosine.shape[1]:  # collected with the semantic extra on
+        named.update({n: obs.cosine[:, i] for i, n in enumerate(COSINE_FEATURES)})
 
     def one(name: str) -> np.ndarray:
         if "*" in name:

@@ -20,7 +20,7 @@ Collections (``label`` 1 = should be answered, 0 = should not):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from bot.analysis import AliasTable, Analyzer
 from bot.answering import SIGNALS, AnswerEngine, RankModel
 from bot.corpus import Passage
 from bot.search import BM25Index, BM25Params
+from bot.semantic import COSINE_FEATURES, Semantic
 
 
 @dataclass
@@ -54,29 +55,40 @@ class Observed:
     right: np.ndarray  # the first passage shown is a right one (always False for label 0)
     fold: np.ndarray
     confidence: np.ndarray  # the engine's own confidence (the model it was built with)
+    # the semantic cosine features (bot.semantic.COSINE_FEATURES) when the engine has the extra on
+    cosine: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 Maker = Callable[[tuple[Passage, ...]], AnswerEngine]
 
 
-def maker(aliases: AliasTable | None = None, model: RankModel | None = None, **analyzer: str) -> Maker:
-    """Build the project's engine over passages (k1 1.2, b 0.75, the config defaults)."""
+def maker(
+    aliases: AliasTable | None = None,
+    model: RankModel | None = None,
+    semantic: Callable[[tuple[Passage, ...]], Semantic] | None = None,
+    **analyzer: str,
+) -> Maker:
+    """Build the project's engine over passages (k1 1.2, b 0.75, the config defaults); with
+    ``semantic`` (passages -> their :class:`bot.semantic.Semantic`), the engine with the extra on."""
     an = Analyzer(aliases, **analyzer)
 
     def make(passages: tuple[Passage, ...]) -> AnswerEngine:
         index = BM25Index.from_texts([p.text for p in passages], an, BM25Params(1.2, 0.75, 0.25))
-        return AnswerEngine(passages, an, index, model=model)
+        extra = semantic(passages) if semantic is not None else None
+        return AnswerEngine(passages, an, index, model=model, semantic=extra)
 
     return make
 
 
 def _one(engine: AnswerEngine, text: str, is_right: Callable[[Passage], bool]) -> tuple:
     ranking = engine.rank(text)
+    cosine = [0.0] * len(COSINE_FEATURES) if engine.semantic is not None else []
     if not ranking.candidates:
-        return [0.0] * len(SIGNALS), [0.0] * len(EVIDENCE), False, False, 0.0
+        return [0.0] * len(SIGNALS), [0.0] * len(EVIDENCE), False, False, 0.0, cosine
     top = engine.passages[ranking.candidates[0].passage]
     signals = list(ranking.signals.as_tuple()) if ranking.signals is not None else [0.0] * len(SIGNALS)
-    return signals, evidence(engine, text, ranking), True, is_right(top), ranking.confidence
+    cosine = list(ranking.cosines) or cosine
+    return signals, evidence(engine, text, ranking), True, is_right(top), ranking.confidence, cosine
 
 
 def _pack(name: str, label: int, rows: list[tuple], folds: Sequence[int]) -> Observed:
@@ -89,6 +101,7 @@ def _pack(name: str, label: int, rows: list[tuple], folds: Sequence[int]) -> Obs
         np.array([r[3] and label == 1 for r in rows], dtype=bool),
         np.asarray(folds, dtype=np.int64),
         np.array([r[4] for r in rows], dtype=np.float64),
+        np.array([r[5] for r in rows], dtype=np.float64).reshape(len(rows), len(rows[0][5]) if rows else 0),
     )
 
 
@@ -134,10 +147,16 @@ def squad(pool: Pool, make: Maker, articles: int | None = None, prefix: str = "s
     ]
 
 
-def collect_all(pool: Pool, model: RankModel | None = None, **analyzer: str) -> dict[str, Observed]:
-    """Every collection of the module docstring, with one analyzer setting and one ranking model."""
+def collect_all(
+    pool: Pool,
+    model: RankModel | None = None,
+    semantic: Callable[[tuple[Passage, ...]], Semantic] | None = None,
+    **analyzer: str,
+) -> dict[str, Observed]:
+    """Every collection of the module docstring, with one analyzer setting and one ranking model
+    (and the semantic extra when ``semantic`` is given, see :func:`maker`)."""
     out: dict[str, Observed] = {}
-    plain = maker(None, model, **analyzer)
+    plain = maker(None, model, semantic, **analyzer)
     for obs in squad(pool, plain):
         out[obs.name] = obs
     full = plain(pool.corpus.passages)
@@ -146,7 +165,7 @@ def collect_all(pool: Pool, model: RankModel | None = None, **analyzer: str) -> 
         for obs in squad(pool, plain, n, f"nested {n}"):
             if not obs.name.endswith("gone"):
                 out[obs.name] = obs
-    aliased = maker(shipped_aliases(), model, **analyzer)
+    aliased = maker(shipped_aliases(), model, semantic, **analyzer)
     summit = aliased(shipped_corpus().passages)
     out["summit direct"] = asked(summit, "summit direct", 1, summit_questions("direct"))
     out["summit paraphrases"] = asked(summit, "summit paraphrases", 1, summit_questions("paraphrases"))

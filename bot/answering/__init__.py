@@ -26,6 +26,8 @@ from bot.answering.confidence import (
     CONFIDENCE_FEATURES,
     DEFAULT_MODEL,
     QPP_DEPTH,
+    SEMANTIC_CONFIDENCE_FEATURES,
+    SEMANTIC_MODEL,
     SIGNALS,
     RankModel,
     SignalReader,
@@ -41,7 +43,7 @@ from bot.answering.verdict import VERDICTS, Verdict, decide_verdict
 from bot.config import AnswerSettings
 from bot.corpus import Passage
 from bot.search import BM25Index
-from bot.semantic import Semantic
+from bot.semantic import COSINE_FEATURES, Semantic
 
 __all__ = [
     "CONFIDENCE_FEATURES",
@@ -49,6 +51,8 @@ __all__ = [
     "FEATURES",
     "QPP_DEPTH",
     "RERANK_DEPTH",
+    "SEMANTIC_CONFIDENCE_FEATURES",
+    "SEMANTIC_MODEL",
     "SIGNALS",
     "VERDICTS",
     "WINDOW",
@@ -138,6 +142,7 @@ class Ranking:
     candidates: tuple[Candidate, ...]
     confidence: float
     signals: Signals | None = None  # None when nothing matched
+    cosines: tuple[float, ...] = ()  # the semantic cosine features (bot.semantic), with the extra on
 
 
 def _passage_of(candidate: Candidate) -> int:
@@ -160,9 +165,13 @@ class AnswerEngine:
         model: RankModel | None = None,
         depth: int = RERANK_DEPTH,
         semantic: Semantic | None = None,
+        semantic_model: RankModel | None = None,
     ) -> None:
         self.passages = passages
         self.semantic = semantic  # optional semantic evidence (bot.semantic); None = lexical only
+        # the confidence model used with the extra (its inputs include the cosines); unused without it
+        self.semantic_model = semantic_model or SEMANTIC_MODEL
+        self._word_features = any(name.startswith("soft_") for name in self.semantic_model.confidence_features)
         self.analyzer = analyzer
         self.index = index
         self.policy = policy or AnswerSettings()
@@ -201,23 +210,25 @@ class AnswerEngine:
         if semantic is not None:
             candidates = semantic.rerank(semantic.question(query.text), candidates, _passage_of, _score_of)
         signals = self.signal_reader.read(query, hits, candidates, {row[0]: row[5] for row in rows})
-        confidence_ = confidence(self.model, signals)
-        if semantic is not None and semantic.confidence_coef:
-            logit = math.log(max(confidence_, 1e-12) / max(1.0 - confidence_, 1e-12))
-            adjusted = semantic.adjust(logit, self.semantic_features(query, candidates))
-            confidence_ = 1.0 / (1.0 + math.exp(-max(min(adjusted, 700.0), -700.0)))
-        return Ranking(query.terms, tuple(candidates), confidence_, signals)
+        if semantic is None:
+            return Ranking(query.terms, tuple(candidates), confidence(self.model, signals), signals)
+        cosines = self.semantic_features(query, candidates)
+        confidence_ = confidence(self.semantic_model, signals, dict(zip(COSINE_FEATURES, cosines, strict=True)))
+        return Ranking(query.terms, tuple(candidates), confidence_, signals, cosines)
 
     def semantic_features(self, query: Query, candidates: list[Candidate] | tuple[Candidate, ...]) -> tuple[float, ...]:
         """The question's cosine features (:data:`bot.semantic.COSINE_FEATURES`) over the ranked
-        candidates: top passage, its best sentence, best of the top 10. Zeros without the extra."""
+        candidates: top passage, its best sentence, best of the top 10, and (when the confidence model
+        reads them, or ``semantic.word_features``) word by word against the top passage. Zeros
+        without the extra."""
         semantic = self.semantic
         if semantic is None or not candidates:
-            return (0.0, 0.0, 0.0)
+            return (0.0,) * len(COSINE_FEATURES)
         top = candidates[0]
+        text = self.passages[top.passage].text
         a, b = self.sentences[top.passage].spans[top.best_sentence]
-        sentence = self.passages[top.passage].text[a:b]
-        return semantic.features(semantic.question(query.text), [c.passage for c in candidates], sentence)
+        words = text if self._word_features or semantic.word_features else None  # soft_*: only when read
+        return semantic.features(query.text, [c.passage for c in candidates], text[a:b], words)
 
     def explain(self, question: str, top: int = 3) -> Explanation:
         """Why :meth:`answer` replies as it does to ``question``: the analysed question, the ``top``
@@ -234,10 +245,11 @@ class AnswerEngine:
             self.passage_terms,
             self.signal_reader.document_has,
             ranking.signals,
-            self.model,
+            self.model if self.semantic is None else self.semantic_model,
             ranking.confidence,
             self.policy.min_confidence,
             self.policy.min_related,
+            dict(zip(COSINE_FEATURES, ranking.cosines, strict=True)) if ranking.cosines else None,
         )
 
     def highlight(self, i: int, query_terms: set[str], sentence: int | None = None) -> Highlight:

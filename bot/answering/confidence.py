@@ -24,6 +24,7 @@ from bot.answering.query import Query
 from bot.answering.rerank import FEATURES, RERANK_DEPTH, Candidate
 from bot.corpus import Passage, PassageSequence
 from bot.search import BM25Index
+from bot.semantic import COSINE_FEATURES
 
 # How many of BM25's best passages the query-performance signals look at.
 QPP_DEPTH = 10
@@ -126,6 +127,24 @@ DEFAULT_MODEL = RankModel(
 )
 
 
+#: The confidence inputs with the semantic extra on: the lexical ones and the question's cosine
+#: with the top passage, with its best sentence, and the best over the top 10 (bot.semantic).
+SEMANTIC_CONFIDENCE_FEATURES = (*CONFIDENCE_FEATURES, *COSINE_FEATURES[:3])
+# With the semantic extra (issue 17): the same logistic model refitted over SEMANTIC_CONFIDENCE_FEATURES
+# by `python -m benchmarks.semantic --parts abstention` ("Semantic model to ship"): the collections and
+# fitting of DEFAULT_MODEL (fold 0 of each, each collection weighing the same, intercept shifted so
+# that 0.5 answers 88% of fold 0's SQuAD questions), collected by the engine with the extra on (its
+# rerank at semantic.rerank_weight 1.0, cosines from models/minilm-static.npz). Held out, it is about
+# even with the lexical model (README, "Semantic evidence (optional)"): at 0.5, fold 1 SQuAD own
+# 0.835 / other 0.045 (lexical 0.832 / 0.039); summit paraphrases answered right 0.160 (0.080);
+# summit direct 0.800 (0.867: "What did Guo Jiakun say?" drops to 0.32); unanswerable 0.183 (0.169).
+SEMANTIC_MODEL = RankModel(
+    rerank=DEFAULT_MODEL.rerank,
+    confidence=(-4.301, 2.523, 2.293, -0.748, 0.826, -0.077, -4.791, 1.787, 1.979, 1.11),
+    confidence_features=SEMANTIC_CONFIDENCE_FEATURES,
+)
+
+
 def confidence_input(name: str, signals: Mapping[str, Any]) -> Any:
     """One input of the abstention model from the signals (floats or numpy arrays) by name.
 
@@ -148,11 +167,14 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
-def confidence(model: RankModel, signals: Signals | None) -> float:
-    """Probability that the corpus answers the question: the logistic model over its signals."""
+def confidence(model: RankModel, signals: Signals | None, extra: Mapping[str, float] | None = None) -> float:
+    """Probability that the corpus answers the question: the logistic model over its signals
+    (and ``extra`` named inputs, e.g. the semantic cosines)."""
     if signals is None:
         return 0.0
-    named = signals.as_dict()
+    named: dict[str, float] = signals.as_dict()
+    if extra:
+        named.update(extra)
     intercept, *coef = model.confidence
     inputs = (confidence_input(name, named) for name in model.confidence_features)
     x = intercept + sum(c * float(v) for c, v in zip(coef, inputs, strict=True))

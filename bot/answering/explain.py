@@ -9,7 +9,7 @@ that decided it. :func:`bot.terminal.format_explanation` prints it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.analysis import Analyzer, Token
@@ -125,6 +125,7 @@ def explain(
     confidence: float,
     min_confidence: float,
     min_related: float,
+    extra: Mapping[str, float] | None = None,
 ) -> Explanation:
     """Put together the :class:`Explanation` of one ranked question (``candidates``: the top ones)."""
     terms = question_terms(analyzer, query, index)
@@ -149,6 +150,8 @@ def explain(
             )
         )
     named = signals.as_dict() if signals is not None else {}
+    if named and extra:
+        named.update(extra)  # the semantic cosines, when the extra is on
     intercept, *coef = model.confidence
     contributions = tuple(
         (name, float(confidence_input(name, named)), c * float(confidence_input(name, named)))

@@ -251,7 +251,7 @@ class SummitBot(commands.Bot):
         left = max(limit - (time.monotonic() - started), 1.0)
         try:
             return await run_with_deadline(
-                open_saved_engine, settings, report.outcome, timeout=left, name="summitbot-reload"
+                open_saved_engine, settings, report.outcome, old, timeout=left, name="summitbot-reload"
             )
         except IndexCacheError as exc:  # e.g. the alias file changed in between: build it here
             log.warning("the reloaded index cannot be mapped (%s): building it in this process", exc)
