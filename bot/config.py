@@ -177,8 +177,9 @@ class SemanticSettings:
     cache: Path = Path("data/semantic-cache")  # passage vectors, keyed by model and passage text
     # reranked score + rerank_weight x cosine over the best 10 candidates (0 = no semantic rerank)
     rerank_weight: float = 1.0
-    # the confidence model that reads the cosines (bot.answering.SEMANTIC_MODEL); false: the lexical one
-    confidence: bool = True
+    # true: the confidence model that reads the cosines (bot.answering.SEMANTIC_MODEL); false (the
+    # default, as it measured no better held out): the lexical one, the extra only reranks
+    confidence: bool = False
 
 
 @dataclass(frozen=True)

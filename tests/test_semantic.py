@@ -72,10 +72,13 @@ DOCS = {
 }
 
 
-def settings_for(corpus: Path, model: Path | None, cache: Path, weight: float = 2.0) -> Settings:
+def settings_for(
+    corpus: Path, model: Path | None, cache: Path, weight: float = 2.0, confidence: bool = True
+) -> Settings:
+    """Settings with the extra's model (or none); ``confidence`` chooses the cosine confidence model."""
     return Settings(
         corpus=CorpusSettings(path=corpus),
-        semantic=SemanticSettings(model=model, cache=cache, rerank_weight=weight),
+        semantic=SemanticSettings(model=model, cache=cache, rerank_weight=weight, confidence=confidence),
     )
 
 
@@ -253,6 +256,8 @@ def test_semantic_confidence_false_keeps_the_lexical_confidence(model: Path, tmp
         settings, semantic=dataclasses.replace(settings.semantic, confidence=False)
     )
     assert parse_settings("semantic:\n  confidence: false\n").semantic.confidence is False
+    assert parse_settings("semantic:\n  confidence: true\n").semantic.confidence is True
+    assert parse_settings("semantic:\n  model: m.npz\n", base_dir=tmp_path).semantic.confidence is False  # default
     question = "Who signed the agreement at the summit?"
     plain = build_engine(settings_for(corpus, None, tmp_path / "cache")).answers.rank(question)
     kept = build_engine(lexical_confidence).answers.rank(question)
