@@ -613,12 +613,29 @@ class BM25Index:
         """Exact scores of passages ``cands`` (ascending int32): each term's weight added in query order."""
         scores = np.zeros(cands.size, dtype=np.float64)
         for tid, count in terms:
-            hit, tf = self._lookup(tid, cands)
-            if hit.size == 0:
-                continue
-            weights = self._weights_of(tf, cands[hit], float(self.idf[tid]))
-            scores[hit] += weights if count == 1 else count * weights
+            hit, weights = self._term_weights(tid, cands)
+            if hit is None:
+                scores += weights if count == 1 else count * weights
+            elif hit.size:
+                scores[hit] += weights if count == 1 else count * weights
         return scores
+
+    def _term_weights(self, tid: int, cands: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """Term ``tid``'s exact weights in the passages ``cands``, as ``(hit, weights)``: ``hit`` indexes
+        the candidates that hold the term, or is None when ``weights`` covers every candidate (a
+        dense term: 0 exactly where it is absent, since every candidate's length norm is positive)."""
+        idf = float(self.idf[tid])
+        row = int(self.dense_row[tid])
+        if row >= 0 and self.params.k1 > 0:
+            small = self.dense_tf[row][cands]
+            tf = small.astype(np.float64)
+            if tf.size and int(small.max()) == 255:  # 255 means 255 or more: look those few up
+                high = np.flatnonzero(small == 255)
+                lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
+                tf[high] = self.post_tf[np.searchsorted(self.post_docs[lo:hi], cands[high]) + lo]
+            return None, self._weights_of(tf, cands, idf)
+        hit, tf = self._lookup(tid, cands)
+        return hit, self._weights_of(tf, cands[hit], idf)
 
     def _lookup(self, tid: int, cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which of the passages ``cands`` hold term ``tid`` (indices into ``cands``) and how often (float64).
@@ -955,10 +972,13 @@ class _TopK:
                 if cands.size == 0:
                     return cands
             tid, count = self.query[u]
-            hit, tf = index._lookup(tid, cands)
-            if hit.size:
-                found = index._weights_of(tf, cands[hit], float(index.idf[tid]))
-                partial[hit] += np.maximum(found * count, 0.0)
+            hit, found = index._term_weights(tid, cands)
+            if count != 1:
+                found *= count
+            if hit is None:
+                partial += np.maximum(found, 0.0)
+            elif hit.size:
+                partial[hit] += np.maximum(found, 0.0)
             remaining -= float(self.bounds[u])
         return cands[(partial + max(remaining, 0.0)) * (1.0 + _MARGIN) >= self.theta]
 
