@@ -880,8 +880,9 @@ class _TopK:
         """Score the postings of query term number ``term`` that can still reach the top k (see :meth:`run`).
 
         Only postings whose one-byte impact bound plus ``rest`` reaches the threshold are taken,
-        and they are read by descending impact in growing batches, so the threshold rises before
-        the bulk of a common term is reached (and each batch is filtered by the risen threshold).
+        and they are read by descending impact in bands of growing size (chosen from a sample of
+        the term's impacts, so nothing per posting is sorted), so the threshold rises before the
+        bulk of a common term is reached and each band is cut at the risen threshold.
         """
         index = self.index
         tid, count = self.query[term]
@@ -890,24 +891,24 @@ class _TopK:
         lo, hi = int(index.offsets[tid]), int(index.offsets[tid + 1])
         top = float(index.term_max[tid]) * count
         impact = index.post_impact[lo:hi]
-        least = self._least_impact(rest, top)
-        sel = np.flatnonzero(impact >= least) if least > 0 else np.arange(hi - lo)
-        if sel.size == 0:
-            return
-        levels = impact[sel]
-        by_impact = np.argsort(levels, kind="stable")[::-1]
+        step = max(1, (hi - lo) // 4096)
+        # above[i]: about how many postings have an impact of at least i (from every step-th one).
+        above = np.cumsum(np.bincount(impact[::step], minlength=256)[::-1])[::-1] * step
         idf = float(index.idf[tid])
-        start, batch = 0, BATCH
-        while start < sel.size:
+        upper, batch = 255, BATCH
+        while upper >= 0:
             least = self._least_impact(rest, top)
-            if int(levels[by_impact[start]]) < least:
-                break  # by descending impact: none of the rest can reach the top k
-            part = by_impact[start : start + batch]
-            start += batch
-            batch *= 2
-            if least > 0:
-                part = part[levels[part] >= least]
-            positions = np.sort(sel[part]) + lo
+            if upper < least:
+                break  # the impacts left are too low for the top k
+            # The band [cut, upper]: about ``batch`` postings, never below ``least``.
+            reach = np.flatnonzero(above[: upper + 1] >= (above[upper + 1] if upper < 255 else 0) + batch)
+            cut = max(int(reach[-1]) if reach.size else 0, least)
+            band = impact >= cut if upper == 255 else (impact >= cut) & (impact <= upper)
+            upper, batch = cut - 1, batch * 2
+            positions = np.flatnonzero(band)
+            if positions.size == 0:
+                continue
+            positions += lo
             docs = index.post_docs[positions]
             weights = index._weights_at(positions, docs, idf)
             if count != 1:
