@@ -15,6 +15,9 @@ answer every question.
   question's words (optionally on a sample of questions, extrapolated; the output says so).
 * ``project``: :func:`bot.engine.build_engine` on the folder, then ``engine.answer`` per question;
   the BM25 stage (``index.top``) is timed separately too, at k = 3 and at the answer's depth.
+* ``ablations`` (with ``--ablations``): the BM25 stage under the final query configuration and
+  without each query aid (no dense rows, heads of 256 or 2,048 postings, a first batch of 1,024),
+  interleaved question by question, best CPU time of 3.
 * ``project-cold`` (with ``--cold``): a saved index is written once (``summitbot index``'s work),
   then a fresh process times start -> first answer with it, and a ``/reload`` of a copy of the
   corpus (hard links) with one article changed, reusing the running engine's postings.
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import resource
@@ -349,11 +353,13 @@ def worker_project(folder: Path, questions: list[str]) -> dict[str, Any]:
     build = time.perf_counter() - t0
     t["other build"] = build - t.get("read", 0.0) - t.get("tokenize+index", 0.0)
     lat = []
+    answer_cpu = []
     answered = 0
     t0 = time.perf_counter()
     for q in questions:
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.thread_time()
         a = engine.answer(q)
+        answer_cpu.append(time.thread_time() - c1)
         lat.append(time.perf_counter() - t1)
         answered += a.answered
     t["answer"] = time.perf_counter() - t0
@@ -362,6 +368,7 @@ def worker_project(folder: Path, questions: list[str]) -> dict[str, Any]:
     return {
         "stages": t,
         "latency": lat,
+        "answer_cpu": answer_cpu,
         **_top_latencies(engine, questions),
         "answered": answered,
         "peak_mb": peak,
@@ -545,6 +552,68 @@ def save_index(folder: Path) -> str:
     return engine.index_outcome.summary() if engine.index_outcome else ""
 
 
+ABLATIONS = ("final", "no dense rows", "heads of 256", "heads of 2048", "first batch 1024")
+"""Query configurations that ``--ablations`` times against each other (see :func:`worker_ablations`)."""
+
+
+def worker_ablations(folder: Path, questions: list[str]) -> dict[str, Any]:
+    """``index.top`` per question under each of :data:`ABLATIONS`, interleaved question by question
+    (so that a busy moment hits every configuration alike), best CPU time of 3 per question.
+
+    One index is built; each configuration is a shallow copy with one query aid changed: dense rows
+    switched off, heads rebuilt at another size, or a smaller first batch. Every configuration must
+    return the same top k (checked).
+    """
+    import copy
+
+    import bot.search as search
+    from bot.answering.rerank import RERANK_DEPTH
+    from bot.config import CorpusSettings, Settings
+    from bot.engine import build_engine
+
+    engine = build_engine(Settings(corpus=CorpusSettings(path=folder)))
+    base = engine.index
+    configs: dict[str, tuple[Any, int]] = {}
+    for name in ABLATIONS:
+        index, batch = copy.copy(base), search.BATCH
+        if name == "no dense rows":
+            index.dense_row = np.full(base.dense_row.size, -1, dtype=np.int32)
+        elif name.startswith("heads of"):
+            saved = search.HEAD
+            search.HEAD = int(name.split()[-1])
+            try:
+                index._heads()
+            finally:
+                search.HEAD = saved
+        elif name == "first batch 1024":
+            batch = 1024
+        configs[name] = (index, batch)
+    analyzed = [engine.analyzer.analyze(q) for q in questions]
+    out: dict[str, Any] = {"mismatches": 0}
+    default_batch = search.BATCH
+    try:
+        for k in (3, RERANK_DEPTH):
+            cpu: dict[str, list[float]] = {name: [] for name in configs}
+            for terms in analyzed:
+                reference = None
+                for name, (index, batch) in configs.items():
+                    search.BATCH = batch
+                    best = math.inf
+                    for _ in range(3):
+                        c0 = time.thread_time()
+                        got = index.top(terms, k)
+                        best = min(best, time.thread_time() - c0)
+                    cpu[name].append(best)
+                    if reference is None:
+                        reference = got
+                    elif got != reference:
+                        out["mismatches"] += 1
+            out[f"k{k}"] = cpu
+    finally:
+        search.BATCH = default_batch
+    return out
+
+
 def worker_check(folder: Path, questions: list[str], sample: int) -> dict[str, Any]:
     """Top-3 of ``index.top`` against ``BM25Okapi`` fed the project's own analysed tokens."""
     from rank_bm25 import BM25Okapi
@@ -620,6 +689,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-fts5", action="store_true")
     ap.add_argument("--fts5-sample", type=int, default=100, help="questions timed on FTS5 (0: all)")
     ap.add_argument("--cold", action="store_true", help="also time start -> first answer with a saved index")
+    ap.add_argument("--ablations", action="store_true", help="also time the BM25 stage without each query aid")
     ap.add_argument("--repeat", type=int, default=1, help="runs of the project (best is reported)")
     ap.add_argument("--json", type=Path, help="also write the raw reports here")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -640,6 +710,8 @@ def main(argv: list[str] | None = None) -> int:
             report = worker_tantivy(args.folder, questions)
         elif args.worker == "fts5":
             report = worker_fts5(args.folder, questions, args.fts5_sample)
+        elif args.worker == "ablations":
+            report = worker_ablations(args.folder, questions)
         elif args.worker == "project-cold":
             report = worker_project_cold(args.folder, questions, args.launched)
         elif args.worker == "save-index":
@@ -677,6 +749,7 @@ def main(argv: list[str] | None = None) -> int:
         print(run_child("save-index", args, folder, qfile)["summary"])
         cold = run_child("project-cold", args, folder, qfile)
     check = None if args.skip_check else run_child("check", args, folder, qfile)
+    ablations = run_child("ablations", args, folder, qfile) if args.ablations else None
 
     stages = ["read", "tokenize", "index", "tokenize+index", "other build", "answer"]
     names = list(reports)
@@ -719,7 +792,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"p95 {pct(tv[key], 95) / pct(proj[key], 95):.2f}x faster"
             )
         ratio = pct(proj["latency"], 95) / pct(proj["top30_latency"], 95)
-        print(f"project full answer p95 / its BM25 top-30 p95: {ratio:.2f}")
+        cpu_ratio = pct(proj["answer_cpu"], 95) / pct(proj["top30_cpu"], 95)
+        print(
+            f"project full answer p95 / its BM25 top-30 p95: {ratio:.2f} wall-clock, {cpu_ratio:.2f} CPU time "
+            f"(answer CPU p50/p95 {pct(proj['answer_cpu'], 50):.2f}/{pct(proj['answer_cpu'], 95):.2f} ms)"
+        )
     if cold is not None:
         print(
             f"cold start with a saved index (process start -> first answer): {cold['cold_start']:.2f}s "
@@ -763,8 +840,22 @@ def main(argv: list[str] | None = None) -> int:
         )
         for m in check["mismatches"]:
             print("  ", m)
+    if ablations is not None:
+        print()
+        print("BM25 stage without each query aid (index.top CPU ms, best of 3 per question, interleaved):")
+        for k in (3, 30):
+            cpu = ablations[f"k{k}"]
+            for name in ABLATIONS:
+                x = cpu[name]
+                print(
+                    f"  top-{k:<3} {name:<18} p50 {pct(x, 50):6.2f}  p95 {pct(x, 95):6.2f}  p99 {pct(x, 99):6.2f}  "
+                    f"mean {float(np.mean(x)) * 1000:6.2f}"
+                )
+        print(f"  configurations disagreeing on a top k: {ablations['mismatches']}")
     if args.json:
-        args.json.write_text(json.dumps({"reports": reports, "cold": cold, "check": check}, indent=1))
+        args.json.write_text(
+            json.dumps({"reports": reports, "cold": cold, "check": check, "ablations": ablations}, indent=1)
+        )
     return 0
 
 

@@ -6,17 +6,29 @@ avgdl)`` is kept once per passage (``doc_norm``). A posting's BM25 contribution 
 when it is read, with the same float64 operations in the same order as
 ``BM25Okapi.get_scores``, so every score is the one BM25Okapi gives.
 
-Shapes: ``offsets[t]:offsets[t+1]`` slices ``post_docs`` and ``post_tf`` for term id ``t``.
-Each term's postings are cut into blocks of :data:`BLOCK` postings; ``block_start[t]:
-block_start[t+1]`` are its blocks, ``block_pos[j]`` is where block ``j`` starts in the postings
-and ``block_max[j]`` its largest weight; ``term_max[t]`` is the term's largest weight.
+Shapes: ``offsets[t]:offsets[t+1]`` slices ``post_docs`` and ``post_tf`` for term id ``t``;
+``term_max[t]`` is the term's largest weight and ``post_impact`` (uint8) each posting's weight
+in 255ths of it, rounded up (an upper bound read without computing the weight). Two query aids
+are built with the postings and saved with them:
 
-:meth:`BM25Index.top` never scores every passage. It orders the question's terms by their
-largest weight and, MaxScore-style, reads a term's postings only while the passages that could
-still reach the current k-th best score may hold it; inside a term it reads only the blocks
-whose bound (block maximum plus the other terms' maxima) reaches that score (block-max). Every
-passage it reads is scored exactly over all the question's terms (a binary search in each
-term's postings), so the top k, its scores and the tie-break by passage order are exact.
+* **heads**: for a term in more than :data:`HEAD` passages, its postings of highest impact (at most
+  :data:`HEAD`, ``head_pos[head_start[t]:head_start[t+1]]``, offsets from the term's first posting)
+  and ``head_bound[t]``, the exact largest weight of any posting left out (-inf for a rarer term,
+  whose head is all its postings);
+* **dense rows**: for a term in at least 1/:data:`DENSE` of the passages, its frequency in every
+  passage (``dense_tf[dense_row[t]]``, uint8, 255 meaning 255 or more), so finding a common term's
+  frequency in a candidate is an indexing, not a binary search.
+
+:meth:`BM25Index.top` never scores every passage. It scores the union of the question terms'
+heads exactly: the k-th best of those is a true lower bound for the k-th best score, and every
+passage outside the heads has, for each term, at most that term's head bound, far below its
+largest weight for a common term. It then reads, MaxScore-style, the terms' remaining postings
+while the passages left could still reach the k-th best score, cheapest term first; inside a term
+only the postings whose impact bound can reach it, by descending impact, in growing batches, so
+the threshold rises before the bulk of a common term is reached. Candidates are pruned term by
+term with those bounds and every survivor is scored exactly over all the question's terms (a
+dense row or a binary search in each term's postings), so the top k, its scores and the
+tie-break by passage order are exact.
 
 Building avoids Python work per token where it can: a passage whose text needs no regular
 expression (no dotted acronym, and every non-ASCII character a letter or digit or common
@@ -42,7 +54,7 @@ from bot.analysis import Analyzer, SurfaceCache
 from bot.config import SearchSettings
 
 BLOCK = 128
-"""Postings per block for the block-max bounds."""
+"""Postings per block when a build walks the postings to find each term's largest weight."""
 CHUNK_TOKENS = 4_000_000
 """Tokens analysed before a chunk of passages is sorted into postings (bounds a build's memory)."""
 _EXHAUSTIVE = 4096
@@ -53,6 +65,12 @@ _PRUNE_AT = 64
 """Candidate sets larger than this are pruned term by term before they are scored exactly."""
 _MERGE_CHUNK = 1 << 20
 """Postings read at a time when an index is merged with re-analysed documents (bounds its memory)."""
+HEAD = 1024
+"""Largest head per term: its postings of highest weight, all scored first to set the k-th best score."""
+BATCH = 8192
+"""Postings in the first batch read from a term's tail (then twice as many each batch)."""
+DENSE = 4
+"""A term held by at least 1/DENSE of the passages keeps its frequencies in a dense row too (0: none)."""
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(passages_indexed, tokens_seen)`` while a build runs."""
@@ -161,7 +179,7 @@ class BM25Index:
         n_docs: int,
         params: BM25Params,
     ) -> None:
-        """Set the arrays and derive everything else from them (IDF, length norms, block bounds)."""
+        """Set the arrays and derive everything else from them (IDF, length norms, bounds, heads, dense rows)."""
         self.params = params
         self.vocab = vocab
         self.n_docs = n_docs
@@ -180,31 +198,35 @@ class BM25Index:
         self._bounds()
 
     def _bounds(self) -> None:
-        """Cut each term's postings into blocks and record each block's and each term's largest weight."""
+        """Record each term's largest weight and each posting's one-byte impact, then the heads.
+
+        The postings are walked in chunks of whole blocks of :data:`BLOCK` postings of one term
+        (a block's maximum is one ``reduceat`` away), so no array per posting is held but the result.
+        """
         n_terms = self.df.size
         n_blocks = -(-self.df // BLOCK)
-        self.block_start = np.zeros(n_terms + 1, dtype=np.int64)
-        np.cumsum(n_blocks, out=self.block_start[1:])
-        total_blocks = int(self.block_start[-1])
+        block_start = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(n_blocks, out=block_start[1:])
+        total_blocks = int(block_start[-1])
         block_term = np.repeat(np.arange(n_terms, dtype=np.int64), n_blocks)
-        rank = np.arange(total_blocks, dtype=np.int64) - self.block_start[block_term]
-        self.block_pos = np.empty(total_blocks + 1, dtype=np.int64)
-        self.block_pos[:-1] = self.offsets[block_term] + rank * BLOCK
-        self.block_pos[-1] = self.offsets[-1]
+        rank = np.arange(total_blocks, dtype=np.int64) - block_start[block_term]
+        block_pos = np.empty(total_blocks + 1, dtype=np.int64)
+        block_pos[:-1] = self.offsets[block_term] + rank * BLOCK
+        block_pos[-1] = self.offsets[-1]
         del rank
-        self.block_max = np.empty(total_blocks, dtype=np.float64)
+        block_max = np.empty(total_blocks, dtype=np.float64)
         step = max(1, _MERGE_CHUNK // BLOCK)  # blocks a pass: ~40 MB of temporaries (a reload's child peak)
         for b0 in range(0, total_blocks, step):
             b1 = min(b0 + step, total_blocks)
-            p0, p1 = int(self.block_pos[b0]), int(self.block_pos[b1])
-            lengths = np.diff(self.block_pos[b0 : b1 + 1])
+            p0, p1 = int(block_pos[b0]), int(block_pos[b1])
+            lengths = np.diff(block_pos[b0 : b1 + 1])
             idf = np.repeat(self.idf[block_term[b0:b1]], lengths)
             weights = self._weights(p0, p1, idf)
-            self.block_max[b0:b1] = np.maximum.reduceat(weights, self.block_pos[b0:b1] - p0)
+            block_max[b0:b1] = np.maximum.reduceat(weights, block_pos[b0:b1] - p0)
         self.term_max = np.zeros(n_terms, dtype=np.float64)
         has = n_blocks > 0
         if total_blocks:
-            self.term_max[has] = np.maximum.reduceat(self.block_max, self.block_start[:-1][has])
+            self.term_max[has] = np.maximum.reduceat(block_max, block_start[:-1][has])
         # Each posting's weight as a share of its term's largest, rounded up to 1/255ths: a one-byte
         # upper bound that lets a query skip most postings of a common term without computing them.
         self.post_impact = np.empty(int(self.offsets[-1]), dtype=np.uint8)
@@ -212,8 +234,8 @@ class BM25Index:
             scale = np.where(self.term_max > 0, 255.0 / np.where(self.term_max > 0, self.term_max, 1.0), 0.0)
         for b0 in range(0, total_blocks, step):
             b1 = min(b0 + step, total_blocks)
-            p0, p1 = int(self.block_pos[b0]), int(self.block_pos[b1])
-            lengths = np.diff(self.block_pos[b0 : b1 + 1])
+            p0, p1 = int(block_pos[b0]), int(block_pos[b1])
+            lengths = np.diff(block_pos[b0 : b1 + 1])
             terms = np.repeat(block_term[b0:b1], lengths)
             weights = self._weights(p0, p1, self.idf[terms])
             weights *= scale[terms]
@@ -221,7 +243,57 @@ class BM25Index:
             weights[self.term_max[terms] <= 0] = 255.0  # no useful bound: never skip on it
             np.clip(weights, 0.0, 255.0, out=weights)
             self.post_impact[p0:p1] = weights
-        del block_term
+        del block_term, block_pos, block_max
+        self._heads()
+
+    def _heads(self) -> None:
+        """Pick each common term's head: its postings of the highest one-byte impacts, at most :data:`HEAD`.
+
+        ``head_pos[head_start[t]:head_start[t + 1]]`` are the positions of term ``t``'s head
+        postings, counted from the term's first posting (int32), by descending impact; and
+        ``head_bound[t]`` is the largest weight of any of its postings outside the head (exact:
+        impacts grow with weights, so it is the largest weight of the highest impact left out). A
+        term with at most :data:`HEAD` postings has no stored head (all its postings are its head)
+        and a bound of -inf (no posting is left out).
+        """
+        n_terms = self.df.size
+        big = np.flatnonzero(self.df > HEAD)
+        sizes = np.zeros(n_terms, dtype=np.int64)
+        self.head_bound = np.full(n_terms, -math.inf, dtype=np.float64)
+        parts: list[np.ndarray] = []
+        levels = np.arange(256)
+        for t in big.tolist():
+            lo, hi = int(self.offsets[t]), int(self.offsets[t + 1])
+            impact = self.post_impact[lo:hi]
+            above = np.cumsum(np.bincount(impact, minlength=256)[::-1])[::-1]  # above[i]: impact >= i
+            level = int(levels[above <= HEAD][0]) if above[255] <= HEAD else 256
+            left = np.flatnonzero(impact < level)
+            top = int(impact[left].max())
+            at = left[impact[left] == top] + lo
+            self.head_bound[t] = float(self._weights_at(at, self.post_docs[at], float(self.idf[t])).max())
+            if level <= 255:
+                head = np.flatnonzero(impact >= level)
+                head = head[np.argsort(-impact[head].astype(np.int16), kind="stable")]
+                parts.append(head.astype(np.int32))
+                sizes[t] = head.size
+        self.head_start = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(sizes, out=self.head_start[1:])
+        self.head_pos = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        self._dense()
+
+    def _dense(self) -> None:
+        """Give each term held by at least 1/:data:`DENSE` of the passages a row of ``dense_tf``: its
+        frequency in every passage (uint8, 0 where absent, 255 for 255 or more), so a query finds a
+        common term's frequency in a passage by indexing instead of a binary search.
+        ``dense_row[t]`` is term ``t``'s row, or -1."""
+        n_terms = self.df.size
+        dense = np.flatnonzero(self.df * DENSE >= max(self.n_docs, 1)) if self.n_docs else np.zeros(0, np.int64)
+        self.dense_row = np.full(n_terms, -1, dtype=np.int32)
+        self.dense_row[dense] = np.arange(dense.size, dtype=np.int32)
+        self.dense_tf = np.zeros((dense.size, self.n_docs), dtype=np.uint8)
+        for row, t in enumerate(dense.tolist()):
+            lo, hi = int(self.offsets[t]), int(self.offsets[t + 1])
+            self.dense_tf[row, self.post_docs[lo:hi]] = np.minimum(self.post_tf[lo:hi], 255)
 
     def _weights(self, lo: int, hi: int, idf: float | np.ndarray) -> np.ndarray:
         """Exact BM25 contributions of postings ``lo:hi`` (float64), as ``BM25Okapi.get_scores`` adds them."""
@@ -235,7 +307,10 @@ class BM25Index:
 
     def _weights_at(self, positions: np.ndarray, docs: np.ndarray, idf: float) -> np.ndarray:
         """Exact contributions of the postings at ``positions`` (passages ``docs``) of one term."""
-        tf = self.post_tf[positions].astype(np.float64)
+        return self._weights_of(self.post_tf[positions].astype(np.float64), docs, idf)
+
+    def _weights_of(self, tf: np.ndarray, docs: np.ndarray, idf: float) -> np.ndarray:
+        """Exact contributions of one term with frequencies ``tf`` (float64, overwritten) in passages ``docs``."""
         denom = self.doc_norm[docs]
         denom += tf
         tf *= self.params.k1 + 1.0
@@ -263,11 +338,13 @@ class BM25Index:
         "df",
         "idf",
         "doc_norm",
-        "block_start",
-        "block_pos",
-        "block_max",
         "term_max",
         "post_impact",
+        "head_start",
+        "head_pos",
+        "head_bound",
+        "dense_row",
+        "dense_tf",
     )
     """The arrays that make up an index (all a saved index needs besides the vocabulary and scalars)."""
 
@@ -280,7 +357,6 @@ class BM25Index:
             "k1": self.params.k1,
             "b": self.params.b,
             "epsilon": self.params.epsilon,
-            "block": BLOCK,
         }
         return arrays, scalars
 
@@ -289,8 +365,6 @@ class BM25Index:
         cls, vocab: dict[str, int], arrays: dict[str, np.ndarray], scalars: dict[str, float | int]
     ) -> BM25Index:
         """An index from :meth:`state`'s arrays (e.g. memory-mapped from a saved index), without rebuilding."""
-        if int(scalars["block"]) != BLOCK:
-            raise ValueError(f"index blocks of {scalars['block']} postings, expected {BLOCK}")
         self = cls.__new__(cls)
         self.params = BM25Params(float(scalars["k1"]), float(scalars["b"]), float(scalars["epsilon"]))
         self.vocab = vocab
@@ -311,15 +385,17 @@ class BM25Index:
         """Whether the arrays fit each other, ``n_terms`` terms and ``n_docs`` passages (a loaded
         index is checked with this before it is used)."""
         n_post = int(self.offsets[-1]) if self.offsets.size else -1
-        blocks = int(self.block_start[-1]) if self.block_start.size else -1
         return bool(
             len(self.vocab) == n_terms
             and self.offsets.size == n_terms + 1
             and n_post == self.post_docs.size == self.post_tf.size == self.post_impact.size
             and self.doc_len.size == self.doc_norm.size == self.n_docs == n_docs
             and self.df.size == self.idf.size == self.term_max.size == n_terms
-            and self.block_start.size == n_terms + 1
-            and self.block_pos.size == blocks + 1 == self.block_max.size + 1
+            and self.head_start.size == n_terms + 1
+            and self.head_bound.size == n_terms
+            and (int(self.head_start[-1]) if self.head_start.size else -1) == self.head_pos.size
+            and self.dense_row.size == n_terms
+            and self.dense_tf.shape == (int(np.count_nonzero(self.dense_row >= 0)), n_docs)
             and self.post_docs.dtype == np.int32
         )
 
@@ -577,16 +653,53 @@ class BM25Index:
         """Exact scores of passages ``cands`` (ascending int32): each term's weight added in query order."""
         scores = np.zeros(cands.size, dtype=np.float64)
         for tid, count in terms:
-            lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
-            docs = self.post_docs[lo:hi]
-            pos = np.searchsorted(docs, cands)
-            np.minimum(pos, hi - lo - 1, out=pos)
-            hit = np.flatnonzero(docs[pos] == cands)
-            if hit.size == 0:
-                continue
-            weights = self._weights_at(pos[hit] + lo, cands[hit], float(self.idf[tid]))
-            scores[hit] += weights if count == 1 else count * weights
+            hit, weights = self._term_weights(tid, cands)
+            if hit is None:
+                scores += weights if count == 1 else count * weights
+            elif hit.size:
+                scores[hit] += weights if count == 1 else count * weights
         return scores
+
+    def _term_weights(self, tid: int, cands: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """Term ``tid``'s exact weights in the passages ``cands``, as ``(hit, weights)``: ``hit`` indexes
+        the candidates that hold the term, or is None when ``weights`` covers every candidate (a
+        dense term: 0 exactly where it is absent, since every candidate's length norm is positive)."""
+        idf = float(self.idf[tid])
+        row = int(self.dense_row[tid])
+        if row >= 0 and self.params.k1 > 0:
+            small = self.dense_tf[row][cands]
+            tf = small.astype(np.float64)
+            if tf.size and int(small.max()) == 255:  # 255 means 255 or more: look those few up
+                high = np.flatnonzero(small == 255)
+                lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
+                tf[high] = self.post_tf[np.searchsorted(self.post_docs[lo:hi], cands[high]) + lo]
+            return None, self._weights_of(tf, cands, idf)
+        hit, tf = self._lookup(tid, cands)
+        return hit, self._weights_of(tf, cands[hit], idf)
+
+    def _lookup(self, tid: int, cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of the passages ``cands`` hold term ``tid`` (indices into ``cands``) and how often (float64).
+
+        A dense term is read from its row of ``dense_tf`` (a frequency of 255 there means 255 or
+        more: those few are looked up in the postings); any other by binary search in its postings.
+        """
+        row = int(self.dense_row[tid])
+        if row >= 0:
+            tf = self.dense_tf[row][cands]
+            hit = np.flatnonzero(tf)
+            tf = tf[hit].astype(np.float64)
+            high = np.flatnonzero(tf >= 255)
+            if high.size:
+                lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
+                pos = np.searchsorted(self.post_docs[lo:hi], cands[hit[high]]) + lo
+                tf[high] = self.post_tf[pos]
+            return hit, tf
+        lo, hi = int(self.offsets[tid]), int(self.offsets[tid + 1])
+        docs = self.post_docs[lo:hi]
+        pos = np.searchsorted(docs, cands)
+        np.minimum(pos, hi - lo - 1, out=pos)
+        hit = np.flatnonzero(docs[pos] == cands)
+        return hit, self.post_tf[pos[hit] + lo].astype(np.float64)
 
     def top(self, terms: Sequence[str], k: int, exclude: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The ``k`` best passages that contain at least one query term, as (passage, score).
@@ -732,7 +845,7 @@ def _best(cands: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, floa
 
 
 class _TopK:
-    """One pruned top-k search (MaxScore over terms, block-max inside a term); see :meth:`BM25Index.top`."""
+    """One pruned top-k search (heads first, then MaxScore over the terms' tails); see :meth:`BM25Index.top`."""
 
     def __init__(self, index: BM25Index, query: list[tuple[int, int]], k: int, exclude: np.ndarray | None) -> None:
         self.index = index
@@ -754,81 +867,105 @@ class _TopK:
                 self.seen[cands] = False
 
     def _search(self) -> list[tuple[int, float]]:
-        """Seed the threshold from each term's best blocks, then read the terms rarest first.
+        """Score the terms' heads to set the threshold, then read the terms' tails, cheapest first.
 
-        When term ``i`` (in that order) is read, a passage that holds an earlier term was already
-        scored or proved too low, so only passages whose score can be at most this term's weight
-        plus the largest weights of the later terms (``rest``) are left: a block is read only if
-        its maximum plus ``rest`` reaches the k-th best score, and inside it only the postings whose
-        own weight plus ``rest`` reaches it are scored. Blocks are read by descending maximum, in
-        growing batches, so the k-th best score rises before the bulk of a common term is reached.
+        Every passage in some query term's head is scored first; the k-th best of them is the
+        threshold. A passage outside every head has, for each term, at most the term's head bound
+        (``tail``). A term is then read (:meth:`_read_term`) while the tails of the terms not yet
+        read could together reach the threshold: a passage that holds a term already read was
+        scored or proved too low, so a passage left can only be found in an unread term, and its
+        score is at most its weight there plus the other unread terms' tails (``rest``). The term
+        read next is the one with the fewest postings that could pass that bound (estimated on a
+        sample of its impacts), so terms that can add little to any score are left unread.
         """
         index, query = self.index, self.query
-        bounds = np.array([max(count * float(index.term_max[tid]), 0.0) for tid, count in query])
-        self.bounds = bounds
-        self.by_bound = [int(u) for u in np.argsort(-bounds, kind="stable")]
-        # Rarest first: cheap to read, and they raise the threshold before the common terms.
-        order = np.argsort(np.array([int(index.df[tid]) for tid, _ in query]), kind="stable")
-        suffix = np.cumsum(bounds[order][::-1])[::-1]  # suffix[i]: bound of terms order[i:]
-        want = -(-self.k // BLOCK) + 1
-        seeds = []
-        for j in order:
-            tid = query[j][0]
-            b0, b1 = int(index.block_start[tid]), int(index.block_start[tid + 1])
-            if b1 - b0 <= want:
-                best = np.arange(b0, b1)
-            else:
-                best = np.sort(np.argpartition(-index.block_max[b0:b1], want - 1)[:want]) + b0
-            seeds.append(index.post_docs[self._positions(best)])
-        self._score(_sorted_unique(np.concatenate(seeds)))
-        for i, j in enumerate(order):
-            if self._below(float(suffix[i])):
+        self.bounds = np.array([max(count * float(index.term_max[tid]), 0.0) for tid, count in query])
+        self.by_bound = [int(u) for u in np.argsort(-self.bounds, kind="stable")]
+        self._score_heads()
+        # From here on every passage not yet seen is outside every head: its weights are within the tails.
+        tail = np.array([max(count * float(index.head_bound[tid]), 0.0) for tid, count in query])
+        self.bounds = tail
+        self.by_bound = [int(u) for u in np.argsort(-tail, kind="stable")]
+        unread = [j for j, (tid, _) in enumerate(query) if index.head_bound[tid] != -math.inf]
+        while unread:
+            total = float(sum(tail[j] for j in unread))
+            if self._below(total):
                 break  # a passage holding none of the terms read so far cannot reach the top k
-            rest = float(suffix[i + 1]) if i + 1 < len(order) else 0.0
-            self._read_term(int(j), rest)
+            j = min(unread, key=lambda u: (self._estimate(u, total - float(tail[u])), int(index.df[query[u][0]])))
+            unread.remove(j)
+            self._read_term(j, float(sum(tail[u] for u in unread)), float(tail[j]))
         return _best(self.pool_docs, self.pool_scores, self.k)
+
+    def _score_heads(self) -> None:
+        """Score every passage in some query term's head (a rare term's head is all its postings), in
+        one pass: its k-th best score is the threshold the terms' tails are then read against."""
+        index = self.index
+        parts = []
+        for tid, _ in self.query:
+            h0, h1 = int(index.head_start[tid]), int(index.head_start[tid + 1])
+            if h1 > h0:
+                parts.append(index.post_docs[index.head_pos[h0:h1] + index.offsets[tid]])
+            elif index.head_bound[tid] == -math.inf:  # a rare term: all its postings are its head
+                parts.append(index.post_docs[index.offsets[tid] : index.offsets[tid + 1]])
+        if parts:
+            self._score(_sorted_unique(np.concatenate(parts)))
+
+    def _estimate(self, term: int, rest: float) -> int:
+        """About how many postings of query term number ``term`` could reach the top k when read
+        with ``rest`` (counted on a sample of at most ~2,048 of its impacts)."""
+        index = self.index
+        tid, count = self.query[term]
+        lo, hi = int(index.offsets[tid]), int(index.offsets[tid + 1])
+        least = self._least_impact(rest, float(index.term_max[tid]) * count)
+        if least <= 0:
+            return hi - lo
+        step = max(1, (hi - lo) // 2048)
+        return int(np.count_nonzero(index.post_impact[lo:hi:step] >= least)) * step
 
     def _least_impact(self, rest: float, top: float) -> int:
         """The smallest one-byte impact a posting needs to reach the threshold (0: no bound yet)."""
         if self.theta == -math.inf or top <= 0:
             return 0
-        # Impacts are upper bounds in 255ths of the term's largest weight.
-        return max(0, math.floor((self.theta - rest) / top * 255.0 * (1.0 - 1e-6)))
+        # Impacts are upper bounds in 255ths of the term's largest weight; 256: none can reach it.
+        with np.errstate(over="ignore"):
+            level = float(np.float64(self.theta - rest) / top * 255.0 * (1.0 - 1e-6))
+        if not level > 0.0:
+            return 0  # nothing to skip (or NaN: no usable bound)
+        return 256 if level >= 256.0 else math.floor(level)
 
-    def _read_term(self, term: int, rest: float) -> None:
+    def _read_term(self, term: int, rest: float, cap: float) -> None:
         """Score the postings of query term number ``term`` that can still reach the top k (see :meth:`run`).
 
-        Its blocks are read by descending maximum, in growing batches; a block whose maximum plus
-        ``rest`` cannot reach the threshold is skipped, and inside a block so is every posting
-        whose one-byte impact bound plus ``rest`` cannot.
+        Only postings whose one-byte impact bound plus ``rest`` reaches the threshold are taken,
+        and they are read by descending impact in bands of growing size (chosen from a sample of
+        the term's impacts, so nothing per posting is sorted), so the threshold rises before the
+        bulk of a common term is reached and each band is cut at the risen threshold.
         """
         index = self.index
         tid, count = self.query[term]
-        b0, b1 = int(index.block_start[tid]), int(index.block_start[tid + 1])
-        bound = index.block_max[b0:b1] * count if count != 1 else index.block_max[b0:b1]
-        bound = np.maximum(bound, 0.0) + rest
-        blocks = np.arange(b0, b1)
-        if self.theta != -math.inf:
-            keep = bound * (1.0 + _MARGIN) >= self.theta
-            blocks, bound = blocks[keep], bound[keep]
-        if blocks.size == 0:
+        if self._below(cap + rest):
             return
-        if blocks.size > 8:
-            by_bound = np.argsort(-bound, kind="stable")
-            blocks, bound = blocks[by_bound], bound[by_bound]
-        idf = float(index.idf[tid])
+        lo, hi = int(index.offsets[tid]), int(index.offsets[tid + 1])
         top = float(index.term_max[tid]) * count
-        start, batch = 0, 8
-        while start < blocks.size:
-            if self._below(float(bound[start])):
-                break  # blocks are in descending bound order: none of the rest can reach the top k
-            part = np.sort(blocks[start : start + batch])
-            start += batch
-            batch *= 2
-            positions = self._positions(part)
+        impact = index.post_impact[lo:hi]
+        step = max(1, (hi - lo) // 4096)
+        # above[i]: about how many postings have an impact of at least i (from every step-th one).
+        above = np.cumsum(np.bincount(impact[::step], minlength=256)[::-1])[::-1] * step
+        idf = float(index.idf[tid])
+        upper, batch = 255, BATCH
+        while upper >= 0:
             least = self._least_impact(rest, top)
-            if least > 0:
-                positions = positions[index.post_impact[positions] >= least]
+            if upper < least:
+                break  # the impacts left are too low for the top k
+            # The band [cut, upper]: about ``batch`` postings, never below ``least``.
+            reach = np.flatnonzero(above[: upper + 1] >= (above[upper + 1] if upper < 255 else 0) + batch)
+            cut = max(int(reach[-1]) if reach.size else 0, least)
+            band = impact >= cut if upper == 255 else (impact >= cut) & (impact <= upper)
+            upper, batch = cut - 1, batch * 2
+            positions = np.flatnonzero(band)
+            if positions.size == 0:
+                continue
+            positions += lo
             docs = index.post_docs[positions]
             weights = index._weights_at(positions, docs, idf)
             if count != 1:
@@ -841,20 +978,6 @@ class _TopK:
     def _below(self, bound: float) -> bool:
         """Whether a passage whose score is at most ``bound`` certainly misses the top k."""
         return bound * (1.0 + _MARGIN) < self.theta
-
-    def _positions(self, blocks: np.ndarray) -> np.ndarray:
-        """Posting positions (int64, ascending) in the given ascending blocks of one term."""
-        index = self.index
-        starts = index.block_pos[blocks]
-        ends = index.block_pos[blocks + 1]
-        if blocks.size and int(blocks[-1]) - int(blocks[0]) == blocks.size - 1:
-            return np.arange(int(starts[0]), int(ends[-1]), dtype=np.int64)
-        lengths = ends - starts
-        steps = np.ones(int(lengths.sum()), dtype=np.int64)
-        if steps.size:
-            steps[0] = starts[0]
-            steps[np.cumsum(lengths)[:-1]] = starts[1:] - ends[:-1] + 1
-        return np.cumsum(steps)
 
     def _score(self, cands: np.ndarray, term: int | None = None, weights: np.ndarray | None = None) -> None:
         """Score the passages not yet seen, add those that may be in the top k to the pool, raise the threshold.
@@ -907,14 +1030,13 @@ class _TopK:
                 if cands.size == 0:
                     return cands
             tid, count = self.query[u]
-            lo, hi = int(index.offsets[tid]), int(index.offsets[tid + 1])
-            docs = index.post_docs[lo:hi]
-            pos = np.searchsorted(docs, cands)
-            np.minimum(pos, hi - lo - 1, out=pos)
-            hit = np.flatnonzero(docs[pos] == cands)
-            if hit.size:
-                found = index._weights_at(pos[hit] + lo, cands[hit], float(index.idf[tid]))
-                partial[hit] += np.maximum(found * count, 0.0)
+            hit, found = index._term_weights(tid, cands)
+            if count != 1:
+                found *= count
+            if hit is None:
+                partial += np.maximum(found, 0.0)
+            elif hit.size:
+                partial[hit] += np.maximum(found, 0.0)
             remaining -= float(self.bounds[u])
         return cands[(partial + max(remaining, 0.0)) * (1.0 + _MARGIN) >= self.theta]
 

@@ -35,7 +35,9 @@ CORE = (
 )
 STORAGE = ("storage", "storage.schema", "storage.privacy", "storage.store", "storage.worker", "storage.report")
 #: The BM25 index's arrays: only bot/search.py may read them (others use BM25Index's query API).
-INDEX_ARRAYS = frozenset({"vocab", "offsets", "post_docs", "post_weights", "df", "idf"})
+INDEX_ARRAYS = frozenset(
+    {"vocab", "offsets", "post_docs", "post_weights", "df", "idf", "head_pos", "head_bound", "dense_row", "dense_tf"}
+)
 
 
 def discord_modules_after_importing(names: tuple[str, ...]) -> list[str]:

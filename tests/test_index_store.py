@@ -200,3 +200,35 @@ def test_unwritable_cache_is_reported_not_raised(tmp_path: Path) -> None:
     index, outcome = index_store.load_or_build(corpus, Analyzer(), PARAMS, blocker / "idx")
     assert outcome.how == "built" and outcome.saved is None and outcome.save_error
     assert index.n_docs == len(corpus.passages)
+
+
+def test_saved_index_carries_heads_and_dense_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The query aids (heads, their bounds, dense rows) are saved and memory-mapped back unchanged;
+    a saved index whose head or dense-row array does not fit is rebuilt, never served."""
+    import bot.search as search
+
+    monkeypatch.setattr(search, "HEAD", 4)  # small heads and dense rows on a small corpus
+    monkeypatch.setattr(search, "DENSE", 8)
+    folder = tmp_path / "corpus"
+    corpus = write_corpus(folder, list(range(12)))
+    analyzer = Analyzer()
+    cache = tmp_path / "idx"
+    built, _ = index_store.load_or_build(corpus, analyzer, PARAMS, cache)
+    loaded, outcome = index_store.load_or_build(corpus, analyzer, PARAMS, cache)
+    assert outcome.how == "loaded"
+    assert built.head_pos.size and (built.dense_row >= 0).any()
+    for name in ("head_start", "head_pos", "head_bound", "dense_row", "dense_tf"):
+        assert np.array_equal(getattr(loaded, name), getattr(built, name)), name
+    assert_same_results(loaded, built)
+    meta = json.loads((cache / "meta.json").read_text())
+    for name, wrong in (("head_pos", np.zeros(3, np.int32)), ("dense_tf", np.zeros((1, 2), np.uint8))):
+        target = cache / f"{name}.npy"
+        np.save(target, wrong)
+        meta["files"][target.name] = {"size": target.stat().st_size, "crc32": index_store._crc(target)}
+        (cache / "meta.json").write_text(json.dumps(meta))
+        with pytest.raises(IndexCacheError, match=r"^corrupt: the saved arrays do not fit"):
+            index_store.load(cache, index_store.fingerprint(analyzer, PARAMS), index_store.corpus_keys(corpus))
+        rebuilt, outcome = index_store.load_or_build(corpus, analyzer, PARAMS, cache)
+        assert outcome.how == "built" and outcome.detail.startswith("corrupt: ")
+        assert_same_results(rebuilt, built)
+        meta = json.loads((cache / "meta.json").read_text())

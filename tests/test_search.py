@@ -201,13 +201,19 @@ def test_simple_front_matter_applies_to_plain_articles() -> None:
     assert _simple_front(["title: 2024", "source: X"]) is None
 
 
-@pytest.fixture
-def tiny_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Blocks of 2 postings and no exhaustive shortcut, so small corpora take the pruned top-k path."""
+@pytest.fixture(params=[(1, 2), (3, 0)], ids=["head1-dense", "head3-sparse"])
+def tiny_blocks(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Blocks of 2 postings, heads of 1 or 3 postings, batches of 2, dense rows for terms in half the
+    passages (or none) and no exhaustive shortcut, so small corpora take every branch of the pruned
+    top-k path."""
     import bot.search as search
 
+    head, dense = request.param
     monkeypatch.setattr(search, "BLOCK", 2)
     monkeypatch.setattr(search, "_EXHAUSTIVE", 0)
+    monkeypatch.setattr(search, "HEAD", head)
+    monkeypatch.setattr(search, "DENSE", dense)
+    monkeypatch.setattr(search, "BATCH", 2)
 
 
 @pytest.mark.usefixtures("tiny_blocks")
@@ -345,3 +351,116 @@ def test_passage_weight_mass_in_chunks_equals_one_pass(monkeypatch: pytest.Monke
     whole = index.passage_weight_mass()
     monkeypatch.setattr(search, "CHUNK_TOKENS", 37)
     assert np.allclose(index.passage_weight_mass(), whole, rtol=1e-12)
+
+
+def zipf_ties_docs(seed: int) -> list[list[str]]:
+    """A Zipf corpus where every tenth passage repeats an earlier one (exact score ties)."""
+    docs = zipf_docs(3000, 1500, seed)
+    return [docs[i - 7] if i % 10 == 9 else doc for i, doc in enumerate(docs)]
+
+
+@pytest.mark.parametrize(("seed", "head", "dense", "batch"), [(4, 8, 4, 16), (5, 64, 0, 64), (6, 1, 2, 1)])
+def test_heads_and_dense_rows_keep_top_exact(
+    monkeypatch: pytest.MonkeyPatch, seed: int, head: int, dense: int, batch: int
+) -> None:
+    """Small heads, dense rows or none, small batches: top(k) still equals ranking every score,
+    with tied passages (repeated texts), exclusions, and k beyond the number of matches."""
+    import bot.search as search
+
+    monkeypatch.setattr(search, "HEAD", head)
+    monkeypatch.setattr(search, "DENSE", dense)
+    monkeypatch.setattr(search, "BATCH", batch)
+    monkeypatch.setattr(search, "_EXHAUSTIVE", 0)
+    docs = zipf_ties_docs(seed)
+    index = BM25Index.from_tokenized(docs)
+    assert (index.dense_row >= 0).any() == (dense > 0)
+    assert (index.head_start[1:] > index.head_start[:-1]).any()
+    rng = np.random.default_rng(seed + 100)
+    exclude = rng.random(len(docs)) < 0.1
+    for q in range(40):
+        query = [f"t{int(w)}" for w in rng.zipf(1.2, int(rng.integers(1, 6))) - 1] + ["t0", "t1"] * (q % 4 == 0)
+        scores = index.get_scores(query)
+        hit = np.zeros(len(docs), dtype=bool)
+        for term in set(query):
+            hit[index.postings(term)[0]] = True
+        for k, mask in ((1, None), (30, exclude), (int(hit.sum()) + 5, None)):
+            cands = np.flatnonzero(hit if mask is None else hit & ~mask)
+            want = cands[np.lexsort((cands, -scores[cands]))][:k].tolist()
+            got = index.top(query, k, exclude=mask)
+            assert [i for i, _ in got] == want, (query, k)
+            assert [s for _, s in got] == scores[want].tolist()
+
+
+def test_heads_hold_each_terms_highest_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A head is at most HEAD postings, all weighing more than any posting left out, and the
+    term's head bound is exactly the largest weight left out; rare terms have no stored head."""
+    import bot.search as search
+
+    monkeypatch.setattr(search, "HEAD", 20)
+    index = BM25Index.from_tokenized(zipf_docs(2000, 800, 7))
+    checked = 0
+    for term, tid in index.vocab.items():
+        _, weights = index.postings(term)
+        head = index.head_pos[index.head_start[tid] : index.head_start[tid + 1]]
+        if weights.size <= 20:
+            assert head.size == 0 and index.head_bound[tid] == -np.inf
+            continue
+        assert head.size <= 20 and np.unique(head).size == head.size
+        out = np.ones(weights.size, dtype=bool)
+        out[head] = False
+        assert index.head_bound[tid] == weights[out].max()
+        if head.size:
+            assert weights[head].min() > index.head_bound[tid]
+            checked += 1
+    assert checked >= 10
+
+
+def test_dense_rows_hold_every_frequency(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A common term's dense row equals its postings' frequencies (255 for 255 or more), and a
+    frequency above 255 is still found exactly when scoring."""
+    import bot.search as search
+
+    monkeypatch.setattr(search, "DENSE", 3)
+    docs = zipf_docs(500, 200, 8)
+    docs[17] = docs[17] + ["t0"] * 300 + ["t1"] * 254
+    index = BM25Index.from_tokenized(docs)
+    dense = np.flatnonzero(index.dense_row >= 0)
+    assert dense.size >= 2 and index.dense_tf.shape == (dense.size, len(docs))
+    for tid in dense.tolist():
+        lo, hi = int(index.offsets[tid]), int(index.offsets[tid + 1])
+        row = np.zeros(len(docs), dtype=np.int64)
+        row[index.post_docs[lo:hi]] = np.minimum(index.post_tf[lo:hi], 255)
+        assert np.array_equal(index.dense_tf[index.dense_row[tid]], row)
+    assert index.dense_tf[index.dense_row[index.vocab["t0"]], 17] == 255
+    params = index.params
+    want = BM25Okapi(docs, k1=params.k1, b=params.b, epsilon=params.epsilon).get_scores(["t0", "t1"])
+    got = dict(index.top(["t0", "t1"], 3))
+    assert next(iter(got)) == 17 and got[17] == pytest.approx(want[17], rel=1e-12)
+
+
+def test_updated_index_has_the_heads_and_rows_of_a_fresh_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index updated with changed passages carries the same heads, bounds and dense rows as
+    one built from scratch over the new passages."""
+    import bot.search as search
+
+    monkeypatch.setattr(search, "HEAD", 16)
+    monkeypatch.setattr(search, "DENSE", 4)
+    old_docs = zipf_docs(900, 300, 9)
+    new_docs = zipf_docs(200, 300, 10)
+    keep = [i for i in range(len(old_docs)) if i % 5]  # drop every fifth passage, add new ones at the end
+    doc_map = np.full(len(old_docs), -1, dtype=np.int64)
+    doc_map[keep] = np.arange(len(keep))
+    fresh_ids = np.arange(len(keep), len(keep) + len(new_docs))
+    old = BM25Index.from_tokenized(old_docs)
+    updated = old.updated(doc_map, BM25Index.from_tokenized(new_docs), fresh_ids, len(keep) + len(new_docs))
+    scratch = BM25Index.from_tokenized([old_docs[i] for i in keep] + new_docs)
+    ids = [updated.vocab[t] for t in scratch.terms()]  # the same terms, maybe other ids
+    for tid_s, tid_u in enumerate(ids):
+        heads_s = scratch.head_pos[scratch.head_start[tid_s] : scratch.head_start[tid_s + 1]]
+        heads_u = updated.head_pos[updated.head_start[tid_u] : updated.head_start[tid_u + 1]]
+        assert np.array_equal(np.sort(heads_s), np.sort(heads_u))
+        assert scratch.head_bound[tid_s] == updated.head_bound[tid_u]
+        row_s, row_u = scratch.dense_row[tid_s], updated.dense_row[tid_u]
+        assert (row_s >= 0) == (row_u >= 0)
+        if row_s >= 0:
+            assert np.array_equal(scratch.dense_tf[row_s], updated.dense_tf[row_u])
