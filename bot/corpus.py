@@ -354,63 +354,95 @@ class PassageStore:
         With ``spill`` (a path), when some text comes from a saved corpus (a :class:`TextFile`),
         the new text is written to that file instead of memory (the kernel copies the unchanged
         documents' bytes file to file) and read from it as a :class:`TextFile`."""
-        chunks: list[Any] = []
-        doc_bytes, doc_paras, doc_passages = [0], [0], [0]
-        para_spans: list[np.ndarray] = []
-        passage_spans: list[np.ndarray] = []
-        passage_para: list[np.ndarray] = []
-        passage_part: list[np.ndarray] = []
-        passage_parts: list[np.ndarray] = []
-        digests: list[str] = []
-        at = 0
+        builder = _StoreBuilder()
         for doc in parts:
-            view = doc.paragraphs
-            if isinstance(view, _Paragraphs):
-                src, i = view.store, view.doc
-                b0, b1 = int(src.doc_bytes[i]), int(src.doc_bytes[i + 1])
-                p0, p1 = int(src.doc_paras[i]), int(src.doc_paras[i + 1])
-                q0, q1 = int(src.doc_passages[i]), int(src.doc_passages[i + 1])
-                chunks.append((src.blob, b0, b1))
-                para_spans.append(src.para_span[p0:p1] + (at - b0))
-                passage_spans.append(src.passage_span[q0:q1] + (at - b0))
-                passage_para.append(src.passage_para[q0:q1] - p0 + doc_paras[-1])
-                passage_part.append(np.asarray(src.passage_part[q0:q1]))
-                passage_parts.append(np.asarray(src.passage_parts[q0:q1]))
-                digests.append(src.digests[i])
-                at += b1 - b0
-                doc_paras.append(doc_paras[-1] + p1 - p0)
-                doc_passages.append(doc_passages[-1] + q1 - q0)
-            else:
-                encoded = [text.encode("utf-8") for text in view]
-                spans = []
-                for raw in encoded:
-                    spans.append((at, at + len(raw)))
-                    at += len(raw)
-                chunks.extend(encoded)
-                pspans, ppara, ppart, pparts = [], [], [], []
-                for number, text in enumerate(view):
-                    pieces = passage_texts(text)
-                    for k, piece in enumerate(pieces, start=1):
-                        if len(pieces) == 1 and piece == text:  # the paragraph itself
-                            pspans.append(spans[number])
-                        else:
-                            raw = piece.encode("utf-8")
-                            chunks.append(raw)
-                            pspans.append((at, at + len(raw)))
-                            at += len(raw)
-                        ppara.append(doc_paras[-1] + number)
-                        ppart.append(k)
-                        pparts.append(len(pieces))
-                para_spans.append(np.array(spans, dtype=np.int64).reshape(-1, 2))
-                passage_spans.append(np.array(pspans, dtype=np.int64).reshape(-1, 2))
-                passage_para.append(np.array(ppara, dtype=np.int32))
-                passage_part.append(np.array(ppart, dtype=np.int32))
-                passage_parts.append(np.array(pparts, dtype=np.int32))
-                lengths = np.array([b - a for a, b in spans], dtype=np.int64)
-                digests.append(_digest(b"".join(encoded), lengths))
-                doc_paras.append(doc_paras[-1] + len(encoded))
-                doc_passages.append(doc_passages[-1] + len(pspans))
-            doc_bytes.append(at)
+            builder.add(doc)
+        return builder.finish(spill)
+
+
+class _StoreBuilder:
+    """A :class:`PassageStore` built one document at a time (:meth:`add`, then :meth:`finish`).
+
+    New text is appended to one growing buffer as each document comes, so a caller that drops a
+    document's strings once it is added (:func:`load_corpus` does) never holds the corpus's text
+    twice: not as strings and bytes together, and not as bytes and the final buffer together (a
+    buffer of new text alone becomes the store's text without a copy)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[Any] = []  # bytearrays of new text, or (source, start, stop) runs of another store's
+        self.doc_bytes, self.doc_paras, self.doc_passages = [0], [0], [0]
+        self.para_spans: list[np.ndarray] = []
+        self.passage_spans: list[np.ndarray] = []
+        self.passage_para: list[np.ndarray] = []
+        self.passage_part: list[np.ndarray] = []
+        self.passage_parts: list[np.ndarray] = []
+        self.digests: list[str] = []
+        self.at = 0
+
+    def _text(self) -> bytearray:
+        """The buffer new text is appended to (a new one after a run copied from another store)."""
+        if not self.chunks or not isinstance(self.chunks[-1], bytearray):
+            self.chunks.append(bytearray())
+        return self.chunks[-1]
+
+    def add(self, doc: Document) -> None:
+        """Append one document's text and passages."""
+        doc_paras, doc_passages = self.doc_paras, self.doc_passages
+        view = doc.paragraphs
+        at = self.at
+        if isinstance(view, _Paragraphs):
+            src, i = view.store, view.doc
+            b0, b1 = int(src.doc_bytes[i]), int(src.doc_bytes[i + 1])
+            p0, p1 = int(src.doc_paras[i]), int(src.doc_paras[i + 1])
+            q0, q1 = int(src.doc_passages[i]), int(src.doc_passages[i + 1])
+            self.chunks.append((src.blob, b0, b1))
+            self.para_spans.append(src.para_span[p0:p1] + (at - b0))
+            self.passage_spans.append(src.passage_span[q0:q1] + (at - b0))
+            self.passage_para.append(src.passage_para[q0:q1] - p0 + doc_paras[-1])
+            self.passage_part.append(np.asarray(src.passage_part[q0:q1]))
+            self.passage_parts.append(np.asarray(src.passage_parts[q0:q1]))
+            self.digests.append(src.digests[i])
+            at += b1 - b0
+            doc_paras.append(doc_paras[-1] + p1 - p0)
+            doc_passages.append(doc_passages[-1] + q1 - q0)
+        else:
+            encoded = [text.encode("utf-8") for text in view]
+            buffer = self._text()
+            spans = []
+            for raw in encoded:
+                spans.append((at, at + len(raw)))
+                at += len(raw)
+                buffer += raw
+            pspans, ppara, ppart, pparts = [], [], [], []
+            for number, text in enumerate(view):
+                pieces = passage_texts(text)
+                for k, piece in enumerate(pieces, start=1):
+                    if len(pieces) == 1 and piece == text:  # the paragraph itself
+                        pspans.append(spans[number])
+                    else:
+                        raw = piece.encode("utf-8")
+                        buffer += raw
+                        pspans.append((at, at + len(raw)))
+                        at += len(raw)
+                    ppara.append(doc_paras[-1] + number)
+                    ppart.append(k)
+                    pparts.append(len(pieces))
+            self.para_spans.append(np.array(spans, dtype=np.int64).reshape(-1, 2))
+            self.passage_spans.append(np.array(pspans, dtype=np.int64).reshape(-1, 2))
+            self.passage_para.append(np.array(ppara, dtype=np.int32))
+            self.passage_part.append(np.array(ppart, dtype=np.int32))
+            self.passage_parts.append(np.array(pparts, dtype=np.int32))
+            lengths = np.array([b - a for a, b in spans], dtype=np.int64)
+            self.digests.append(_digest(b"".join(encoded), lengths))
+            doc_paras.append(doc_paras[-1] + len(encoded))
+            doc_passages.append(doc_passages[-1] + len(pspans))
+        self.at = at
+        self.doc_bytes.append(at)
+
+    def finish(self, spill: Path | None = None) -> PassageStore:
+        """The store of every document added (see :meth:`PassageStore.build` for ``spill``)."""
+        chunks, at = self.chunks, self.at
+        self.chunks = []
         files = any(isinstance(c, tuple) and isinstance(c[0], TextFile) for c in chunks)
         blob: np.ndarray | TextFile | None = None
         if spill is not None and files:
@@ -420,32 +452,36 @@ class PassageStore:
                 blob = None
         if blob is None:
             spill = None
-            blob = np.empty(at, dtype=np.uint8)
-            pos = 0
-            for chunk in chunks:
-                if isinstance(chunk, tuple):
-                    src, b0, b1 = chunk
-                    data: Any = src.read(b0, b1) if isinstance(src, TextFile) else src[b0:b1]
-                else:
-                    data = chunk
-                n = len(data)
-                blob[pos : pos + n] = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
-                pos += n
+            if len(chunks) == 1 and isinstance(chunks[0], bytearray):
+                blob = np.frombuffer(chunks[0], dtype=np.uint8)  # the new text itself, not a copy
+            else:
+                blob = np.empty(at, dtype=np.uint8)
+                pos = 0
+                for chunk in chunks:
+                    if isinstance(chunk, tuple):
+                        src, b0, b1 = chunk
+                        data: Any = src.read(b0, b1) if isinstance(src, TextFile) else src[b0:b1]
+                    else:
+                        data = chunk
+                    n = len(data)
+                    raw = isinstance(data, (bytes, bytearray))
+                    blob[pos : pos + n] = np.frombuffer(data, dtype=np.uint8) if raw else data
+                    pos += n
         del chunks
-        counts = np.diff(np.array(doc_passages, dtype=np.int64))
+        counts = np.diff(np.array(self.doc_passages, dtype=np.int64))
         arrays = {
             "blob": blob,
-            "doc_bytes": np.array(doc_bytes, dtype=np.int64),
-            "para_span": _stack(para_spans, (0, 2), np.int64),
-            "passage_span": _stack(passage_spans, (0, 2), np.int64),
-            "doc_paras": np.array(doc_paras, dtype=np.int64),
-            "doc_passages": np.array(doc_passages, dtype=np.int64),
-            "passage_doc": np.repeat(np.arange(len(parts), dtype=np.int32), counts),
-            "passage_para": _stack(passage_para, (0,), np.int32),
-            "passage_part": _stack(passage_part, (0,), np.int32),
-            "passage_parts": _stack(passage_parts, (0,), np.int32),
+            "doc_bytes": np.array(self.doc_bytes, dtype=np.int64),
+            "para_span": _stack(self.para_spans, (0, 2), np.int64),
+            "passage_span": _stack(self.passage_spans, (0, 2), np.int64),
+            "doc_paras": np.array(self.doc_paras, dtype=np.int64),
+            "doc_passages": np.array(self.doc_passages, dtype=np.int64),
+            "passage_doc": np.repeat(np.arange(counts.size, dtype=np.int32), counts),
+            "passage_para": _stack(self.passage_para, (0,), np.int32),
+            "passage_part": _stack(self.passage_part, (0,), np.int32),
+            "passage_parts": _stack(self.passage_parts, (0,), np.int32),
         }
-        return cls(arrays, digests, spill)
+        return PassageStore(arrays, self.digests, spill)
 
 
 def _spill_text(path: Path, chunks: list[Any], size: int) -> TextFile:
@@ -465,7 +501,7 @@ def _spill_text(path: Path, chunks: list[Any], size: int) -> TextFile:
                 else:
                     os.write(fd, memoryview(src[b0:b1]))
             else:
-                os.write(fd, chunk)
+                _write_all(fd, memoryview(chunk))
     except BaseException:
         os.close(fd)
         with contextlib.suppress(OSError):
@@ -473,6 +509,15 @@ def _spill_text(path: Path, chunks: list[Any], size: int) -> TextFile:
         raise
     os.close(fd)
     return TextFile(path)
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    """Write all of ``data`` to ``fd`` (one ``os.write`` may write less, e.g. over 2 GB)."""
+    while data:
+        done = os.write(fd, data)
+        if done <= 0:
+            raise OSError("write stopped short")
+        data = data[done:]
 
 
 def _stack(pieces: list[np.ndarray], empty: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -1007,6 +1052,9 @@ def load_corpus(
     files: list[ArticleFile] = []
     taken: list[int] = []  # for each document, its number in ``previous`` (-1: parsed now)
     seen: dict[str, Path] = {}
+    # With nothing to take over, each document's text goes to the store as it is parsed and its
+    # strings are dropped: the corpus's text is never held as strings and bytes at once.
+    builder = _StoreBuilder() if not known else None
     count = 0
     for path, rel in _article_paths(root, problems):
         count += 1
@@ -1034,6 +1082,11 @@ def load_corpus(
             problems.append(Problem(path, None, f"duplicate document id {doc.id!r} (also used by {seen[doc.id]})"))
             continue
         seen[doc.id] = path
+        if builder is not None and not problems:
+            builder.add(doc)
+            doc = dataclasses_replace(doc, paragraphs=())
+        elif builder is not None:
+            builder = None  # the load fails: the text gathered so far is of no use
         documents.append(doc)
         files.append(ArticleFile(rel, len(data), sha))
         taken.append(taken_from)
@@ -1045,4 +1098,6 @@ def load_corpus(
         if previous.root == root and previous.files == tuple(files):
             return previous
         return Corpus.from_store(root, documents, previous.store, files)
+    if builder is not None:
+        return Corpus.from_store(root, documents, builder.finish(spill), files)
     return Corpus.from_documents(root, documents, files, spill)

@@ -35,7 +35,8 @@ expression (no dotted acronym, and every non-ASCII character a letter or digit o
 punctuation) is split with ``bytes.translate`` and ``bytes.split`` and its words are mapped to
 term ids by a C-level ``map`` over a dict. Passages are indexed in chunks (one sort of int64
 ``(term, passage)`` keys per chunk), and the chunks are laid out term by term at the end, so a
-build never holds one key per token of the whole corpus.
+build never holds one key per token of the whole corpus; the layout reads the chunks front to back
+and hands their pages back as it goes, so the postings are never held twice in full.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ _MARGIN = 1e-9
 """Relative slack on every bound, so float rounding in a sum can never drop a tying passage."""
 _PRUNE_AT = 64
 """Candidate sets larger than this are pruned term by term before they are scored exactly."""
+_LAYOUT_BLOCK = 1 << 23
+"""Postings laid out at a time when a build's chunks are merged into the final arrays."""
 _MERGE_CHUNK = 1 << 20
 """Postings read at a time when an index is merged with re-analysed documents (bounds its memory)."""
 HEAD = 1024
@@ -81,12 +84,18 @@ BM25Params = SearchSettings
 
 
 class _Chunks:
-    """Postings of consecutive chunks of passages, each sorted by (term, passage), before layout."""
+    """Postings of consecutive chunks of passages, each sorted by (term, passage), before layout.
+
+    Each chunk's passage ids and frequencies live in anonymous memory maps of their own, so the
+    layout (:meth:`BM25Index._layout`), which reads every chunk front to back, can hand the pages
+    it is done with back to the system while the final arrays fill: the postings are never held
+    twice in full."""
 
     def __init__(self) -> None:
         self.counts: list[np.ndarray] = []  # per chunk: postings per term id (len = vocab size then)
         self.docs: list[np.ndarray] = []  # per chunk: int32 passage ids, by term then passage
-        self.tf: list[np.ndarray] = []  # per chunk: term frequencies, same order
+        self.tf: list[np.ndarray] = []  # per chunk: term frequencies (uint16, or uint32 if larger), same order
+        self.doc_len: list[np.ndarray] = []  # per chunk: its passages' lengths (float64)
         self.max_tf = 0
 
     def add(self, keys: np.ndarray, span: int, base: int, n_terms: int) -> None:
@@ -106,11 +115,35 @@ class _Chunks:
         terms = unique // span
         self.counts.append(np.bincount(terms, minlength=n_terms).astype(np.int64))
         unique -= terms * span
+        del terms
+        top = int(tf.max()) if tf.size else 0
+        self.max_tf = max(self.max_tf, top)
+        self.doc_len.append(np.bincount(unique, weights=tf, minlength=span)[:span])
         unique += base
-        self.docs.append(unique.astype(np.int32))
-        if tf.size:
-            self.max_tf = max(self.max_tf, int(tf.max()))
-        self.tf.append(tf.astype(np.uint32))
+        self.docs.append(_mapped(unique, np.int32))
+        self.tf.append(_mapped(tf, np.uint16 if top <= np.iinfo(np.uint16).max else np.uint32))
+
+
+def _mapped(values: np.ndarray, dtype: type) -> np.ndarray:
+    """``values`` as ``dtype`` in an anonymous memory map of its own (see :func:`_release`)."""
+    out = np.empty(0, dtype=dtype)
+    if values.size:
+        area = mmap.mmap(-1, values.size * np.dtype(dtype).itemsize)
+        out = np.frombuffer(area, dtype=dtype)
+        out[:] = values
+    return out
+
+
+def _release(array: np.ndarray, stop: int) -> None:
+    """Hand back the whole pages of elements ``:stop`` of an array made by :func:`_mapped` (read no more)."""
+    area = getattr(array.base, "obj", None)  # np.frombuffer's base is a memoryview of the map
+    if not isinstance(area, mmap.mmap) or not hasattr(area, "madvise"):
+        return
+    end = stop * array.itemsize
+    end -= end % mmap.PAGESIZE
+    if end > 0:
+        with contextlib.suppress(OSError, ValueError):
+            area.madvise(mmap.MADV_DONTNEED, 0, end)
 
 
 class BM25Index:
@@ -148,25 +181,43 @@ class BM25Index:
         post_docs = np.empty(total, dtype=np.int32)
         post_tf = np.empty(total, dtype=tf_type)
         doc_len = np.zeros(n_docs, dtype=np.float64)
-        cursor = offsets[:-1].copy()
-        for c in range(len(chunks.counts)):
-            counts, docs, tf = chunks.counts[c], chunks.docs[c], chunks.tf[c]
-            chunks.counts[c] = chunks.docs[c] = chunks.tf[c] = np.zeros(0)  # free as we go
-            if docs.size == 0:
-                continue
+        at = 0
+        for part in chunks.doc_len:
+            part = part[: n_docs - at]
+            doc_len[at : at + part.size] = part
+            at += part.size
+        chunks.doc_len = []
+        # Term ranges of about _LAYOUT_BLOCK postings: every chunk's postings of one range go to
+        # one stretch of the final arrays, and the chunk pages read are handed back after each.
+        bounds = np.searchsorted(offsets, np.arange(0, total, _LAYOUT_BLOCK, dtype=np.int64), side="right") - 1
+        bounds = np.unique(np.concatenate([[0], bounds, [n_terms]]))
+        firsts = []
+        for counts in chunks.counts:
             first = np.zeros(counts.size + 1, dtype=np.int64)
             np.cumsum(counts, out=first[1:])
-            term = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
-            pos = np.arange(docs.size, dtype=np.int64)
-            pos -= first[term]
-            pos += cursor[term]
-            del term
-            post_docs[pos] = docs
-            post_tf[pos] = tf
-            del pos
-            cursor[: counts.size] += counts
-            lo = int(docs.min())
-            doc_len[lo:] += np.bincount(docs - lo, weights=tf, minlength=n_docs - lo)
+            firsts.append(first)
+        cursor = offsets[:-1].copy()
+        for t0, t1 in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            for c, counts in enumerate(chunks.counts):
+                u1 = min(t1, counts.size)
+                if u1 <= t0:
+                    continue
+                first = firsts[c]
+                a, b = int(first[t0]), int(first[u1])
+                if b > a:
+                    block = counts[t0:u1]
+                    term = np.repeat(np.arange(t0, u1, dtype=np.int64), block)
+                    pos = np.arange(a, b, dtype=np.int64)
+                    pos -= first[term]
+                    pos += cursor[term]
+                    del term
+                    post_docs[pos] = chunks.docs[c][a:b]
+                    post_tf[pos] = chunks.tf[c][a:b]
+                    del pos
+                    _release(chunks.docs[c], b)
+                    _release(chunks.tf[c], b)
+                cursor[t0:u1] += counts[t0:u1]
+        chunks.counts, chunks.docs, chunks.tf = [], [], []
         self._finish(vocab, offsets, post_docs, post_tf, doc_len, n_docs, params)
 
     def _finish(

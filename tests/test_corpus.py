@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.corpus import CorpusError, load_corpus
@@ -187,3 +188,22 @@ def test_fifo_named_like_an_article_is_refused_not_waited_on(tmp_path: Path) -> 
     os.mkfifo(tmp_path / "pipe.md")
     (problem,) = problems_of(tmp_path)  # returns at once: nothing opens the pipe for writing
     assert problem == f"{tmp_path / 'pipe.md'}: not a regular file: refused"
+
+
+def test_streamed_load_equals_a_store_built_from_parsed_documents(tmp_path: Path) -> None:
+    """A first load (each document's text streamed into the store as it is parsed) gives the same
+    store as building one from the parsed documents, long paragraphs split into passages included."""
+    from bot.corpus import Corpus, read_article
+
+    long = " ".join(f"Sentence number {i} says something about the summit." for i in range(300))
+    write(tmp_path, "a.md", "---\ntitle: A\nsource: S\n---\n\nFirst paragraph.\n\nSecond é paragraph.\n")
+    write(tmp_path, "b.md", f"---\ntitle: B\nsource: S\n---\n\n{long}\n\nAfter the long one.\n")
+    write(tmp_path, "c.txt", "One line.\nAnother line.\nSource: Somewhere\n")
+    loaded = load_corpus(tmp_path)
+    parsed = [read_article(tmp_path / name, 2_000_000)[0] for name in ("a.md", "b.md", "c.txt")]
+    built = Corpus.from_documents(tmp_path, [d for d in parsed if d is not None])
+    assert loaded.store.digests == built.store.digests
+    for name, array in built.store.arrays().items():
+        assert np.array_equal(np.asarray(getattr(loaded.store, name)), np.asarray(array)), name
+    assert loaded.documents == built.documents
+    assert len(loaded.passages) > 5 and list(loaded.passages) == list(built.passages)

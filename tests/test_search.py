@@ -294,13 +294,16 @@ def test_postings_give_exact_weights() -> None:
     assert ids.size == 0 and weights.size == 0
 
 
-def test_chunked_build_equals_one_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Indexing in many small chunks of passages gives the same index as one chunk."""
+@pytest.mark.parametrize("layout_block", [1, 97, 1 << 23])
+def test_chunked_build_equals_one_chunk(monkeypatch: pytest.MonkeyPatch, layout_block: int) -> None:
+    """Indexing in many small chunks of passages, laid out in term ranges of any size, gives the
+    same index as one chunk."""
     import bot.search as search
 
     texts = [" ".join(d) for d in zipf_docs(500, 300, 7)] + REAL_TEXTS
     whole = BM25Index.from_texts(texts, Analyzer(ALIASES))
     monkeypatch.setattr(search, "CHUNK_TOKENS", 50)
+    monkeypatch.setattr(search, "_LAYOUT_BLOCK", layout_block)
     seen: list[tuple[int, int]] = []
     chunked = BM25Index.from_texts(texts, Analyzer(ALIASES), progress=lambda p, t: seen.append((p, t)))
     assert_same_index(whole, chunked)
