@@ -141,13 +141,7 @@ class Engine:
 def _read_corpus(settings: Settings, base: Corpus | None, progress: BuildProgress | None) -> tuple[Corpus, Analyzer]:
     """The alias table and the corpus folder (files whose bytes ``base`` recorded are not parsed
     again); raises :class:`CorpusError` listing every problem of both."""
-    problems: list[Problem] = []
-    aliases_path = settings.aliases_path
-    aliases = AliasTable()
-    try:
-        aliases = AliasTable.load(aliases_path, settings.corpus.max_file_bytes)
-    except AliasError as exc:
-        problems.append(_alias_problem(aliases_path, exc))
+    aliases, problems = _aliases(settings)
     c = settings.corpus
     try:
         on_file = None if progress is None else (lambda n: progress("files", n, 0))
@@ -157,6 +151,15 @@ def _read_corpus(settings: Settings, base: Corpus | None, progress: BuildProgres
     if problems:
         raise CorpusError(problems)
     return corpus, Analyzer(aliases)
+
+
+def _aliases(settings: Settings) -> tuple[AliasTable, list[Problem]]:
+    """The alias table, or an empty one and the alias file's problem (one list for every caller
+    that reports it beside the corpus's own problems)."""
+    try:
+        return AliasTable.load(settings.aliases_path, settings.corpus.max_file_bytes), []
+    except AliasError as exc:
+        return AliasTable(), [_alias_problem(settings.aliases_path, exc)]
 
 
 def _spill(settings: Settings) -> Path | None:
@@ -259,12 +262,7 @@ def open_saved_engine(
     folder = settings.search.index_cache
     if folder is None:
         raise IndexCacheError("no saved index configured")
-    problems: list[Problem] = []
-    aliases = AliasTable()
-    try:
-        aliases = AliasTable.load(settings.aliases_path, settings.corpus.max_file_bytes)
-    except AliasError as exc:
-        problems.append(_alias_problem(settings.aliases_path, exc))
+    aliases, problems = _aliases(settings)
     if problems:
         raise CorpusError(problems)
     analyzer = Analyzer(aliases)
