@@ -6,7 +6,7 @@ runs with are handed over on stdin, so config.yaml is not read again), which cal
 :func:`bot.engine.index_corpus`: only files whose bytes changed are parsed, only changed
 documents analysed, and the new generation is written into the cache folder with renames. The
 child reports on stdout, one JSON object a line: ``{"progress": [stage, done, total]}``,
-``{"log": text}``, then ``{"outcome": {...}}`` or ``{"problems": [[path, line, message], ...]}``.
+``{"log": text}``, then ``{"outcome": {...}}`` or ``{"problems": [[path, line, message, label], ...]}``.
 The bot then memory-maps what it wrote (:func:`bot.engine.open_saved_engine`) and swaps engines.
 """
 
@@ -123,7 +123,7 @@ async def rebuild_in_child(
             await asyncio.wait_for(proc.wait(), 5)
         raise
     if "problems" in result:
-        raise CorpusError([Problem(Path(p), line, str(msg)) for p, line, msg in result["problems"]])
+        raise CorpusError([Problem(Path(p), line, str(msg), str(label)) for p, line, msg, label in result["problems"]])
     if proc.returncode != 0 or "outcome" not in result:
         tail = " | ".join(errors[-3:]) or "no output"
         raise RebuildError(f"the reload's child process failed (exit code {proc.returncode}): {tail}")
@@ -154,7 +154,7 @@ def main() -> int:
     try:
         outcome = index_corpus(settings, progress, lambda text: emit({"log": text}))
     except CorpusError as exc:
-        emit({"problems": [[str(p.path), p.line, p.message] for p in exc.problems]})
+        emit({"problems": [[str(p.path), p.line, p.message, p.label] for p in exc.problems]})
         return 0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     emit({"outcome": dataclasses.asdict(outcome), "peak_mb": peak})

@@ -113,6 +113,7 @@ async def test_child_reports_many_problems_in_full(tmp_path: Path) -> None:
     with pytest.raises(CorpusError) as in_process:
         load_corpus(corpus)
     assert [str(p) for p in caught.value.problems] == [str(p) for p in in_process.value.problems]
+    assert caught.value.problems == in_process.value.problems  # labels too cross the process boundary
     assert len(caught.value.problems) >= 600 and len(str(caught.value.problems)) > 1 << 16
 
 
