@@ -120,15 +120,16 @@ def squad(pool: Pool, make: Maker, articles: int | None = None, prefix: str = "s
     passages = tuple(pool.corpus.passages[i] for i in keep)
     questions = [q for q in pool.questions if q.article < n]
     full = make(passages)
-    gold = {id(pool.corpus.passages[q.passage]) for q in questions}
-    own = [_one(full, q.text, lambda p, q=q: p is pool.corpus.passages[q.passage]) for q in questions]
+    # the pool's passages are built on demand (a new object at each access): compare with the
+    # objects this engine holds, by position
+    where = {i: j for j, i in enumerate(keep)}
+    own = [_one(full, q.text, lambda p, q=q: p is passages[where[q.passage]]) for q in questions]
     other: dict[int, tuple] = {}
     for a in range(n):
         engine = make(tuple(p for i, p in zip(keep, passages, strict=True) if pool.article_of[i] != a))
         for qi, q in enumerate(questions):
             if q.article == a:
                 other[qi] = _one(engine, q.text, lambda p: False)
-    del gold
     folds = [q.fold for q in questions]
     # On-topic but unanswerable: each question asked of the pool without its own paragraph (its
     # article stays), so the corpus is about the subject but the passage that answers is gone.
